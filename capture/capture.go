@@ -1,0 +1,103 @@
+package capture
+
+import (
+	"net/http"
+	"time"
+)
+
+// Flags mark what kind of request a capture holds.
+type Flags uint32
+
+const (
+	// FlagNotJSON: the body did not parse as JSON. It was still forwarded.
+	FlagNotJSON Flags = 1 << iota
+	// FlagNotOmega: the body is JSON but not an Omega event envelope.
+	FlagNotOmega
+	// FlagRejected: the receiver refused the request (wrong path, method,
+	// size); it was not forwarded. RejectReason says why.
+	FlagRejected
+	// FlagBackfill: delivered from Omega's history rather than live.
+	FlagBackfill
+	// FlagTruncated: the body was larger than the store keeps; Body holds a prefix.
+	FlagTruncated
+)
+
+// Has reports whether every bit of g is set in f.
+func (f Flags) Has(g Flags) bool { return f&g == g }
+
+// State is where a capture is in its life.
+type State string
+
+const (
+	// StatePending: received and recorded, not yet answered by the app.
+	StatePending State = "pending"
+	// StateDone: the outcome (answer or error) is recorded.
+	StateDone State = "done"
+)
+
+// Capture is one request received (or replayed) and what became of it.
+type Capture struct {
+	ID        string `json:"id"`
+	Seq       int64  `json:"seq"` // store order, assigned by Begin
+	SessionID string `json:"session_id,omitempty"`
+	State     State  `json:"state"`
+
+	ReceivedAt  time.Time `json:"received_at"`
+	CompletedAt time.Time `json:"completed_at,omitzero"`
+
+	// The request as received.
+	RemoteAddr string      `json:"remote_addr,omitempty"`
+	Method     string      `json:"method"`
+	Path       string      `json:"path"`
+	Headers    http.Header `json:"headers,omitempty"`
+	Body       []byte      `json:"body,omitempty"`
+
+	// Omega envelope fields, when the body is one.
+	EventID      string    `json:"event_id,omitempty"`
+	EventType    string    `json:"event_type,omitempty"`
+	EndpointID   string    `json:"endpoint_id,omitempty"`
+	EventCreated time.Time `json:"event_created,omitzero"`
+
+	Flags        Flags  `json:"flags,omitempty"`
+	RejectReason string `json:"reject_reason,omitempty"`
+
+	// The forward and the app's answer.
+	Target      string        `json:"target,omitempty"`
+	Status      int           `json:"status,omitempty"` // the app's status; 0 if it never answered
+	RespHeaders http.Header   `json:"response_headers,omitempty"`
+	RespBody    []byte        `json:"response_body,omitempty"`
+	Duration    time.Duration `json:"duration,omitempty"`
+	Error       string        `json:"error,omitempty"` // why forwarding failed, if it did
+	// SentStatus is what the sender (Omega) was answered: the app's status,
+	// or ours (404/405/413/502/504) when the app was not reached.
+	SentStatus int `json:"sent_status,omitempty"`
+
+	ReplayOf string `json:"replay_of,omitempty"`
+}
+
+// Outcome classifies a finished capture for counters and colours.
+type Outcome string
+
+const (
+	OutcomePending  Outcome = "pending"
+	OutcomeOK       Outcome = "ok"        // the app answered 2xx
+	OutcomeAppError Outcome = "app_error" // the app answered, not 2xx
+	OutcomeFailed   Outcome = "failed"    // the app could not be reached or timed out
+	OutcomeRejected Outcome = "rejected"  // refused by the receiver, not forwarded
+)
+
+// Outcome reports how the capture ended.
+func (c *Capture) Outcome() Outcome {
+	switch {
+	case c.Flags.Has(FlagRejected):
+		return OutcomeRejected
+	case c.State != StateDone:
+		return OutcomePending
+	case c.Error != "" || c.Status == 0:
+		return OutcomeFailed
+	case c.Status >= 200 && c.Status < 300:
+		return OutcomeOK
+	default:
+		return OutcomeAppError
+	}
+}

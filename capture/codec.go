@@ -1,0 +1,420 @@
+package capture
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"net/http"
+	"time"
+)
+
+// Journal records are framed as
+//
+//	length uint32 LE | crc32c uint32 LE | body (length bytes)
+//
+// and the body starts with a version byte and a kind byte. The CRC covers
+// the whole body, so a record cut short by a crash or damaged on disk is
+// recognised rather than misread.
+const (
+	frameHeaderLen = 8
+	recordVersion  = 1
+	// maxRecordLen bounds what the decoder will believe of a length field.
+	maxRecordLen = 1 << 30
+)
+
+// Record kinds.
+const (
+	// kindBegin holds a whole capture as Begin saw it. Applying it never
+	// overwrites a row that exists, so replaying it after its Finish is harmless.
+	kindBegin byte = 1
+	// kindRecord holds a whole finished capture (Store.Record); it overwrites.
+	kindRecord byte = 2
+	// kindFinish holds only the outcome fields of a capture (Store.Finish).
+	kindFinish byte = 3
+)
+
+// seqOffset is where the 8-byte Seq sits in a begin or record frame, so the
+// frame can be encoded outside the journal lock and the Seq filled in under it.
+const seqOffset = frameHeaderLen + 2
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// journalRecord is one decoded journal record. For kindFinish only the
+// outcome fields of C are meaningful.
+type journalRecord struct {
+	kind byte
+	c    Capture
+}
+
+// encodeFrame appends the frame of one record to dst. The CRC and (for whole
+// captures) the Seq are left for sealFrame.
+func encodeFrame(dst []byte, kind byte, c *Capture) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, recordVersion, kind)
+	switch kind {
+	case kindFinish:
+		dst = appendString(dst, c.ID)
+		dst = appendString(dst, string(c.State))
+		dst = appendTime(dst, c.CompletedAt)
+		dst = binary.AppendUvarint(dst, uint64(c.Flags))
+		dst = appendString(dst, c.Target)
+		dst = binary.AppendVarint(dst, int64(c.Status))
+		dst = appendHeader(dst, c.RespHeaders)
+		dst = appendBytes(dst, c.RespBody)
+		dst = binary.AppendVarint(dst, int64(c.Duration))
+		dst = appendString(dst, c.Error)
+		dst = binary.AppendVarint(dst, int64(c.SentStatus))
+	default:
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(c.Seq))
+		dst = appendString(dst, c.ID)
+		dst = appendString(dst, c.SessionID)
+		dst = appendString(dst, string(c.State))
+		dst = appendTime(dst, c.ReceivedAt)
+		dst = appendTime(dst, c.CompletedAt)
+		dst = appendString(dst, c.RemoteAddr)
+		dst = appendString(dst, c.Method)
+		dst = appendString(dst, c.Path)
+		dst = appendHeader(dst, c.Headers)
+		dst = appendBytes(dst, c.Body)
+		dst = appendString(dst, c.EventID)
+		dst = appendString(dst, c.EventType)
+		dst = appendString(dst, c.EndpointID)
+		dst = appendTime(dst, c.EventCreated)
+		dst = binary.AppendUvarint(dst, uint64(c.Flags))
+		dst = appendString(dst, c.RejectReason)
+		dst = appendString(dst, c.Target)
+		dst = binary.AppendVarint(dst, int64(c.Status))
+		dst = appendHeader(dst, c.RespHeaders)
+		dst = appendBytes(dst, c.RespBody)
+		dst = binary.AppendVarint(dst, int64(c.Duration))
+		dst = appendString(dst, c.Error)
+		dst = binary.AppendVarint(dst, int64(c.SentStatus))
+		dst = appendString(dst, c.ReplayOf)
+	}
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-frameHeaderLen))
+	return dst
+}
+
+// sealFrame stores seq (for whole-capture frames) and the CRC in a frame
+// made by encodeFrame.
+func sealFrame(frame []byte, seq int64) {
+	if frame[frameHeaderLen+1] != kindFinish {
+		binary.LittleEndian.PutUint64(frame[seqOffset:], uint64(seq))
+	}
+	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(frame[frameHeaderLen:], castagnoli))
+}
+
+// frameSizeHint estimates the encoded size of c so encodeFrame rarely grows
+// its buffer.
+func frameSizeHint(c *Capture) int {
+	n := 256 + len(c.Body) + len(c.RespBody) + len(c.ID) + len(c.Path) + len(c.Target) + len(c.Error)
+	for k, vs := range c.Headers {
+		n += len(k) + 2
+		for _, v := range vs {
+			n += len(v) + 2
+		}
+	}
+	for k, vs := range c.RespHeaders {
+		n += len(k) + 2
+		for _, v := range vs {
+			n += len(v) + 2
+		}
+	}
+	return n
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// appendBytes writes b; an empty b reads back as nil.
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+// appendTime writes t to the nanosecond; the location is not kept (times
+// read back are in time.Local).
+func appendTime(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	dst = binary.AppendVarint(dst, t.Unix())
+	return binary.AppendUvarint(dst, uint64(t.Nanosecond()))
+}
+
+// appendHeader writes h as a count of keys, then each key with its values.
+// An empty h reads back as nil.
+func appendHeader(dst []byte, h http.Header) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(h)))
+	for k, vs := range h {
+		dst = appendString(dst, k)
+		dst = binary.AppendUvarint(dst, uint64(len(vs)))
+		for _, v := range vs {
+			dst = appendString(dst, v)
+		}
+	}
+	return dst
+}
+
+// errTornFrame reports a frame that runs past the end of its file: the
+// write that made it was cut short.
+var errTornFrame = errors.New("incomplete record at end of journal")
+
+// decodeFrames decodes the frames in b, in order, stopping at the first one
+// that is incomplete or damaged. It returns the records before that point
+// and how many bytes of b they span; err says why decoding stopped early and
+// is nil when b ends cleanly. errors.Is(err, errTornFrame) tells a frame cut
+// short at the end of b from one that is complete but damaged.
+//
+// Byte slices in the records alias b.
+func decodeFrames(b []byte) (recs []journalRecord, good int, err error) {
+	for good < len(b) {
+		rest := b[good:]
+		if len(rest) < frameHeaderLen {
+			return recs, good, errTornFrame
+		}
+		n := binary.LittleEndian.Uint32(rest)
+		if n > maxRecordLen || n < 2 {
+			return recs, good, fmt.Errorf("record at offset %d: impossible length %d", good, n)
+		}
+		if uint64(len(rest)-frameHeaderLen) < uint64(n) {
+			return recs, good, errTornFrame
+		}
+		body := rest[frameHeaderLen : frameHeaderLen+int(n)]
+		if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(rest[4:]) {
+			return recs, good, fmt.Errorf("record at offset %d: checksum mismatch", good)
+		}
+		r, err := decodeRecord(body)
+		if err != nil {
+			return recs, good, fmt.Errorf("record at offset %d: %w", good, err)
+		}
+		recs = append(recs, r)
+		good += frameHeaderLen + int(n)
+	}
+	return recs, good, nil
+}
+
+// decodeRecord decodes one frame body (version byte onwards).
+func decodeRecord(body []byte) (journalRecord, error) {
+	if len(body) < 2 {
+		return journalRecord{}, errors.New("record too short")
+	}
+	if body[0] != recordVersion {
+		return journalRecord{}, fmt.Errorf("unknown record version %d (written by a newer omega-listen?)", body[0])
+	}
+	r := journalRecord{kind: body[1]}
+	d := decoder{b: body[2:]}
+	c := &r.c
+	switch r.kind {
+	case kindFinish:
+		c.ID = d.string()
+		c.State = State(d.string())
+		c.CompletedAt = d.time()
+		c.Flags = d.flags()
+		c.Target = d.string()
+		c.Status = d.int()
+		c.RespHeaders = d.header()
+		c.RespBody = d.bytes()
+		c.Duration = time.Duration(d.varint())
+		c.Error = d.string()
+		c.SentStatus = d.int()
+	case kindBegin, kindRecord:
+		c.Seq = d.fixed64()
+		c.ID = d.string()
+		c.SessionID = d.string()
+		c.State = State(d.string())
+		c.ReceivedAt = d.time()
+		c.CompletedAt = d.time()
+		c.RemoteAddr = d.string()
+		c.Method = d.string()
+		c.Path = d.string()
+		c.Headers = d.header()
+		c.Body = d.bytes()
+		c.EventID = d.string()
+		c.EventType = d.string()
+		c.EndpointID = d.string()
+		c.EventCreated = d.time()
+		c.Flags = d.flags()
+		c.RejectReason = d.string()
+		c.Target = d.string()
+		c.Status = d.int()
+		c.RespHeaders = d.header()
+		c.RespBody = d.bytes()
+		c.Duration = time.Duration(d.varint())
+		c.Error = d.string()
+		c.SentStatus = d.int()
+		c.ReplayOf = d.string()
+	default:
+		return journalRecord{}, fmt.Errorf("unknown record kind %d", r.kind)
+	}
+	if d.err != nil {
+		return journalRecord{}, d.err
+	}
+	if len(d.b) != 0 {
+		return journalRecord{}, fmt.Errorf("%d unexpected bytes after record", len(d.b))
+	}
+	if c.ID == "" {
+		return journalRecord{}, errors.New("record without a capture ID")
+	}
+	return r, nil
+}
+
+// decoder reads the fields encodeFrame writes. After the first error every
+// read returns a zero value and err keeps that first error.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("record ends in the middle of a field")
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.b = nil
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) int() int {
+	v := d.varint()
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		d.fail(fmt.Errorf("status %d out of range", v))
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) flags() Flags {
+	v := d.uvarint()
+	if v > math.MaxUint32 {
+		d.fail(fmt.Errorf("flags %#x out of range", v))
+		return 0
+	}
+	return Flags(v)
+}
+
+func (d *decoder) fixed64() int64 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) < 8 {
+		d.fail(errShort)
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return int64(v)
+}
+
+// take returns the next n bytes, aliasing the input.
+func (d *decoder) take(n uint64) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail(errShort)
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.take(d.uvarint())) }
+
+func (d *decoder) bytes() []byte {
+	v := d.take(d.uvarint())
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	if d.err != nil {
+		return time.Time{}
+	}
+	if len(d.b) == 0 {
+		d.fail(errShort)
+		return time.Time{}
+	}
+	tag := d.b[0]
+	d.b = d.b[1:]
+	switch tag {
+	case 0:
+		return time.Time{}
+	case 1:
+		sec := d.varint()
+		nsec := d.uvarint()
+		if nsec >= 1e9 {
+			d.fail(fmt.Errorf("nanoseconds %d out of range", nsec))
+			return time.Time{}
+		}
+		return time.Unix(sec, int64(nsec))
+	default:
+		d.fail(fmt.Errorf("unknown time tag %d", tag))
+		return time.Time{}
+	}
+}
+
+func (d *decoder) header() http.Header {
+	n := d.uvarint()
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	// Each key takes at least two bytes, which bounds what a damaged count
+	// can make us allocate.
+	if n > uint64(len(d.b))/2 {
+		d.fail(errShort)
+		return nil
+	}
+	h := make(http.Header, n)
+	for range n {
+		k := d.string()
+		m := d.uvarint()
+		if m > uint64(len(d.b)) {
+			d.fail(errShort)
+			return nil
+		}
+		vs := make([]string, m)
+		for i := range vs {
+			vs[i] = d.string()
+		}
+		if d.err != nil {
+			return nil
+		}
+		h[k] = vs
+	}
+	return h
+}

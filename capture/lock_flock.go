@@ -1,0 +1,29 @@
+//go:build linux || darwin || freebsd || openbsd || netbsd || dragonfly
+
+package capture
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// tryLock takes an exclusive lock on f without waiting. It reports false,
+// with no error, when another open file (in this process or another) holds
+// it. The lock lasts until f is closed, and the kernel drops it when its
+// holder dies, which is what tells a live store's journal from a dead one's.
+func tryLock(f *os.File) (bool, error) {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return false, nil
+		default:
+			return false, err
+		}
+	}
+}

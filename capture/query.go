@@ -1,0 +1,325 @@
+package capture
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MinPrefix is the shortest ID prefix Get accepts.
+const MinPrefix = 4
+
+var (
+	// ErrNotFound: no capture has the ID (or ID prefix) asked for.
+	ErrNotFound = errors.New("capture not found")
+	// ErrAmbiguous: more than one capture ID starts with the prefix asked for.
+	ErrAmbiguous = errors.New("capture ID prefix is ambiguous")
+)
+
+// Query selects captures. The zero Query selects all of them, oldest first.
+// Conditions combine with AND.
+type Query struct {
+	AfterSeq  int64 // only Seq > AfterSeq (when not 0)
+	BeforeSeq int64 // only Seq < BeforeSeq (when not 0)
+	// Limit caps how many are selected (0: no cap). They are the oldest
+	// that match, or with Newest the newest.
+	Limit int
+	// Newest orders newest first (by Seq), so Limit keeps the latest.
+	Newest bool
+	// Types keeps captures whose EventType is one of these.
+	Types []string
+	// Failed keeps captures whose Outcome is OutcomeAppError or OutcomeFailed.
+	Failed bool
+	// Since keeps captures received at or after this time (when not zero).
+	Since     time.Time
+	SessionID string
+	ReplayOf  string
+	// IDs keeps captures with exactly these IDs.
+	IDs []string
+	// Text keeps captures whose request body contains this byte string
+	// (case-sensitive).
+	Text string
+}
+
+// Summary is a Capture without its headers and bodies, for lists.
+type Summary struct {
+	ID        string `json:"id"`
+	Seq       int64  `json:"seq"`
+	SessionID string `json:"session_id,omitempty"`
+	State     State  `json:"state"`
+
+	ReceivedAt  time.Time `json:"received_at"`
+	CompletedAt time.Time `json:"completed_at,omitzero"`
+
+	RemoteAddr string `json:"remote_addr,omitempty"`
+	Method     string `json:"method"`
+	Path       string `json:"path"`
+	BodySize   int    `json:"body_size"`
+
+	EventID      string    `json:"event_id,omitempty"`
+	EventType    string    `json:"event_type,omitempty"`
+	EndpointID   string    `json:"endpoint_id,omitempty"`
+	EventCreated time.Time `json:"event_created,omitzero"`
+
+	Flags        Flags  `json:"flags,omitempty"`
+	RejectReason string `json:"reject_reason,omitempty"`
+
+	Target       string        `json:"target,omitempty"`
+	Status       int           `json:"status,omitempty"`
+	RespBodySize int           `json:"response_body_size,omitempty"`
+	Duration     time.Duration `json:"duration,omitempty"`
+	Error        string        `json:"error,omitempty"`
+	SentStatus   int           `json:"sent_status,omitempty"`
+
+	ReplayOf string `json:"replay_of,omitempty"`
+}
+
+// Outcome reports how the capture ended, by the same rules as
+// Capture.Outcome.
+func (s Summary) Outcome() Outcome {
+	c := Capture{Flags: s.Flags, State: s.State, Error: s.Error, Status: s.Status}
+	return c.Outcome()
+}
+
+// Summary returns c without its headers and bodies.
+func (c *Capture) Summary() Summary {
+	return Summary{
+		ID: c.ID, Seq: c.Seq, SessionID: c.SessionID, State: c.State,
+		ReceivedAt: c.ReceivedAt, CompletedAt: c.CompletedAt,
+		RemoteAddr: c.RemoteAddr, Method: c.Method, Path: c.Path, BodySize: len(c.Body),
+		EventID: c.EventID, EventType: c.EventType, EndpointID: c.EndpointID, EventCreated: c.EventCreated,
+		Flags: c.Flags, RejectReason: c.RejectReason,
+		Target: c.Target, Status: c.Status, RespBodySize: len(c.RespBody), Duration: c.Duration,
+		Error: c.Error, SentStatus: c.SentStatus, ReplayOf: c.ReplayOf,
+	}
+}
+
+// where renders q as a WHERE clause (possibly empty) with its arguments.
+func (q Query) where() (string, []any) {
+	var conds []string
+	var args []any
+	if q.AfterSeq != 0 {
+		conds = append(conds, "seq > ?")
+		args = append(args, q.AfterSeq)
+	}
+	if q.BeforeSeq != 0 {
+		conds = append(conds, "seq < ?")
+		args = append(args, q.BeforeSeq)
+	}
+	if len(q.Types) > 0 {
+		conds = append(conds, "event_type IN ("+placeholders(len(q.Types))+")")
+		for _, t := range q.Types {
+			args = append(args, t)
+		}
+	}
+	if q.Failed {
+		// Capture.Outcome in SQL: not rejected, done, and not a clean 2xx.
+		conds = append(conds, fmt.Sprintf("flags & %d = 0 AND state = '%s' AND NOT (error = '' AND status BETWEEN 200 AND 299)",
+			FlagRejected, StateDone))
+	}
+	if !q.Since.IsZero() {
+		conds = append(conds, "received_at >= ?")
+		args = append(args, timeArg(q.Since))
+	}
+	if q.SessionID != "" {
+		conds = append(conds, "session_id = ?")
+		args = append(args, q.SessionID)
+	}
+	if q.ReplayOf != "" {
+		conds = append(conds, "replay_of = ?")
+		args = append(args, q.ReplayOf)
+	}
+	if len(q.IDs) > 0 {
+		conds = append(conds, "id IN ("+placeholders(len(q.IDs))+")")
+		for _, id := range q.IDs {
+			args = append(args, id)
+		}
+	}
+	if q.Text != "" {
+		conds = append(conds, "instr(body, ?) > 0")
+		args = append(args, []byte(q.Text))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// tail renders q's order and limit.
+func (q Query) tail() string {
+	s := " ORDER BY seq"
+	if q.Newest {
+		s += " DESC"
+	}
+	if q.Limit > 0 {
+		s += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	return s
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Get returns the capture with the given ID, or the one capture whose ID
+// starts with it (at least MinPrefix characters, with or without the "c_",
+// in either case). It fails with an error wrapping ErrNotFound or
+// ErrAmbiguous.
+func (s *Store) Get(ctx context.Context, id string) (*Capture, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
+	c, err := s.getExact(ctx, id)
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return c, err
+	}
+	if len(id) < MinPrefix {
+		return nil, fmt.Errorf("%w: %q (give the full ID or at least %d characters of it)", ErrNotFound, id, MinPrefix)
+	}
+	prefixes := []string{id}
+	lower := strings.ToLower(id)
+	if lower != id {
+		prefixes = append(prefixes, lower)
+	}
+	if !strings.HasPrefix(lower, idPrefix) {
+		prefixes = append(prefixes, idPrefix+lower)
+	}
+	for _, p := range prefixes {
+		ids, err := s.idsWithPrefix(ctx, p, 5)
+		if err != nil {
+			return nil, err
+		}
+		switch len(ids) {
+		case 0:
+			continue
+		case 1:
+			return s.getExact(ctx, ids[0])
+		default:
+			return nil, fmt.Errorf("%w: %q matches %s: give more of the ID", ErrAmbiguous, id, strings.Join(ids, ", "))
+		}
+	}
+	return nil, fmt.Errorf("%w: %q (list captures with `omega-listen captures list`)", ErrNotFound, id)
+}
+
+func (s *Store) getExact(ctx context.Context, id string) (*Capture, error) {
+	c, err := scanCapture(s.db.QueryRowContext(ctx, "SELECT "+allColumns+" FROM captures WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, s.dbError("get capture "+id, err)
+	}
+	return c, nil
+}
+
+func (s *Store) idsWithPrefix(ctx context.Context, p string, limit int) ([]string, error) {
+	q, args := "SELECT id FROM captures WHERE id >= ?", []any{p}
+	if end := prefixEnd(p); end != "" {
+		q += " AND id < ?"
+		args = append(args, end)
+	}
+	q += fmt.Sprintf(" ORDER BY id LIMIT %d", limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.dbError("find capture "+p, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.dbError("find capture "+p, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.dbError("find capture "+p, err)
+	}
+	return ids, nil
+}
+
+// List returns summaries of the captures q selects, in Seq order (newest
+// first with q.Newest).
+func (s *Store) List(ctx context.Context, q Query) ([]Summary, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
+	where, args := q.where()
+	rows, err := s.db.QueryContext(ctx, "SELECT "+summaryColumns+" FROM captures"+where+q.tail(), args...)
+	if err != nil {
+		return nil, s.dbError("list captures", err)
+	}
+	defer rows.Close()
+	var out []Summary
+	for rows.Next() {
+		m, err := scanSummary(rows)
+		if err != nil {
+			return nil, s.dbError("list captures", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.dbError("list captures", err)
+	}
+	return out, nil
+}
+
+// ListFull is List with whole captures, headers and bodies included.
+func (s *Store) ListFull(ctx context.Context, q Query) ([]*Capture, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
+	where, args := q.where()
+	rows, err := s.db.QueryContext(ctx, "SELECT "+allColumns+" FROM captures"+where+q.tail(), args...)
+	if err != nil {
+		return nil, s.dbError("list captures", err)
+	}
+	defer rows.Close()
+	var out []*Capture
+	for rows.Next() {
+		c, err := scanCapture(rows)
+		if err != nil {
+			return nil, s.dbError("list captures", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.dbError("list captures", err)
+	}
+	return out, nil
+}
+
+// Count returns how many captures q selects.
+func (s *Store) Count(ctx context.Context, q Query) (int, error) {
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
+	where, args := q.where()
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT seq FROM captures"+where+q.tail()+")", args...).Scan(&n)
+	if err != nil {
+		return 0, s.dbError("count captures", err)
+	}
+	return n, nil
+}
+
+// Delete deletes the captures q selects and returns how many it deleted.
+// The zero Query deletes every capture.
+func (s *Store) Delete(ctx context.Context, q Query) (int, error) {
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
+	where, args := q.where()
+	res, err := s.db.ExecContext(ctx, "DELETE FROM captures WHERE seq IN (SELECT seq FROM captures"+where+q.tail()+")", args...)
+	if err != nil {
+		return 0, s.dbError("delete captures", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.dbError("delete captures", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/omega/emulator"
+)
+
+// run executes omega-listen in-process with env and returns its exit code
+// and output.
+func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	s := Streams{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }}
+	code = Main(args, s)
+	return code, out.String(), errb.String()
+}
+
+func emuEnv(t *testing.T, o emulator.Options) (*emulator.Server, map[string]string) {
+	t.Helper()
+	emu, err := emulator.Start("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	return emu, map[string]string{"OMEGA_BASE_URL": emu.BaseURL, "OMEGA_API_KEY": emu.APIKey(), "OMEGA_LISTEN_HOME": t.TempDir()}
+}
+
+func TestEndpointsCommands(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+
+	code, out, errs := run(t, env, "endpoints", "create", "--url", "http://127.0.0.1:9/x", "--events", "video.process_succeeded", "--json")
+	if code != 0 {
+		t.Fatalf("create: %d %s", code, errs)
+	}
+	var ep omega.Endpoint
+	if err := json.Unmarshal([]byte(out), &ep); err != nil || ep.ID == "" || ep.URL != "http://127.0.0.1:9/x" {
+		t.Fatalf("create printed %q (%v)", out, err)
+	}
+
+	code, out, _ = run(t, env, "endpoints", "list")
+	if code != 0 || !strings.Contains(out, ep.ID) || !strings.Contains(out, "video.process_succeeded") || !strings.HasPrefix(out, "ID") {
+		t.Errorf("list: %d\n%s", code, out)
+	}
+
+	code, _, errs = run(t, env, "endpoints", "update", ep.ID, "--events", "all", "--description", "mine")
+	if code != 0 {
+		t.Fatalf("update: %d %s", code, errs)
+	}
+	got := emu.Endpoints()[0]
+	if len(got.Events) != len(omega.AllTypes()) || got.Desc() != "mine" || got.URL != ep.URL {
+		t.Errorf("after update: %+v", got)
+	}
+
+	if code, out, _ = run(t, env, "endpoints", "disable", ep.ID); code != 0 || emu.Endpoints()[0].Active {
+		t.Errorf("disable: %d %s active=%v", code, out, emu.Endpoints()[0].Active)
+	}
+	if code, _, _ = run(t, env, "endpoints", "enable", ep.ID); code != 0 || !emu.Endpoints()[0].Active {
+		t.Errorf("enable: %d", code)
+	}
+
+	code, out, _ = run(t, env, "endpoints", "delete", ep.ID)
+	if code != 0 || !strings.Contains(out, "Deleted endpoint "+ep.ID) || len(emu.Endpoints()) != 0 {
+		t.Errorf("delete: %d %q, %d left", code, out, len(emu.Endpoints()))
+	}
+	code, _, errs = run(t, env, "endpoints", "delete", ep.ID)
+	if code != 1 || !strings.Contains(errs, "not found") {
+		t.Errorf("delete again: %d %q", code, errs)
+	}
+}
+
+func TestEventsCommands(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(201)
+		w.Write([]byte("webhook received\n"))
+	}))
+	defer app.Close()
+	_, out, _ := run(t, env, "endpoints", "create", "--url", app.URL, "--json")
+	var ep omega.Endpoint
+	json.Unmarshal([]byte(out), &ep)
+	ds, err := emu.Deliver(context.Background(), omega.TypeProcessFailed)
+	if err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+
+	code, out, errs := run(t, env, "events", "list", "--endpoint", ep.ID)
+	if code != 0 || !strings.Contains(out, ds[0].EventID) || !strings.Contains(out, "video.process_failed") {
+		t.Errorf("events list: %d %s %s", code, out, errs)
+	}
+	code, out, _ = run(t, env, "events", "show", "--endpoint", ep.ID, ds[0].EventID)
+	for _, want := range []string{ds[0].EventID, "201 201 Created", "webhook received", `"status": "process-failed"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("events show lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("events show exit %d", code)
+	}
+	if code, _, errs = run(t, env, "events", "list"); code != 2 || !strings.Contains(errs, "--endpoint is required") {
+		t.Errorf("events list without --endpoint: %d %q", code, errs)
+	}
+}
+
+func TestWrongKeyExitsOneAndSaysWhatToFix(t *testing.T) {
+	_, env := emuEnv(t, emulator.Options{})
+	env["OMEGA_API_KEY"] = "wrong-key-123"
+	code, out, errs := run(t, env, "endpoints", "list")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(errs, "OMEGA_API_KEY") || strings.Contains(errs+out, "wrong-key-123") {
+		t.Errorf("stderr = %q: must name OMEGA_API_KEY and never print the key", errs)
+	}
+	delete(env, "OMEGA_API_KEY")
+	code, _, errs = run(t, env, "endpoints", "list")
+	if code != 1 || !strings.Contains(errs, "OMEGA_API_KEY") || !strings.Contains(errs, "--emulate") {
+		t.Errorf("no key: %d %q", code, errs)
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "--forward is required"},
+		{[]string{"--forward", "8888", "--events", "video.nope"}, `unknown event type "video.nope"; valid types: video.process_failed`},
+		{[]string{"--forward", "8888", "--format", "xml"}, "--format"},
+		{[]string{"--forward", "8888", "--tunnel", "carrier-pigeon"}, "--tunnel"},
+		{[]string{"--forward", "8888", "--max-body", "lots"}, "max-body"},
+		{[]string{"--forward", "8888", "--token", "short"}, "--token"},
+		{[]string{"--forward", "8888", "--public-url", "https://x.test"}, "--public-url is for --tunnel none"},
+		{[]string{"--forward", "8888", "--emulate", "--tunnel", "ngrok"}, "--emulate"},
+		{[]string{"--forward", "8888", "-H", "bad header"}, "-H"},
+		{[]string{"--bogus-flag"}, "unknown flag"},
+		{[]string{"nosuchcommand"}, "unknown command"},
+		{[]string{"endpoints", "delete"}, "requires at least 1 arg"},
+		{[]string{"trigger", "video.nope"}, "unknown event type"},
+	}
+	for _, tt := range tests {
+		code, _, errs := run(t, env, tt.args...)
+		if code != 2 || !strings.Contains(errs, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.want)
+		}
+	}
+}
+
+func TestEnvVarsFeedFlags(t *testing.T) {
+	cmd := newRootCmd(Streams{Getenv: func(k string) string {
+		return map[string]string{"OMEGA_BASE_URL": "http://emu.test/company", "OMEGA_LISTEN_TOKEN": "abcdefghijklmnopqrstuv"}[k]
+	}})
+	cmd.SetArgs([]string{"--forward", "8888", "--base-url", "http://flag.test/company"})
+	cmd.RunE = func(*cobra.Command, []string) error { return nil }
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := cmd.Flags().GetString("base-url"); v != "http://flag.test/company" {
+		t.Errorf("a given flag must win over the env: base-url = %q", v)
+	}
+	if v, _ := cmd.Flags().GetString("token"); v != "abcdefghijklmnopqrstuv" {
+		t.Errorf("token from OMEGA_LISTEN_TOKEN = %q", v)
+	}
+}
+
+func TestPruneDeletesOnlyLeftovers(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	host, _ := os.Hostname()
+	c, err := omega.NewClient(omega.Options{BaseURL: emu.BaseURL, APIKey: emu.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mk := func(url, desc string) string {
+		ep, err := c.CreateEndpoint(ctx, omega.EndpointInput{URL: url, Description: desc, Events: []string{omega.TypeProcessSucceeded}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ep.ID
+	}
+	// A live omega-listen receiver answers GET with 405 Allow: POST.
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		w.WriteHeader(405)
+	}))
+	defer live.Close()
+	// pid 4194304 is pid_max's ceiling, which no process can have.
+	crashedHere := mk("http://127.0.0.1:9/omega/x", "omega-listen "+host+" 4194304 2026-11-26T17:00:00Z")
+	crashedElsewhere := mk("http://127.0.0.1:9/omega/y", "omega-listen otherhost 12 2026-11-26T17:00:00Z")
+	running := mk(live.URL+"/omega/z", "omega-listen otherhost 13 2026-11-26T17:00:00Z")
+	mine := mk("http://127.0.0.1:9/prod", "production hook")
+
+	code, out, _ := run(t, env, "endpoints", "prune", "--dry-run")
+	if code != 0 || !strings.Contains(out, "Would delete "+crashedHere) || !strings.Contains(out, "Would delete "+crashedElsewhere) || len(emu.Endpoints()) != 4 {
+		t.Fatalf("dry run: %d\n%s", code, out)
+	}
+	code, out, _ = run(t, env, "endpoints", "prune")
+	if code != 0 {
+		t.Fatalf("prune: %d %s", code, out)
+	}
+	var left []string
+	for _, ep := range emu.Endpoints() {
+		left = append(left, ep.ID)
+	}
+	if strings.Join(left, ",") != running+","+mine {
+		t.Errorf("left after prune: %v, want the running one and the user's own", left)
+	}
+}

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/omega-listen/omega-listen/omega"
+)
+
+// newClient builds the Omega API client from the global flags.
+func newClient(s Streams, g *globalOptions) (*omega.Client, error) {
+	if g.APIKey == "" {
+		return nil, errors.New("no Omega API key: set OMEGA_API_KEY or pass --api-key (or try `omega-listen --emulate` to run without an account)")
+	}
+	c, err := omega.NewClient(omega.Options{
+		BaseURL:   g.BaseURL,
+		APIKey:    g.APIKey,
+		UserAgent: userAgent(),
+		Logger:    newLogger(s, g),
+	})
+	if err != nil {
+		return nil, usagef("--base-url: %v", err)
+	}
+	return c, nil
+}
+
+func newLogger(s Streams, g *globalOptions) *slog.Logger {
+	if !g.Debug {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// dataDir resolves --data-dir: the flag or env, else the per-user state dir.
+func dataDir(s Streams, g *globalOptions) (string, error) {
+	if g.DataDir != "" {
+		return filepath.Abs(g.DataDir)
+	}
+	if d := s.getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "omega-listen"), nil
+	}
+	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("finding a data dir: %w; pass --data-dir", err)
+		}
+		return filepath.Join(d, "omega-listen"), nil
+	}
+	home := s.getenv("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("finding a data dir: %w; pass --data-dir or set OMEGA_LISTEN_HOME", err)
+		}
+		home = h
+	}
+	return filepath.Join(home, ".local", "state", "omega-listen"), nil
+}

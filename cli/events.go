@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omega-listen/omega-listen/omega"
+)
+
+func newEventsCmd(s Streams, g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Read Omega's delivery history of an endpoint",
+		Example: `  omega-listen events list --endpoint 6323940afc8e1c02d9f3b155
+  omega-listen events show --endpoint 6323940afc8e1c02d9f3b155 630fac88bd5bb64cf8b24b99`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newEventsListCmd(s, g), newEventsShowCmd(s, g), newEventTypesCmd(s))
+	return cmd
+}
+
+type eventsOptions struct {
+	Endpoint string
+	JSON     bool
+	Limit    int
+}
+
+func newEventsListCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &eventsOptions{}
+	cmd := &cobra.Command{
+		Use:     "list --endpoint ID",
+		Aliases: []string{"ls"},
+		Short:   "List the events Omega sent to an endpoint, newest first",
+		Example: "  omega-listen events list --endpoint 6323940afc8e1c02d9f3b155 --limit 20",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Endpoint == "" {
+				return usagef("--endpoint is required (see `omega-listen endpoints list`)")
+			}
+			c, err := newClient(s, g)
+			if err != nil {
+				return err
+			}
+			evs, err := c.ListEvents(cmd.Context(), o.Endpoint)
+			if err != nil {
+				return fmt.Errorf("listing events of endpoint %s: %w", clean(o.Endpoint), err)
+			}
+			if o.Limit > 0 && len(evs) > o.Limit {
+				evs = evs[:o.Limit]
+			}
+			if o.JSON {
+				return writeJSON(s.Out, evs)
+			}
+			if len(evs) == 0 {
+				fmt.Fprintln(s.Out, "No events yet for this endpoint.")
+				return nil
+			}
+			t := newTable(s.Out, "ID", "TYPE", "CREATED")
+			for _, e := range evs {
+				t.row(e.ID, e.Type, fmtTime(e.When()))
+			}
+			return t.flush()
+		},
+	}
+	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "endpoint id")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
+	cmd.Flags().IntVar(&o.Limit, "limit", 0, "show at most this many (0: all)")
+	return cmd
+}
+
+func newEventsShowCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &eventsOptions{}
+	cmd := &cobra.Command{
+		Use:     "show --endpoint ID EVENT_ID",
+		Short:   "Show one event whole: its data and what the endpoint answered",
+		Example: "  omega-listen events show --endpoint 6323940afc8e1c02d9f3b155 630fac88bd5bb64cf8b24b99",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Endpoint == "" {
+				return usagef("--endpoint is required (see `omega-listen endpoints list`)")
+			}
+			c, err := newClient(s, g)
+			if err != nil {
+				return err
+			}
+			ev, err := c.GetEvent(cmd.Context(), o.Endpoint, args[0])
+			if err != nil {
+				return fmt.Errorf("fetching event %s: %w", clean(args[0]), err)
+			}
+			if o.JSON {
+				return writeJSON(s.Out, ev)
+			}
+			return printEvent(s, ev)
+		},
+	}
+	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "endpoint id")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printEvent(s Streams, ev *omega.Event) error {
+	t := newTable(s.Out, "Event", ev.ID)
+	t.row("Type", ev.Type)
+	t.row("Created", fmtTime(ev.When()))
+	t.row("Endpoint", ev.EndpointID)
+	t.row("Company", ev.COID)
+	if r := ev.Response; r != nil {
+		t.row("Answer", fmt.Sprintf("%d %s", r.StatusCode, r.Status))
+		t.row("Message", r.Message)
+		t.row("Body", r.Body)
+	} else {
+		t.row("Answer", "-")
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if len(ev.Data) > 0 && string(ev.Data) != "null" {
+		var buf bytes.Buffer
+		if json.Indent(&buf, ev.Data, "", "  ") == nil {
+			fmt.Fprintf(s.Out, "Data:\n%s\n", clean2(buf.String()))
+		}
+	}
+	return nil
+}
+
+// clean2 cleans each line of multi-line text but keeps the newlines.
+func clean2(s string) string {
+	lines := bytes.Split([]byte(s), []byte("\n"))
+	for i, l := range lines {
+		lines[i] = []byte(clean(string(l)))
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+func newEventTypesCmd(s Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:     "types",
+		Short:   "List every Omega event type with its documented state",
+		Example: "  omega-listen events types",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t := newTable(s.Out, "TYPE", "STATE", "MEANING")
+			for _, ti := range omega.Catalogue {
+				st := string(ti.State)
+				if ti.Note != "" {
+					st += " (" + ti.Note + ")"
+				}
+				t.row(ti.Type, st, ti.Meaning)
+			}
+			return t.flush()
+		},
+	}
+}

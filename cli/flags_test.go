@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalizeForward(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"8888", "http://localhost:8888/", ""},
+		{":8888/webhook", "http://localhost:8888/webhook", ""},
+		{"localhost:8888/webhook", "http://localhost:8888/webhook", ""},
+		{"127.0.0.1:3000", "http://127.0.0.1:3000/", ""},
+		{"http://app.test/hook?x=1", "http://app.test/hook?x=1", ""},
+		{"https://app.test", "https://app.test/", ""},
+		{"[::1]:8080/h", "http://[::1]:8080/h", ""},
+		{"  8888 ", "http://localhost:8888/", ""},
+		{"", "", "--forward is required"},
+		{"ftp://x/y", "", "only http and https"},
+		{"http://", "", "no host"},
+		{"99999", "", "port must be 1-65535"},
+		{"http://u:p@x/", "", "credentials"},
+		{"local host:1", "", "spaces"},
+		{"localhost:8888/\x1b[2J", "", "control characters"},
+	}
+	for _, tt := range tests {
+		u, err := normalizeForward(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("normalizeForward(%q) error = %v, want one containing %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("normalizeForward(%q): %v", tt.in, err)
+			continue
+		}
+		if u.String() != tt.want {
+			t.Errorf("normalizeForward(%q) = %q, want %q", tt.in, u, tt.want)
+		}
+	}
+}
+
+func FuzzNormalizeForward(f *testing.F) {
+	for _, s := range []string{"8888", ":8888/webhook", "localhost:8888/webhook", "https://a.b/c?d#e", "[::1]:1", "%", "http://[::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := normalizeForward(s)
+		if err != nil {
+			return
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" || u.User != nil {
+			t.Fatalf("normalizeForward(%q) accepted %q", s, u)
+		}
+		// What we print must not carry terminal control characters.
+		for _, r := range u.String() {
+			if r < 0x20 || r == 0x7f {
+				t.Fatalf("normalized URL %q holds a control character", u)
+			}
+		}
+	})
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		err  bool
+	}{
+		{"10MiB", 10 << 20, false},
+		{"10mb", 10 << 20, false},
+		{"512KB", 512 << 10, false},
+		{"1g", 1 << 30, false},
+		{"1048576", 1 << 20, false},
+		{"1.5k", 1536, false},
+		{"0", 0, true},
+		{"", 0, true},
+		{"MiB", 0, true},
+		{"10 furlongs", 0, true},
+		{"1.2.3k", 0, true},
+		{"99999999T", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+	if s := formatSize(10 << 20); s != "10MiB" {
+		t.Errorf("formatSize(10MiB) = %q", s)
+	}
+}
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"10MiB", "1.5k", "0", "1e9", "-1", "NaN", "Inf"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err == nil && (n < 1 || n > 1<<40) {
+			t.Fatalf("parseSize(%q) = %d, out of range", s, n)
+		}
+	})
+}
+
+func TestParseHeaders(t *testing.T) {
+	h, err := parseHeaders([]string{"X-Test: a", "X-Test:b", "Authorization: Bearer x:y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Values("X-Test"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("X-Test = %q", got)
+	}
+	if got := h.Get("Authorization"); got != "Bearer x:y" {
+		t.Errorf("Authorization = %q", got)
+	}
+	for _, bad := range []string{"novalue", ": v", "Bad Name: v", "X: a\r\nInjected: 1", "X: \x00"} {
+		if _, err := parseHeaders([]string{bad}); err == nil {
+			t.Errorf("parseHeaders(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseHeaders(f *testing.F) {
+	f.Add("X-A: b")
+	f.Add("K:\r\nv")
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := parseHeaders([]string{s})
+		if err != nil {
+			return
+		}
+		for k, vs := range h {
+			if !validHeaderName(k) {
+				t.Fatalf("accepted header name %q", k)
+			}
+			for _, v := range vs {
+				if strings.ContainsAny(v, "\r\n\x00") {
+					t.Fatalf("accepted header value %q", v)
+				}
+			}
+		}
+	})
+}
+
+func TestClean(t *testing.T) {
+	tests := map[string]string{
+		"plain text":        "plain text",
+		"evil\x1b[2Jscreen": `evil\x1b[2Jscreen`,
+		"tab\there":         `tab\there`,
+		"bidi\u202eoops":    `bidi\u202eoops`,
+		"ünïcode ok":        "ünïcode ok",
+		"bad\xffutf8":       `bad\xffutf8`,
+	}
+	for in, want := range tests {
+		if got := clean(in); got != want {
+			t.Errorf("clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseEndpointTag(t *testing.T) {
+	tag, ok := parseEndpointTag("omega-listen myhost 4242 2026-11-26T17:00:00Z")
+	if !ok || tag.Host != "myhost" || tag.PID != 4242 || tag.Started.Year() != 2026 {
+		t.Errorf("parseEndpointTag = %+v, %v", tag, ok)
+	}
+	for _, d := range []string{"", "prod webhook", "omega-listen h x 2026-11-26T17:00:00Z", "omega-listen h 1 yesterday", "omega-listen h 1"} {
+		if _, ok := parseEndpointTag(d); ok {
+			t.Errorf("parseEndpointTag(%q) accepted", d)
+		}
+	}
+}

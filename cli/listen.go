@@ -1,0 +1,514 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/inspector"
+	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/omega/emulator"
+	"github.com/omega-listen/omega-listen/tunnel"
+)
+
+type listenOptions struct {
+	global *globalOptions
+
+	Forward   string
+	Events    string
+	Tunnel    string
+	Domain    string
+	Listen    string
+	PublicURL string
+	Emulate   bool
+	Print     bool
+	Format    string
+	Headers   []string
+	Timeout   time.Duration
+	MaxBody   int64
+	Token     string
+	Retain    int
+	Keep      bool
+	// DeleteOnExit deletes a reused --domain endpoint at exit instead of
+	// deactivating it.
+	DeleteOnExit bool
+	Ngrok        ngrokFlags
+}
+
+func addListenFlags(cmd *cobra.Command, o *listenOptions) {
+	o.MaxBody = 10 << 20
+	f := cmd.Flags()
+	f.StringVarP(&o.Forward, "forward", "f", "", "where to forward deliveries: 8888, :8888/webhook, localhost:8888/webhook or a full URL (required)")
+	f.StringVarP(&o.Events, "events", "e", "", "comma-separated event types, or all (default: the five live types)")
+	f.StringVar(&o.Tunnel, "tunnel", "ngrok", "how Omega reaches you: ngrok, or none (listen locally only)")
+	f.StringVar(&o.Domain, "domain", "", "static ngrok domain to use (keeps the URL stable between runs)")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "local address of the receiver")
+	f.StringVar(&o.PublicURL, "public-url", "", "with --tunnel none: the base URL to register (your own tunnel); default the receiver's own URL")
+	f.BoolVar(&o.Emulate, "emulate", false, "run against the built-in Omega emulator: no account, no network (implies --tunnel none)")
+	f.BoolVar(&o.Print, "print", false, "print lines even on a terminal")
+	f.StringVar(&o.Format, "format", "text", "line format: text or json (NDJSON)")
+	f.StringArrayVarP(&o.Headers, "header", "H", nil, "extra header on every forwarded request, \"Key: Value\" (repeatable)")
+	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "how long your app may take to answer")
+	f.Var(sizeValue{&o.MaxBody}, "max-body", "largest body accepted, e.g. 10MiB")
+	f.StringVar(&o.Token, "token", "", "secret path segment of the public URL, at least 22 characters (default: fresh random per run)")
+	f.IntVar(&o.Retain, "retain", 10000, "captures kept in the store, oldest pruned first")
+	f.BoolVar(&o.Keep, "keep", false, "leave the endpoint registered at exit")
+	f.BoolVar(&o.DeleteOnExit, "delete-on-exit", false, "with --domain: delete the endpoint at exit instead of deactivating it for the next run")
+	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
+	addNgrokFlags(f, &o.Ngrok)
+	_ = cmd.RegisterFlagCompletionFunc("events", completeEventTypes)
+	_ = cmd.RegisterFlagCompletionFunc("tunnel", cobra.FixedCompletions([]string{"ngrok\tpublic tunnel through ngrok", "none\tlocal only"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// listenConfig is listenOptions checked and resolved.
+type listenConfig struct {
+	opts    *listenOptions
+	target  *url.URL
+	events  []string
+	headers http.Header
+	dataDir string
+	json    bool
+}
+
+func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
+	cfg, err := checkListen(cmd, s, o)
+	if err != nil {
+		return err
+	}
+	return runListen(cmd.Context(), s, cfg)
+}
+
+func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig, error) {
+	cfg := &listenConfig{opts: o}
+	var err error
+	if cfg.target, err = normalizeForward(o.Forward); err != nil {
+		return nil, &usageError{err}
+	}
+	if cfg.events, err = omega.ParseTypes(o.Events); err != nil {
+		return nil, &usageError{err}
+	}
+	if cfg.headers, err = parseHeaders(o.Headers); err != nil {
+		return nil, &usageError{err}
+	}
+	switch o.Format {
+	case "text":
+	case "json":
+		cfg.json = true
+	default:
+		return nil, usagef("--format %q: want text or json", o.Format)
+	}
+	if o.Emulate {
+		if cmd.Flags().Changed("tunnel") && o.Tunnel != "none" {
+			return nil, usagef("--emulate runs locally: it cannot be combined with --tunnel %s", o.Tunnel)
+		}
+		o.Tunnel = "none"
+	}
+	switch o.Tunnel {
+	case "ngrok", "none":
+	default:
+		return nil, usagef("--tunnel %q: want ngrok or none", o.Tunnel)
+	}
+	if o.PublicURL != "" {
+		if o.Tunnel != "none" {
+			return nil, usagef("--public-url is for --tunnel none (your own tunnel); ngrok chooses its own URL")
+		}
+		if _, err := tunnel.ValidatePublicURL(o.PublicURL); err != nil {
+			return nil, usagef("--public-url: %v", err)
+		}
+	}
+	if o.Domain != "" {
+		if o.Tunnel != "ngrok" {
+			return nil, usagef("--domain is an ngrok domain; it needs --tunnel ngrok")
+		}
+		d, err := tunnel.ValidateNgrokDomain(o.Domain)
+		if err != nil {
+			return nil, usagef("--domain: %v", err)
+		}
+		o.Domain = d
+	}
+	if o.DeleteOnExit && o.Domain == "" {
+		return nil, usagef("--delete-on-exit is for --domain; without it the endpoint is always deleted at exit")
+	}
+	if err := validListenAddr(o.Listen); err != nil {
+		return nil, &usageError{err}
+	}
+	if o.Timeout <= 0 {
+		return nil, usagef("--timeout must be positive")
+	}
+	if o.Retain == 0 || o.Retain < -1 {
+		return nil, usagef("--retain must be at least 1 (or -1 for no limit)")
+	}
+	if o.Token != "" {
+		if err := inspector.ValidToken(o.Token); err != nil {
+			return nil, usagef("--token: %v", err)
+		}
+	}
+	if o.Tunnel == "ngrok" && strings.TrimSpace(o.Ngrok.AuthToken) == "" {
+		return nil, tunnel.ErrNoAuthToken
+	}
+	if cfg.dataDir, err = dataDir(s, o.global); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// listener is one run of `omega-listen` (listen): everything it started,
+// so shutdown can take it down in order.
+type listener struct {
+	s      Streams
+	cfg    *listenConfig
+	log    *slog.Logger
+	out    *linePrinter
+	store  *capture.Store
+	bus    *capture.Bus
+	emu    *emulator.Server
+	client *omega.Client
+	tun    tunnel.Tunnel
+	fwd    *inspector.Forwarder
+	h      *inspector.Handler
+	srv    *http.Server
+	served chan error
+
+	sessionID   string
+	started     time.Time
+	endpoint    *omega.Endpoint
+	reused      bool // a --domain endpoint: deactivated, not deleted, at exit
+	sessionPath string
+}
+
+func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
+	o := cfg.opts
+	l := &listener{s: s, cfg: cfg, log: newLogger(s, o.global), started: time.Now(), sessionID: capture.NewID()}
+	l.out = newLinePrinter(s.Out, cfg.json)
+	sig, stopSignals := s.signals()
+	defer stopSignals()
+	defer func() {
+		if err != nil {
+			l.teardown(context.Background())
+		}
+	}()
+
+	if cfg.events != nil && omega.AllNoEffect(cfg.events) {
+		fmt.Fprintf(s.Err, "Warning: Omega's docs say none of %s has any effect now, so no delivery may ever arrive. Add a live type (see `omega-listen events types`).\n", strings.Join(cfg.events, ", "))
+	}
+
+	// Omega first: a missing or rejected key should fail before we open anything.
+	if o.Emulate {
+		l.emu, err = emulator.Start("127.0.0.1:0", emulator.Options{Logger: l.log})
+		if err != nil {
+			return fmt.Errorf("starting the built-in emulator: %w", err)
+		}
+		l.client, err = omega.NewClient(omega.Options{BaseURL: l.emu.BaseURL, APIKey: l.emu.APIKey(), UserAgent: userAgent(), Logger: l.log})
+	} else {
+		l.client, err = newClient(s, o.global)
+	}
+	if err != nil {
+		return err
+	}
+
+	l.store, err = capture.Open(cfg.dataDir, capture.Options{Retain: o.Retain, Logger: l.log})
+	if err != nil {
+		return fmt.Errorf("opening the capture store: %w", err)
+	}
+	l.bus = capture.NewBus()
+
+	if err := l.openTunnel(ctx); err != nil {
+		return err
+	}
+	if err := l.serve(); err != nil {
+		return err
+	}
+	if err := l.register(ctx); err != nil {
+		return err
+	}
+	if err := l.writeSession(); err != nil {
+		fmt.Fprintf(s.Err, "Warning: %v; `omega-listen trigger` will not find this listener.\n", err)
+	}
+
+	printDone := make(chan struct{})
+	sub := l.bus.Subscribe(4096)
+	go func() {
+		defer close(printDone)
+		l.out.follow(sub, l.store)
+	}()
+	l.out.ready(l.readyInfo())
+	go l.reportLeftovers(ctx)
+
+	select {
+	case <-sig:
+		fmt.Fprintln(s.Err, "Shutting down: finishing in-flight deliveries… (Ctrl-C again to quit at once)")
+	case err := <-l.served:
+		fmt.Fprintf(s.Err, "The receiver stopped: %v\n", err)
+	case <-ctx.Done():
+	}
+	go func() {
+		<-sig
+		fmt.Fprintln(s.Err, "Quitting at once.")
+		s.exit(130)
+	}()
+	l.teardown(context.Background())
+	sub.Close()
+	<-printDone
+	return nil
+}
+
+func (l *listener) openTunnel(ctx context.Context) error {
+	o := l.cfg.opts
+	var err error
+	switch o.Tunnel {
+	case "none":
+		l.tun, err = tunnel.ListenNone(ctx, tunnel.NoneOptions{ListenAddr: o.Listen, PublicURL: o.PublicURL})
+	case "ngrok":
+		l.tun, err = ngrokOpener(ctx, l.s, o, l.log)
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func (l *listener) serve() error {
+	o := l.cfg.opts
+	token := o.Token
+	if token == "" && o.Domain != "" {
+		// A stable URL keeps its token, so the endpoint reused next run
+		// still points at our secret path.
+		t, err := stableToken(l.cfg.dataDir, o.Domain)
+		if err != nil {
+			return err
+		}
+		token = t
+	}
+	if token == "" {
+		token = inspector.NewToken()
+	}
+	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: l.cfg.target, Timeout: o.Timeout, Headers: l.cfg.headers})
+	var storeErrOnce sync.Once
+	l.h = inspector.NewHandler(inspector.HandlerOptions{
+		Token:     token,
+		MaxBody:   o.MaxBody,
+		Forwarder: l.fwd,
+		Recorder:  l.store,
+		Publisher: busPublisher{l.bus},
+		SessionID: l.sessionID,
+		Logger:    l.log,
+		OnStoreError: func(err error) {
+			// Deliveries still flow; say so loudly once, then in the counters.
+			storeErrOnce.Do(func() {
+				fmt.Fprintf(l.s.Err, "WARNING: captures are NOT being recorded: %v. Deliveries are still forwarded and answered. Check that %s is writable and has free space.\n", err, l.cfg.dataDir)
+			})
+			l.log.Error("capture store", "err", err)
+		},
+	})
+	l.srv = &http.Server{
+		Handler:           l.h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      o.Timeout + time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelDebug),
+	}
+	l.served = make(chan error, 1)
+	go func() {
+		err := l.srv.Serve(l.tun)
+		if !errors.Is(err, http.ErrServerClosed) {
+			l.served <- err
+		}
+	}()
+	return nil
+}
+
+func (l *listener) webhookURL() string { return l.tun.PublicURL() + l.h.Path() }
+
+// localURL is the receiver's own loopback URL of the secret path.
+func (l *listener) localURL() string {
+	addr := l.tun.Addr().String()
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+	}
+	return "http://" + addr + l.h.Path()
+}
+
+func (l *listener) description() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s %s %d %s", endpointTag, host, os.Getpid(), l.started.UTC().Format(time.RFC3339))
+}
+
+const endpointTag = "omega-listen"
+
+func (l *listener) register(ctx context.Context) error {
+	in := omega.EndpointInput{URL: l.webhookURL(), Description: l.description(), Events: l.cfg.events}
+	if l.cfg.opts.Domain != "" {
+		return l.reuse(ctx, in)
+	}
+	ep, err := l.client.CreateEndpoint(ctx, in)
+	if err != nil {
+		return fmt.Errorf("registering the webhook endpoint with Omega: %w", err)
+	}
+	l.endpoint = ep
+	return nil
+}
+
+// reuse registers a stable URL: the endpoint an earlier run left for it is
+// updated and activated rather than a duplicate piled up.
+func (l *listener) reuse(ctx context.Context, in omega.EndpointInput) error {
+	eps, err := l.client.ListEndpoints(ctx)
+	if err != nil {
+		return fmt.Errorf("looking for this URL's endpoint at Omega: %w", err)
+	}
+	for _, ep := range eps {
+		if ep.URL != in.URL {
+			continue
+		}
+		up, err := l.client.UpdateEndpoint(ctx, ep.ID, in)
+		if err != nil {
+			return fmt.Errorf("updating endpoint %s for this run: %w", ep.ID, err)
+		}
+		if up == nil {
+			up = &ep
+		}
+		if !ep.Active {
+			if _, err := l.client.SetEndpointActive(ctx, ep.ID, true); err != nil {
+				return fmt.Errorf("activating endpoint %s: %w", ep.ID, err)
+			}
+		}
+		up.Active = true
+		l.endpoint = up
+		l.reused = true
+		fmt.Fprintf(l.s.Err, "Reusing endpoint %s for %s.\n", ep.ID, in.URL)
+		return nil
+	}
+	ep, err := l.client.CreateEndpoint(ctx, in)
+	if err != nil {
+		return fmt.Errorf("registering the webhook endpoint with Omega: %w", err)
+	}
+	l.endpoint = ep
+	return nil
+}
+
+// stableToken returns the token kept for a domain in the data dir, making
+// one the first time.
+func stableToken(dir, domain string) (string, error) {
+	td := filepath.Join(dir, "tokens")
+	if err := os.MkdirAll(td, 0o700); err != nil {
+		return "", fmt.Errorf("creating %s: %w", td, err)
+	}
+	p := filepath.Join(td, strings.NewReplacer("/", "_", ":", "_").Replace(domain))
+	if b, err := os.ReadFile(p); err == nil {
+		t := strings.TrimSpace(string(b))
+		if inspector.ValidToken(t) == nil {
+			return t, nil
+		}
+		return "", fmt.Errorf("%s holds no valid token; delete it to get a new one (the endpoint for %s will then be updated)", p, domain)
+	}
+	t := inspector.NewToken()
+	if err := os.WriteFile(p, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("saving the token for %s: %w", domain, err)
+	}
+	return t, nil
+}
+
+func (l *listener) writeSession() error {
+	host, _ := os.Hostname()
+	si := &sessionInfo{
+		PID: os.Getpid(), ID: l.sessionID, Started: l.started, Host: host,
+		ReceiverURL: l.localURL(), PublicURL: l.webhookURL(), EndpointID: l.endpoint.ID,
+		Events: l.cfg.events, Forward: l.cfg.target.String(), Tunnel: l.tun.Provider(),
+	}
+	if l.emu != nil {
+		si.Emulator = &emulatorRef{BaseURL: l.emu.BaseURL, APIKey: l.emu.APIKey()}
+	}
+	p, err := writeSession(l.cfg.dataDir, si)
+	l.sessionPath = p
+	return err
+}
+
+func (l *listener) readyInfo() readyInfo {
+	return readyInfo{
+		Forward:    l.cfg.target.String(),
+		EndpointID: l.endpoint.ID,
+		WebhookURL: l.webhookURL(),
+		PublicURL:  l.tun.PublicURL(),
+		Events:     l.cfg.events,
+		Tunnel:     l.tun.Provider(),
+		Emulated:   l.emu != nil,
+		DataDir:    l.cfg.dataDir,
+	}
+}
+
+// teardown undoes what was started, in reverse, each step bounded.
+func (l *listener) teardown(ctx context.Context) {
+	if l.srv != nil {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := l.srv.Shutdown(sctx); err != nil {
+			fmt.Fprintf(l.s.Err, "Some deliveries did not finish in time: %v\n", err)
+		}
+		_ = l.h.Wait(sctx)
+		cancel()
+	}
+	if l.endpoint != nil {
+		if l.cfg.opts.Keep {
+			fmt.Fprintf(l.s.Err, "Left endpoint %s registered (--keep).\n", l.endpoint.ID)
+		} else if l.cfg.opts.Domain != "" && !l.cfg.opts.DeleteOnExit {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := l.client.SetEndpointActive(dctx, l.endpoint.ID, false)
+			cancel()
+			if err != nil {
+				fmt.Fprintf(l.s.Err, "Could not deactivate endpoint %s: %v\nOmega will keep delivering to %s; run `omega-listen endpoints disable %s`.\n", l.endpoint.ID, err, l.endpoint.URL, l.endpoint.ID)
+			} else {
+				fmt.Fprintf(l.s.Err, "Deactivated endpoint %s; the next run with --domain %s reuses it.\n", l.endpoint.ID, l.cfg.opts.Domain)
+			}
+		} else {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := l.client.DeleteEndpoint(dctx, l.endpoint.ID)
+			cancel()
+			if err != nil {
+				fmt.Fprintf(l.s.Err, "Could not delete endpoint %s: %v\nIt is left behind; remove it with `omega-listen endpoints prune` or `omega-listen endpoints delete %s`.\n", l.endpoint.ID, err, l.endpoint.ID)
+			} else {
+				fmt.Fprintf(l.s.Err, "Deleted endpoint %s.\n", l.endpoint.ID)
+			}
+		}
+	}
+	if l.tun != nil {
+		_ = l.tun.Close()
+	}
+	if l.fwd != nil {
+		l.fwd.Close()
+	}
+	if l.sessionPath != "" {
+		_ = os.Remove(l.sessionPath)
+	}
+	if l.store != nil {
+		if err := l.store.Close(); err != nil {
+			fmt.Fprintf(l.s.Err, "Closing the capture store: %v\n", err)
+		}
+	}
+	if l.emu != nil {
+		_ = l.emu.Close()
+	}
+}
+
+// ngrokOpener is openNgrok, replaceable in tests (there is no ngrok offline).
+var ngrokOpener = openNgrok
+
+// busPublisher adapts the capture bus to what the inspector publishes.
+type busPublisher struct{ b *capture.Bus }
+
+func (p busPublisher) Received(c *capture.Capture)  { p.b.Publish(capture.Received, c) }
+func (p busPublisher) Completed(c *capture.Capture) { p.b.Publish(capture.Completed, c) }

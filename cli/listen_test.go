@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/omega/emulator"
+	"github.com/omega-listen/omega-listen/tunnel"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// inProcListener is `omega-listen` run by Main in this process.
+type inProcListener struct {
+	sig      chan os.Signal
+	code     chan int
+	out, err *lockedBuffer
+}
+
+func startInProc(t *testing.T, env map[string]string, args ...string) *inProcListener {
+	t.Helper()
+	p := &inProcListener{sig: make(chan os.Signal, 2), code: make(chan int, 1), out: &lockedBuffer{}, err: &lockedBuffer{}}
+	s := Streams{In: strings.NewReader(""), Out: p.out, Err: p.err, Getenv: func(k string) string { return env[k] },
+		Signals: p.sig, Exit: func(int) { t.Error("exited at once") }}
+	go func() { p.code <- Main(args, s) }()
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(p.out.String(), "Ready!") {
+		select {
+		case c := <-p.code:
+			t.Fatalf("exited %d before ready: %s", c, p.err)
+		case <-deadline:
+			t.Fatalf("not ready: %s", p.err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return p
+}
+
+func (p *inProcListener) stop(t *testing.T) {
+	t.Helper()
+	p.sig <- os.Interrupt
+	select {
+	case c := <-p.code:
+		if c != 0 {
+			t.Fatalf("exit %d: %s", c, p.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop")
+	}
+}
+
+// fakeNgrok stands in for ngrok: a local listener that claims the domain's URL.
+func fakeNgrok(t *testing.T) {
+	old := ngrokOpener
+	ngrokOpener = func(ctx context.Context, _ Streams, o *listenOptions, _ *slog.Logger) (tunnel.Tunnel, error) {
+		return tunnel.ListenNone(ctx, tunnel.NoneOptions{ListenAddr: o.Listen, PublicURL: "https://" + o.Domain})
+	}
+	t.Cleanup(func() { ngrokOpener = old })
+}
+
+func TestDomainEndpointIsReusedAndDeactivatedAtExit(t *testing.T) {
+	fakeNgrok(t)
+	emu, env := emuEnv(t, emulator.Options{})
+	env["NGROK_AUTHTOKEN"] = "test-token"
+
+	p := startInProc(t, env, "--forward", "8888", "--domain", "dev-me.ngrok.app", "-e", "video.process_succeeded")
+	eps := emu.Endpoints()
+	if len(eps) != 1 || !strings.HasPrefix(eps[0].URL, "https://dev-me.ngrok.app/omega/") {
+		t.Fatalf("first run registered %+v", eps)
+	}
+	first := eps[0]
+	p.stop(t)
+	eps = emu.Endpoints()
+	if len(eps) != 1 || eps[0].Active {
+		t.Fatalf("after exit: %+v, want the one endpoint, inactive", eps)
+	}
+	if !strings.Contains(p.err.String(), "Deactivated endpoint "+first.ID) {
+		t.Errorf("stderr: %s", p.err)
+	}
+
+	// Second run: same URL (the token is kept per data dir), same endpoint,
+	// new events, active again.
+	p = startInProc(t, env, "--forward", "8888", "--domain", "dev-me.ngrok.app", "-e", "video.process_failed,video.deleted")
+	eps = emu.Endpoints()
+	if len(eps) != 1 || eps[0].ID != first.ID || eps[0].URL != first.URL || !eps[0].Active ||
+		strings.Join(eps[0].Events, ",") != "video.process_failed,video.deleted" {
+		t.Fatalf("second run: %+v, want endpoint %s reused with new events", eps, first.ID)
+	}
+	if !strings.Contains(p.err.String(), "Reusing endpoint "+first.ID) {
+		t.Errorf("stderr: %s", p.err)
+	}
+	p.stop(t)
+
+	// --delete-on-exit deletes it.
+	p = startInProc(t, env, "--forward", "8888", "--domain", "dev-me.ngrok.app", "--delete-on-exit")
+	p.stop(t)
+	if n := len(emu.Endpoints()); n != 0 {
+		t.Errorf("--delete-on-exit left %d endpoints", n)
+	}
+}
+
+func TestMissingNgrokTokenFailsBeforeAnythingElse(t *testing.T) {
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir(), "OMEGA_API_KEY": "k"}
+	code, _, errs := run(t, env, "--forward", "8888")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"NGROK_AUTHTOKEN", "dashboard.ngrok.com", "--tunnel none --public-url", "--emulate"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("message lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+func TestListenInProcessRegistersAndCleansUp(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	p := startInProc(t, env, "--tunnel", "none", "--forward", "8888", "-e", "all")
+	eps := emu.Endpoints()
+	if len(eps) != 1 || len(eps[0].Events) != len(omega.AllTypes()) {
+		t.Fatalf("endpoints: %+v", eps)
+	}
+	if !strings.Contains(p.out.String(), "Ready! Forwarding Omega events to http://localhost:8888/ (endpoint "+eps[0].ID[:8]+"…, public URL "+eps[0].URL+"). Press Ctrl-C to quit.") {
+		t.Errorf("ready line: %q", p.out)
+	}
+	p.stop(t)
+	if len(emu.Endpoints()) != 0 {
+		t.Errorf("endpoint left behind")
+	}
+}
+
+func TestNoEffectWarning(t *testing.T) {
+	_, env := emuEnv(t, emulator.Options{})
+	p := startInProc(t, env, "--tunnel", "none", "--forward", "8888", "-e", "video.in_progress,video.ready_to_watch")
+	p.stop(t)
+	if !strings.Contains(p.err.String(), "Warning: Omega's docs say none of video.in_progress, video.ready_to_watch has any effect now") {
+		t.Errorf("stderr: %s", p.err)
+	}
+}

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/omega-listen/omega-listen/capture"
+)
+
+// linePrinter writes the listener's output lines: stripe-style text, or
+// NDJSON where every line is one JSON object. Each line is flushed at once.
+type linePrinter struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	json bool
+}
+
+func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
+	return &linePrinter{w: bufio.NewWriter(w), json: asJSON}
+}
+
+type readyInfo struct {
+	Forward    string   `json:"forward"`
+	EndpointID string   `json:"endpoint_id"`
+	WebhookURL string   `json:"webhook_url"`
+	PublicURL  string   `json:"public_url"`
+	Events     []string `json:"events"`
+	Tunnel     string   `json:"tunnel"`
+	Emulated   bool     `json:"emulated"`
+	DataDir    string   `json:"data_dir"`
+}
+
+func (p *linePrinter) emit(text string, obj any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		data, err := json.Marshal(obj)
+		if err != nil {
+			data, _ = json.Marshal(map[string]string{"type": "error", "error": err.Error()})
+		}
+		p.w.Write(data)
+		p.w.WriteByte('\n')
+	} else {
+		p.w.WriteString(text)
+		p.w.WriteByte('\n')
+	}
+	p.w.Flush()
+}
+
+func (p *linePrinter) ready(r readyInfo) {
+	text := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
+		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
+	if r.Emulated {
+		text += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
+		if r.DataDir != "" {
+			text += " --data-dir " + shellQuote(r.DataDir)
+		}
+	}
+	p.emit(text, struct {
+		Type string    `json:"type"`
+		Time time.Time `json:"time"`
+		readyInfo
+	}{"ready", time.Now().UTC(), r})
+}
+
+// deliveryLine is the JSON form of one delivery.
+type deliveryLine struct {
+	Type       string    `json:"type"` // "received", "delivery" or "rejected"
+	Time       time.Time `json:"time"`
+	CaptureID  string    `json:"capture_id"`
+	EventID    string    `json:"event_id,omitempty"`
+	EventType  string    `json:"event_type,omitempty"`
+	Method     string    `json:"method"`
+	Path       string    `json:"path,omitempty"`
+	Target     string    `json:"target,omitempty"`
+	Status     int       `json:"status,omitempty"`      // the app's
+	SentStatus int       `json:"sent_status,omitempty"` // what the sender got
+	DurationMS float64   `json:"duration_ms,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Outcome    string    `json:"outcome"`
+	NotJSON    bool      `json:"not_json,omitempty"`
+	NotOmega   bool      `json:"not_omega,omitempty"`
+	ReplayOf   string    `json:"replay_of,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	BodyBytes  int       `json:"body_bytes"`
+}
+
+const timeLayout = "2006-01-02 15:04:05"
+
+func (p *linePrinter) received(c *capture.Capture) {
+	if p.json {
+		return // JSON gets one line per completed delivery
+	}
+	p.emit(fmt.Sprintf("%s  --> %s", c.ReceivedAt.Local().Format(timeLayout), describeEvent(c)), nil)
+}
+
+func describeEvent(c *capture.Capture) string {
+	switch {
+	case c.Flags.Has(capture.FlagNotJSON):
+		return fmt.Sprintf("(not JSON, %d bytes) [%s]", len(c.Body), c.ID)
+	case c.Flags.Has(capture.FlagNotOmega):
+		return fmt.Sprintf("(JSON, not an Omega event, %d bytes) [%s]", len(c.Body), c.ID)
+	}
+	s := clean(c.EventType) + " [" + clean(c.EventID) + "]"
+	if c.ReplayOf != "" {
+		s += " (replay of " + c.ReplayOf + ")"
+	}
+	return s
+}
+
+func (p *linePrinter) completed(c *capture.Capture) {
+	line := deliveryLine{
+		Type: "delivery", Time: c.ReceivedAt.UTC(), CaptureID: c.ID, EventID: c.EventID, EventType: c.EventType,
+		Method: c.Method, Target: c.Target, Status: c.Status, SentStatus: c.SentStatus,
+		DurationMS: float64(c.Duration.Microseconds()) / 1000, Error: c.Error, Outcome: string(c.Outcome()),
+		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
+		ReplayOf: c.ReplayOf, BodyBytes: len(c.Body),
+	}
+	ts := c.ReceivedAt.Local().Format(timeLayout)
+	var text string
+	if c.Flags.Has(capture.FlagRejected) {
+		line.Type, line.Path, line.Reason = "rejected", c.Path, c.RejectReason
+		text = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason))
+	} else {
+		id := c.EventID
+		if id == "" {
+			id = c.ID
+		}
+		status := fmt.Sprintf("[%d]", c.Status)
+		tail := fmtDuration(c.Duration)
+		if c.Error != "" {
+			status = fmt.Sprintf("[%d]", c.SentStatus)
+			tail = "failed: " + clean(c.Error)
+		}
+		text = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
+	}
+	p.emit(text, line)
+}
+
+func (p *linePrinter) note(text string, obj any) { p.emit(text, obj) }
+
+// follow prints bus events until the subscription closes. When the bus says
+// we lagged, the store is the truth: print what completed since.
+func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
+	var lastSeq int64
+	for ev := range sub.C() {
+		if ev.Lagged {
+			caps, err := store.ListFull(context.Background(), capture.Query{AfterSeq: lastSeq})
+			if err != nil {
+				p.note(fmt.Sprintf("(output fell behind and the store could not be read: %v)", err), map[string]string{"type": "error", "error": err.Error()})
+				continue
+			}
+			p.note(fmt.Sprintf("(output fell behind; %d deliveries read back from the store)", len(caps)), map[string]any{"type": "lagged", "count": len(caps)})
+			for _, c := range caps {
+				if c.State == capture.StateDone {
+					p.completed(c)
+				}
+				lastSeq = max(lastSeq, c.Seq)
+			}
+			continue
+		}
+		c := ev.Capture
+		lastSeq = max(lastSeq, c.Seq)
+		switch ev.Kind {
+		case capture.Received:
+			p.received(c)
+		case capture.Completed:
+			p.completed(c)
+		}
+	}
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omega-listen/omega-listen/omega"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newTriggerCmd)
+}
+
+type triggerOptions struct {
+	Count int
+	To    string
+	JSON  bool
+}
+
+func newTriggerCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &triggerOptions{}
+	cmd := &cobra.Command{
+		Use:   "trigger TYPE...",
+		Short: "Send sample events through a running omega-listen",
+		Long: `Send a sample event of each TYPE.
+
+With a running 'omega-listen --emulate', its emulator delivers the event exactly as Omega
+would, so it travels the whole path and shows up in the emulator's history. With a listener on
+real Omega, the sample is posted straight to the listener (Omega cannot be asked to send one).
+With --to, the sample is posted to any URL.`,
+		Example: `  omega-listen trigger video.process_succeeded
+  omega-listen trigger video.process_failed --count 5
+  omega-listen trigger video.deleted --to http://localhost:8888/webhook`,
+		Args: cobra.MinimumNArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			var out []string
+			for _, ti := range omega.Catalogue {
+				out = append(out, ti.Type+"\t"+string(ti.State)+": "+ti.Meaning)
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, t := range args {
+				if !omega.Known(t) {
+					return &usageError{&omega.UnknownTypeError{Type: t}}
+				}
+			}
+			if o.Count < 1 || o.Count > 1000 {
+				return usagef("--count must be between 1 and 1000")
+			}
+			return runTrigger(cmd.Context(), s, g, o, args)
+		},
+	}
+	cmd.Flags().IntVarP(&o.Count, "count", "n", 1, "how many of each type")
+	cmd.Flags().StringVar(&o.To, "to", "", "post the sample to this URL instead of a running listener")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON object per delivery")
+	return cmd
+}
+
+// triggerResult is one sample's fate.
+type triggerResult struct {
+	Via        string        `json:"via"` // "emulator" or "direct"
+	Type       string        `json:"type"`
+	EventID    string        `json:"event_id,omitempty"`
+	EndpointID string        `json:"endpoint_id,omitempty"`
+	URL        string        `json:"url"`
+	StatusCode int           `json:"status_code"`
+	Status     string        `json:"status,omitempty"`
+	Body       string        `json:"body,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Duration   time.Duration `json:"duration_ns"`
+}
+
+func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOptions, types []string) error {
+	var results []triggerResult
+	var err error
+	switch {
+	case o.To != "":
+		results, err = triggerDirect(ctx, o.To, "", types, o.Count)
+	default:
+		dir, derr := dataDir(s, g)
+		if derr != nil {
+			return derr
+		}
+		si, serr := findSession(dir)
+		switch {
+		case serr == nil && si.Emulator != nil:
+			results, err = triggerEmulator(ctx, si.Emulator.BaseURL, si.Emulator.APIKey, si.EndpointID, types, o.Count)
+		case serr == nil:
+			fmt.Fprintln(s.Err, "The running listener talks to real Omega, which cannot be asked for an event: posting samples straight to the listener.")
+			results, err = triggerDirect(ctx, si.ReceiverURL, si.EndpointID, types, o.Count)
+		case errors.Is(serr, errNoSession) && g.APIKey != "" && g.BaseURL != defaultBaseURL:
+			// A standalone `omega-listen emulator`: ask it to deliver to
+			// every endpoint subscribed to the type.
+			results, err = triggerEmulator(ctx, g.BaseURL, g.APIKey, "", types, o.Count)
+		case errors.Is(serr, errNoSession):
+			return fmt.Errorf("no omega-listen is running with data dir %s.\n"+
+				"  Start one:  omega-listen --emulate --forward localhost:8888/webhook\n"+
+				"  Or post a sample anywhere:  omega-listen trigger %s --to http://localhost:8888/webhook", dir, types[0])
+		default:
+			return serr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	bad := 0
+	for _, r := range results {
+		if r.Error != "" || r.StatusCode < 200 || r.StatusCode > 299 {
+			bad++
+		}
+		if o.JSON {
+			if err := json.NewEncoder(s.Out).Encode(r); err != nil {
+				return err
+			}
+			continue
+		}
+		answer := fmt.Sprintf("%d %s", r.StatusCode, clean(strings.TrimSpace(strings.TrimPrefix(r.Status, fmt.Sprint(r.StatusCode)))))
+		if r.Error != "" {
+			answer = "failed: " + clean(r.Error)
+		}
+		who := "Sent"
+		if r.Via == "emulator" {
+			who = "Omega (emulator) delivered"
+		}
+		fmt.Fprintf(s.Out, "%s %s [%s] → %s\n", who, r.Type, clean(r.EventID), answer)
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(s.Err, "No endpoint is subscribed to that type, so nothing was delivered.")
+		return &exitError{ExitFailure}
+	}
+	if bad > 0 {
+		return &exitError{ExitFailure}
+	}
+	return nil
+}
+
+var triggerHTTP = &http.Client{
+	Timeout:       2 * time.Minute,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// triggerDirect posts sample events to url as Omega would.
+func triggerDirect(ctx context.Context, url, endpointID string, types []string, count int) ([]triggerResult, error) {
+	var out []triggerResult
+	for _, t := range types {
+		for range count {
+			body, err := omega.SampleEvent(t, endpointID, "")
+			if err != nil {
+				return nil, err
+			}
+			var ev struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(body, &ev)
+			r := triggerResult{Via: "direct", Type: t, EventID: ev.ID, EndpointID: endpointID, URL: url}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+			if err != nil {
+				return nil, fmt.Errorf("--to %q: %w", url, err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("User-Agent", userAgent()+" (trigger)")
+			start := time.Now()
+			resp, err := triggerHTTP.Do(req)
+			r.Duration = time.Since(start)
+			if err != nil {
+				r.Error = err.Error()
+			} else {
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+				resp.Body.Close()
+				r.StatusCode, r.Status, r.Body = resp.StatusCode, resp.Status, string(b)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// triggerEmulator asks an emulator to deliver through its control route.
+func triggerEmulator(ctx context.Context, baseURL, key, endpointID string, types []string, count int) ([]triggerResult, error) {
+	var out []triggerResult
+	for _, t := range types {
+		reqBody, _ := json.Marshal(map[string]any{"type": t, "endpoint_id": endpointID, "count": count})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(baseURL, "/")+"/_emulator/deliver", bytes.NewReader(reqBody))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := triggerHTTP.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("asking the emulator for a delivery: %w", err)
+		}
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("the emulator refused the delivery: %s: %s", resp.Status, clean(truncate(string(data), 200)))
+		}
+		var got struct {
+			Deliveries []struct {
+				EndpointID string               `json:"endpoint_id"`
+				EventID    string               `json:"event_id"`
+				Type       string               `json:"type"`
+				URL        string               `json:"url"`
+				Response   *omega.EventResponse `json:"response"`
+				Err        string               `json:"err"`
+				Duration   time.Duration        `json:"duration"`
+			} `json:"deliveries"`
+		}
+		if err := json.Unmarshal(data, &got); err != nil {
+			return nil, fmt.Errorf("the emulator's answer was not understood: %w", err)
+		}
+		for _, d := range got.Deliveries {
+			r := triggerResult{Via: "emulator", Type: d.Type, EventID: d.EventID, EndpointID: d.EndpointID, URL: d.URL, Error: d.Err, Duration: d.Duration}
+			if d.Response != nil {
+				r.StatusCode, r.Status, r.Body = d.Response.StatusCode, d.Response.Status, d.Response.Body
+				if r.StatusCode == 0 && r.Error == "" {
+					r.Error = d.Response.Message
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

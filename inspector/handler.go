@@ -1,0 +1,440 @@
+// Package inspector receives Omega's deliveries and forwards them to the
+// local app: the Handler checks, records and answers; the Forwarder sends
+// a request to the app byte for byte and reads its answer.
+package inspector
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/omega"
+)
+
+// DefaultMaxBody is the largest delivery body accepted when
+// HandlerOptions.MaxBody is zero.
+const DefaultMaxBody = 10 << 20
+
+// Recorder stores captures durably. Begin and Finish bracket a forwarded
+// delivery; Record stores a rejected request in one step. The Handler
+// calls them with a context that the sender hanging up does not cancel.
+type Recorder interface {
+	Begin(ctx context.Context, c *capture.Capture) error
+	Finish(ctx context.Context, c *capture.Capture) error
+	Record(ctx context.Context, c *capture.Capture) error
+}
+
+// Publisher tells the rest of the program about captures. It must not
+// block: it is called on the delivery path. A capture passed to Received
+// is a snapshot the Handler no longer changes; one passed to Completed is
+// final. Rejected requests are published once, as Completed.
+type Publisher interface {
+	Received(c *capture.Capture)
+	Completed(c *capture.Capture)
+}
+
+// HandlerOptions configure a Handler. Token, Forwarder and Recorder are
+// required.
+type HandlerOptions struct {
+	Token     string
+	MaxBody   int64 // default DefaultMaxBody
+	Forwarder *Forwarder
+	Recorder  Recorder
+	Publisher Publisher // may be nil
+	SessionID string
+	// OnStoreError is called when the Recorder fails. The delivery is
+	// still forwarded and answered. It must not block.
+	OnStoreError func(error)
+	Logger       *slog.Logger     // default: discard
+	Now          func() time.Time // default time.Now
+	NewID        func() string    // default capture.NewID
+}
+
+// Stats are the Handler's counters since it was made.
+type Stats struct {
+	Received    int64 // every request, rejected ones included
+	OK          int64 // the app answered 2xx
+	AppError    int64 // the app answered something else
+	Failed      int64 // the app could not be reached or timed out (502/504)
+	Rejected    int64 // wrong path, method or size: not forwarded
+	StoreErrors int64 // Recorder calls that failed
+}
+
+// Handler is the http.Handler that receives deliveries at
+// /omega/<token>, records each, forwards it and answers the sender with
+// the app's answer.
+type Handler struct {
+	o       HandlerOptions
+	path    string
+	maxBody int64
+	limit   string // maxBody for people: "10 MiB"
+	log     *slog.Logger
+
+	received, ok, appError, failed, rejected, storeErrors atomic.Int64
+
+	mu       sync.Mutex
+	inflight int
+	idle     chan struct{} // closed while inflight is 0
+}
+
+// NewHandler returns a Handler. It panics if Token is not valid (check it
+// with ValidToken first) or Forwarder or Recorder is missing: those are
+// mistakes in the program, not in its input.
+func NewHandler(o HandlerOptions) *Handler {
+	if err := ValidToken(o.Token); err != nil {
+		panic("inspector.NewHandler: " + err.Error())
+	}
+	if o.Forwarder == nil || o.Recorder == nil {
+		panic("inspector.NewHandler: Forwarder and Recorder are required")
+	}
+	h := &Handler{o: o, path: "/omega/" + o.Token, maxBody: o.MaxBody, log: o.Logger}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBody
+	}
+	h.limit = formatSize(h.maxBody)
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.o.Now == nil {
+		h.o.Now = time.Now
+	}
+	if h.o.NewID == nil {
+		h.o.NewID = capture.NewID
+	}
+	h.idle = make(chan struct{})
+	close(h.idle)
+	return h
+}
+
+// Path is the path deliveries must be sent to: "/omega/<token>".
+func (h *Handler) Path() string { return h.path }
+
+// Stats returns the counters.
+func (h *Handler) Stats() Stats {
+	return Stats{
+		Received:    h.received.Load(),
+		OK:          h.ok.Load(),
+		AppError:    h.appError.Load(),
+		Failed:      h.failed.Load(),
+		Rejected:    h.rejected.Load(),
+		StoreErrors: h.storeErrors.Load(),
+	}
+}
+
+// Wait returns when no request is being handled, or with ctx's error.
+// Call it after the server stops accepting, so in-flight deliveries are
+// forwarded, recorded and answered before the program exits.
+func (h *Handler) Wait(ctx context.Context) error {
+	h.mu.Lock()
+	idle := h.idle
+	h.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for deliveries in flight: %w", ctx.Err())
+	}
+}
+
+func (h *Handler) enter() {
+	h.mu.Lock()
+	if h.inflight == 0 {
+		h.idle = make(chan struct{})
+	}
+	h.inflight++
+	h.mu.Unlock()
+}
+
+func (h *Handler) leave() {
+	h.mu.Lock()
+	h.inflight--
+	if h.inflight == 0 {
+		close(h.idle)
+	}
+	h.mu.Unlock()
+}
+
+// ServeHTTP handles one request. See the package's design notes: check,
+// Begin, forward, Finish, answer, publish.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.enter()
+	defer h.leave()
+	h.received.Add(1)
+	// The sender hanging up must not cancel recording or forwarding: the
+	// delivery was received and the app should see it.
+	ctx := context.WithoutCancel(r.Context())
+
+	c := &capture.Capture{
+		ID:         h.o.NewID(),
+		SessionID:  h.o.SessionID,
+		State:      capture.StatePending,
+		ReceivedAt: h.o.Now(),
+		RemoteAddr: r.RemoteAddr,
+		Method:     r.Method,
+		Path:       r.URL.RequestURI(),
+		Headers:    receivedHeaders(r),
+	}
+
+	if subtle.ConstantTimeCompare([]byte(r.URL.EscapedPath()), []byte(h.path)) != 1 {
+		h.reject(ctx, w, c, http.StatusNotFound, "not found\n", "wrong path")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reject(ctx, w, c, http.StatusMethodNotAllowed,
+			"method not allowed; deliveries are POSTed\n", "method "+r.Method+" not allowed")
+		return
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		var tooBig *bodyTooLargeError
+		if errors.As(err, &tooBig) {
+			h.reject(ctx, w, c, http.StatusRequestEntityTooLarge,
+				"request body too large (limit "+h.limit+")\n", tooBig.Error())
+			return
+		}
+		h.reject(ctx, w, c, http.StatusBadRequest, "could not read the request body\n", "reading the body: "+err.Error())
+		return
+	}
+	c.Body = body
+	inspectEnvelope(c)
+	fwd := h.o.Forwarder
+	c.Target = fwd.targetStr
+
+	if err := h.o.Recorder.Begin(ctx, c); err != nil {
+		h.storeError(fmt.Errorf("recording capture %s before forwarding: %w", c.ID, err))
+	}
+	if h.o.Publisher != nil {
+		snap := *c
+		h.o.Publisher.Received(&snap)
+	}
+
+	res := fwd.Forward(ctx, Request{Method: r.Method, Header: r.Header, Body: body, CaptureID: c.ID})
+
+	c.State = capture.StateDone
+	c.CompletedAt = h.o.Now()
+	c.Target = res.URL
+	c.Status = res.Status
+	c.RespHeaders = res.Header
+	c.RespBody = res.Body
+	c.Duration = res.Duration
+	if res.Truncated {
+		// Request bodies are never truncated (413 instead), so on a
+		// forwarded capture the flag can only mean the answer's body.
+		c.Flags |= capture.FlagTruncated
+	}
+	switch res.ErrKind {
+	case ErrNone:
+		c.SentStatus = res.Status
+	case ErrTimeout:
+		c.SentStatus = http.StatusGatewayTimeout
+	default:
+		c.SentStatus = http.StatusBadGateway
+	}
+	if res.Err != nil {
+		c.Error = res.Err.Error()
+	}
+	if err := h.o.Recorder.Finish(ctx, c); err != nil {
+		h.storeError(fmt.Errorf("recording the answer of capture %s: %w", c.ID, err))
+	}
+
+	if res.Err != nil {
+		writeText(w, c.SentStatus, "omega-listen: "+c.Error+"\n")
+	} else {
+		writeAnswer(w, res)
+	}
+	h.count(c)
+	if h.log.Enabled(ctx, slog.LevelDebug) { // spares boxing the attributes on every delivery
+		h.log.DebugContext(ctx, "delivery", "capture", c.ID, "event", c.EventID, "type", c.EventType,
+			"status", c.Status, "sent", c.SentStatus, "duration", c.Duration, "error", c.Error)
+	}
+	if h.o.Publisher != nil {
+		h.o.Publisher.Completed(c)
+	}
+}
+
+// reject answers a request that is not forwarded and records it. The body
+// is not kept: it was refused, and on a wrong path it is someone else's.
+func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, c *capture.Capture, status int, msg, reason string) {
+	c.State = capture.StateDone
+	c.CompletedAt = h.o.Now()
+	c.Flags |= capture.FlagRejected
+	c.RejectReason = reason
+	c.SentStatus = status
+	if err := h.o.Recorder.Record(ctx, c); err != nil {
+		h.storeError(fmt.Errorf("recording rejected request %s: %w", c.ID, err))
+	}
+	writeText(w, status, msg)
+	h.count(c)
+	h.log.DebugContext(ctx, "rejected", "capture", c.ID, "method", c.Method, "path", c.Path, "remote", c.RemoteAddr, "reason", reason)
+	if h.o.Publisher != nil {
+		h.o.Publisher.Completed(c)
+	}
+}
+
+func (h *Handler) count(c *capture.Capture) {
+	switch c.Outcome() {
+	case capture.OutcomeOK:
+		h.ok.Add(1)
+	case capture.OutcomeAppError:
+		h.appError.Add(1)
+	case capture.OutcomeFailed:
+		h.failed.Add(1)
+	case capture.OutcomeRejected:
+		h.rejected.Add(1)
+	}
+}
+
+func (h *Handler) storeError(err error) {
+	h.storeErrors.Add(1)
+	h.log.Error("capture store failed; the delivery is still forwarded", "error", err)
+	if h.o.OnStoreError != nil {
+		h.o.OnStoreError(err)
+	}
+}
+
+// bodyTooLargeError says how much of an oversized body was seen.
+type bodyTooLargeError struct {
+	declared int64 // Content-Length, or -1
+	limit    int64
+}
+
+func (e *bodyTooLargeError) Error() string {
+	if e.declared >= 0 {
+		return fmt.Sprintf("request body of %s (%d bytes) is over the limit of %s",
+			formatSize(e.declared), e.declared, formatSize(e.limit))
+	}
+	return fmt.Sprintf("request body is over the limit of %s (more than %d bytes sent)", formatSize(e.limit), e.limit)
+}
+
+// readBody reads the whole body if it is within the limit. A declared
+// length over the limit is refused without reading; an undeclared one is
+// read through http.MaxBytesReader, which also makes the server close the
+// connection rather than drain the rest.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > h.maxBody {
+		return nil, &bodyTooLargeError{declared: r.ContentLength, limit: h.maxBody}
+	}
+	if r.ContentLength == 0 {
+		return nil, nil
+	}
+	rd := http.MaxBytesReader(w, r.Body, h.maxBody)
+	if r.ContentLength > 0 {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(rd, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooled {
+			bodyPool.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(rd); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &bodyTooLargeError{declared: -1, limit: h.maxBody}
+		}
+		return nil, err
+	}
+	if buf.Len() == 0 {
+		return nil, nil
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// receivedHeaders is the request's header as it arrived, Host included
+// (net/http moves it out of the map). A copy, because a handler must not
+// change the request and the capture outlives it.
+func receivedHeaders(r *http.Request) http.Header {
+	h := r.Header.Clone()
+	if h == nil {
+		h = make(http.Header, 1)
+	}
+	if r.Host != "" {
+		h["Host"] = []string{r.Host}
+	}
+	return h
+}
+
+// inspectEnvelope flags c's body and copies the envelope's fields.
+func inspectEnvelope(c *capture.Capture) {
+	env, err := omega.ParseEnvelopeHead(c.Body)
+	switch {
+	case errors.Is(err, omega.ErrNotJSON):
+		c.Flags |= capture.FlagNotJSON
+	case err != nil:
+		c.Flags |= capture.FlagNotOmega
+	default:
+		c.EventID = env.ID
+		c.EventType = env.Type
+		c.EndpointID = env.EndpointID
+		c.EventCreated = env.CreatedTime()
+	}
+}
+
+// writeAnswer passes the app's answer on verbatim: its status, its
+// end-to-end headers and its body, with nothing added.
+func writeAnswer(w http.ResponseWriter, res Result) {
+	h := w.Header()
+	copyEndToEnd(h, res.Header, "Content-Length")
+	// Present but nil stops net/http adding a sniffed type or a date the
+	// app did not send.
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil
+	}
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = nil
+	}
+	if bodyAllowed(res.Status) {
+		// Exact even when the body was truncated.
+		h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	}
+	w.WriteHeader(res.Status)
+	if len(res.Body) > 0 && bodyAllowed(res.Status) {
+		_, _ = w.Write(res.Body) // the sender hanging up is not ours to report
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+func writeText(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(msg)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg)
+}
+
+// formatSize writes a byte count the way --max-body takes it.
+func formatSize(n int64) string {
+	const kib, mib = 1 << 10, 1 << 20
+	switch {
+	case n >= mib && n%mib == 0:
+		return strconv.FormatInt(n/mib, 10) + " MiB"
+	case n >= mib:
+		return strconv.FormatFloat(float64(n)/mib, 'f', 1, 64) + " MiB"
+	case n >= kib && n%kib == 0:
+		return strconv.FormatInt(n/kib, 10) + " KiB"
+	case n >= kib:
+		return strconv.FormatFloat(float64(n)/kib, 'f', 1, 64) + " KiB"
+	default:
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+}

@@ -1,0 +1,81 @@
+package inspector
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewToken(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		tok := NewToken()
+		if len(tok) != MinTokenLen {
+			t.Fatalf("NewToken() = %q, %d characters; want %d", tok, len(tok), MinTokenLen)
+		}
+		if err := ValidToken(tok); err != nil {
+			t.Fatalf("ValidToken(NewToken()) = %v", err)
+		}
+		if seen[tok] {
+			t.Fatalf("NewToken() repeated %q", tok)
+		}
+		seen[tok] = true
+	}
+}
+
+func TestValidToken(t *testing.T) {
+	tests := []struct {
+		tok     string
+		wantErr string
+	}{
+		{tok: "abcdefghijklmnopqrstuv"},
+		{tok: "ABCDEFGHIJ_0123456789-xyz"},
+		{tok: strings.Repeat("a", 200)},
+		{tok: "", wantErr: "0 characters long"},
+		{tok: "abcdefghijklmnopqrstu", wantErr: "21 characters long"},
+		{tok: "abcdefghijklmnopqrstu/", wantErr: "position 22"},
+		{tok: "abcdefghij klmnopqrstuv", wantErr: "not allowed"},
+		{tok: "abcdefghijklmnopqrstuv=", wantErr: "not allowed"},
+		{tok: "abcdefghijklmnopqrstuv%2F", wantErr: "not allowed"},
+		{tok: "abcdefghijklmnopqrstuvé", wantErr: "not allowed"},
+	}
+	for _, tt := range tests {
+		err := ValidToken(tt.tok)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("ValidToken(%q) = %v, want nil", tt.tok, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("ValidToken(%q) = %v, want error containing %q", tt.tok, err, tt.wantErr)
+		case err != nil && !strings.Contains(err.Error(), "--token"):
+			t.Errorf("ValidToken(%q) error %q does not say what to do", tt.tok, err)
+		}
+	}
+}
+
+func FuzzValidToken(f *testing.F) {
+	for _, s := range []string{"", "abcdefghijklmnopqrstuv", "abcdefghijklmnopqrstu", "a/b", "\x00", NewToken()} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := ValidToken(s)
+		if err != nil {
+			if strings.Contains(err.Error(), s) && len(s) >= MinTokenLen {
+				t.Fatalf("error %q repeats the secret token", err)
+			}
+			return
+		}
+		if len(s) < MinTokenLen {
+			t.Fatalf("ValidToken accepted %q, %d characters", s, len(s))
+		}
+		// A valid token is one path segment that needs no escaping, so
+		// the registered URL and the path the Handler compares agree.
+		for _, c := range []byte(s) {
+			if !tokenChar(c) {
+				t.Fatalf("ValidToken accepted %q with %q", s, c)
+			}
+		}
+		h := NewHandler(HandlerOptions{Token: s, Forwarder: NewForwarder(ForwarderOptions{}), Recorder: &fakeRecorder{}})
+		if h.Path() != "/omega/"+s {
+			t.Fatalf("Path() = %q", h.Path())
+		}
+	})
+}
