@@ -26,7 +26,7 @@ const dbName = "captures.db"
 // indexDelay is how long the indexer lets records gather after the first
 // one arrives, so one SQLite transaction covers a burst instead of each
 // record paying for its own. Readers do not wait for it (see Flush).
-const indexDelay = 10 * time.Millisecond
+const indexDelay = 100 * time.Millisecond
 
 // Options configure a Store.
 type Options struct {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/charmbracelet/x/term"
@@ -92,6 +93,15 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 // Main runs omega-listen with args (without the program name) and returns
 // the process exit code.
 func Main(args []string, s Streams) int {
+	// A developer's aid for performance work, deliberately undocumented in
+	// --help: OMEGA_LISTEN_CPUPROFILE=file writes a CPU profile of the run.
+	if p := s.getenv("OMEGA_LISTEN_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	root := newRootCmd(s)
 	root.SetArgs(args)
 	root.SetIn(s.In)

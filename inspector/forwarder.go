@@ -140,6 +140,10 @@ func newTransport() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
+		// Big enough for the headers and a typical event body to leave in
+		// one write, instead of the default 4 KiB buffer splitting them.
+		WriteBufferSize: 32 << 10,
+		ReadBufferSize:  32 << 10,
 	}
 }
 
