@@ -99,7 +99,7 @@ func TestEventsCommands(t *testing.T) {
 		t.Errorf("events list: %d %s %s", code, out, errs)
 	}
 	code, out, _ = run(t, env, "events", "show", "--endpoint", ep.ID, ds[0].EventID)
-	for _, want := range []string{ds[0].EventID, "201 201 Created", "webhook received", `"status": "process-failed"`} {
+	for _, want := range []string{ds[0].EventID, "Answer    201 Created", "webhook received", `"status": "process-failed"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("events show lacks %q:\n%s", want, out)
 		}

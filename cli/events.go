@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -108,9 +109,16 @@ func printEvent(s Streams, ev *omega.Event) error {
 	t.row("Endpoint", ev.EndpointID)
 	t.row("Company", ev.COID)
 	if r := ev.Response; r != nil {
-		t.row("Answer", fmt.Sprintf("%d %s", r.StatusCode, r.Status))
-		t.row("Message", r.Message)
-		t.row("Body", r.Body)
+		switch {
+		case r.StatusCode == 0:
+			t.row("Answer", "none (the endpoint could not be reached)")
+		case strings.HasPrefix(r.Status, fmt.Sprint(r.StatusCode)):
+			t.row("Answer", r.Status)
+		default:
+			t.row("Answer", strings.TrimSpace(fmt.Sprintf("%d %s", r.StatusCode, r.Status)))
+		}
+		t.row("Message", orDash(r.Message))
+		t.row("Body", orDash(strings.TrimRight(r.Body, "\n")))
 	} else {
 		t.row("Answer", "-")
 	}

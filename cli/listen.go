@@ -246,6 +246,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}()
 	l.out.ready(l.readyInfo())
 	go l.reportLeftovers(ctx)
+	go l.followTunnel()
 
 	select {
 	case <-sig:
@@ -449,6 +450,7 @@ func (l *listener) readyInfo() readyInfo {
 		Tunnel:     l.tun.Provider(),
 		Emulated:   l.emu != nil,
 		DataDir:    l.cfg.dataDir,
+		CustomDir:  l.cfg.opts.global.DataDir != "",
 	}
 }
 
@@ -501,6 +503,39 @@ func (l *listener) teardown(ctx context.Context) {
 	}
 	if l.emu != nil {
 		_ = l.emu.Close()
+	}
+}
+
+// followTunnel reports the tunnel's state changes: text on stderr (they
+// are diagnostics), or NDJSON lines on stdout with the deliveries.
+func (l *listener) followTunnel() {
+	last := tunnel.Connected
+	for st := range l.tun.Status() {
+		if st.State == last || st.State == tunnel.Closed {
+			continue // heartbeats repeat the state; Closed is our own doing
+		}
+		last = st.State
+		msg := ""
+		switch st.State {
+		case tunnel.Disconnected:
+			msg = "Tunnel disconnected; deliveries fail until it is back. Reconnecting…"
+			if st.Err != nil {
+				msg = fmt.Sprintf("Tunnel disconnected (%v); deliveries fail until it is back. Reconnecting…", st.Err)
+			}
+		case tunnel.Reconnected, tunnel.Connected:
+			msg = "Tunnel reconnected: " + st.URL
+		case tunnel.Connecting:
+			msg = "Tunnel connecting…"
+		}
+		if l.cfg.json {
+			obj := map[string]any{"type": "tunnel", "time": st.At.UTC(), "state": st.State.String(), "url": st.URL}
+			if st.Err != nil {
+				obj["error"] = st.Err.Error()
+			}
+			l.out.note("", obj)
+		} else {
+			fmt.Fprintf(l.s.Err, "%s  %s\n", time.Now().Format(timeLayout), msg)
+		}
 	}
 }
 

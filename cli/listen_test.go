@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -46,7 +47,7 @@ func startInProc(t *testing.T, env map[string]string, args ...string) *inProcLis
 		Signals: p.sig, Exit: func(int) { t.Error("exited at once") }}
 	go func() { p.code <- Main(args, s) }()
 	deadline := time.After(20 * time.Second)
-	for !strings.Contains(p.out.String(), "Ready!") {
+	for o := p.out.String(); !strings.Contains(o, "Ready!") && !strings.Contains(o, `"type":"ready"`); o = p.out.String() {
 		select {
 		case c := <-p.code:
 			t.Fatalf("exited %d before ready: %s", c, p.err)
@@ -157,4 +158,41 @@ func TestNoEffectWarning(t *testing.T) {
 	if !strings.Contains(p.err.String(), "Warning: Omega's docs say none of video.in_progress, video.ready_to_watch has any effect now") {
 		t.Errorf("stderr: %s", p.err)
 	}
+}
+
+// statusTunnel is a none tunnel whose status stream the test drives.
+type statusTunnel struct {
+	tunnel.Tunnel
+	ch chan tunnel.Status
+}
+
+func (s *statusTunnel) Status() <-chan tunnel.Status { return s.ch }
+
+func TestTunnelStateChangesArePrinted(t *testing.T) {
+	st := make(chan tunnel.Status, 8)
+	old := ngrokOpener
+	ngrokOpener = func(ctx context.Context, _ Streams, o *listenOptions, _ *slog.Logger) (tunnel.Tunnel, error) {
+		tun, err := tunnel.ListenNone(ctx, tunnel.NoneOptions{ListenAddr: o.Listen})
+		return &statusTunnel{tun, st}, err
+	}
+	t.Cleanup(func() { ngrokOpener = old })
+	_, env := emuEnv(t, emulator.Options{})
+	env["NGROK_AUTHTOKEN"] = "x"
+	p := startInProc(t, env, "--forward", "8888", "--format", "json")
+	st <- tunnel.Status{State: tunnel.Connected, URL: "https://a.test", Latency: time.Millisecond} // a heartbeat: not a change
+	st <- tunnel.Status{State: tunnel.Disconnected, Err: errors.New("network gone")}
+	st <- tunnel.Status{State: tunnel.Reconnected, URL: "https://a.test"}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(p.out.String(), `"type":"tunnel"`) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := p.out.String()
+	if !strings.Contains(out, `"error":"network gone","state":"disconnected"`) || !strings.Contains(out, `"state":"reconnected","time"`) {
+		t.Errorf("NDJSON lacks the tunnel's state changes:\n%s", out)
+	}
+	if n := strings.Count(out, `"type":"tunnel"`); n != 2 {
+		t.Errorf("%d tunnel lines, want 2 (the heartbeat is not a change)", n)
+	}
+	close(st)
+	p.stop(t)
 }

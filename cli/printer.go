@@ -34,6 +34,9 @@ type readyInfo struct {
 	Tunnel     string   `json:"tunnel"`
 	Emulated   bool     `json:"emulated"`
 	DataDir    string   `json:"data_dir"`
+	// CustomDir: the data dir is not the default, so other commands need
+	// to be told it.
+	CustomDir bool `json:"-"`
 }
 
 func (p *linePrinter) emit(text string, obj any) {
@@ -58,7 +61,7 @@ func (p *linePrinter) ready(r readyInfo) {
 		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
 	if r.Emulated {
 		text += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
-		if r.DataDir != "" {
+		if r.CustomDir {
 			text += " --data-dir " + shellQuote(r.DataDir)
 		}
 	}

@@ -127,6 +127,8 @@ func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOpti
 		answer := fmt.Sprintf("%d %s", r.StatusCode, clean(strings.TrimSpace(strings.TrimPrefix(r.Status, fmt.Sprint(r.StatusCode)))))
 		if r.Error != "" {
 			answer = "failed: " + clean(r.Error)
+		} else if (r.StatusCode < 200 || r.StatusCode > 299) && strings.TrimSpace(r.Body) != "" {
+			answer += " (" + clean(truncate(strings.TrimSpace(r.Body), 160)) + ")"
 		}
 		who := "Sent"
 		if r.Via == "emulator" {
