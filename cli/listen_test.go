@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -37,14 +39,15 @@ func (l *lockedBuffer) String() string {
 type inProcListener struct {
 	sig      chan os.Signal
 	code     chan int
+	exited   chan int // codes passed to Streams.Exit (a second Ctrl-C)
 	out, err *lockedBuffer
 }
 
 func startInProc(t *testing.T, env map[string]string, args ...string) *inProcListener {
 	t.Helper()
-	p := &inProcListener{sig: make(chan os.Signal, 2), code: make(chan int, 1), out: &lockedBuffer{}, err: &lockedBuffer{}}
+	p := &inProcListener{sig: make(chan os.Signal, 2), code: make(chan int, 1), exited: make(chan int, 1), out: &lockedBuffer{}, err: &lockedBuffer{}}
 	s := Streams{In: strings.NewReader(""), Out: p.out, Err: p.err, Getenv: func(k string) string { return env[k] },
-		Signals: p.sig, Exit: func(int) { t.Error("exited at once") }}
+		Signals: p.sig, Exit: func(code int) { p.exited <- code }}
 	go func() { p.code <- Main(args, s) }()
 	deadline := time.After(20 * time.Second)
 	for o := p.out.String(); !strings.Contains(o, "Ready!") && !strings.Contains(o, `"type":"ready"`); o = p.out.String() {
@@ -195,4 +198,43 @@ func TestTunnelStateChangesArePrinted(t *testing.T) {
 	}
 	close(st)
 	p.stop(t)
+}
+
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release // an app stuck on a delivery
+	}))
+	defer app.Close()
+	defer close(release)
+	p := startInProc(t, env, "--tunnel", "none", "--forward", app.URL)
+	go emu.Deliver(context.Background(), omega.TypeProcessSucceeded)
+	<-entered
+	p.sig <- os.Interrupt // graceful: waits for the stuck delivery
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.err.String(), "Shutting down") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case c := <-p.exited:
+		t.Fatalf("exited (%d) on the first signal", c)
+	case c := <-p.code:
+		t.Fatalf("returned (%d) with a delivery in flight", c)
+	default:
+	}
+	p.sig <- os.Interrupt
+	select {
+	case c := <-p.exited:
+		if c != 130 {
+			t.Errorf("exit code %d, want 130", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second signal did not exit")
+	}
+	if !strings.Contains(p.err.String(), "Quitting at once.") {
+		t.Errorf("stderr: %s", p.err)
+	}
 }
