@@ -211,19 +211,9 @@ func newEndpointsDeleteCmd(s Streams, g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed int
-			for _, id := range args {
-				if err := c.DeleteEndpoint(cmd.Context(), id); err != nil {
-					fmt.Fprintf(s.Err, "Could not delete %s: %v\n", clean(id), err)
-					failed++
-					continue
-				}
-				fmt.Fprintf(s.Out, "Deleted endpoint %s\n", clean(id))
-			}
-			if failed > 0 {
-				return &exitError{ExitFailure}
-			}
-			return nil
+			return eachID(s, args, "delete", "Deleted", func(id string) error {
+				return c.DeleteEndpoint(cmd.Context(), id)
+			})
 		},
 	}
 }
@@ -243,21 +233,29 @@ func newEndpointsStatusCmd(s Streams, g *globalOptions, active bool) *cobra.Comm
 			if err != nil {
 				return err
 			}
-			var failed int
-			for _, id := range args {
-				if _, err := c.SetEndpointActive(cmd.Context(), id, active); err != nil {
-					fmt.Fprintf(s.Err, "Could not %s %s: %v\n", use, clean(id), err)
-					failed++
-					continue
-				}
-				fmt.Fprintf(s.Out, "%s endpoint %s\n", verb, clean(id))
-			}
-			if failed > 0 {
-				return &exitError{ExitFailure}
-			}
-			return nil
+			return eachID(s, args, use, verb, func(id string) error {
+				_, err := c.SetEndpointActive(cmd.Context(), id, active)
+				return err
+			})
 		},
 	}
+}
+
+// eachID applies do to every id, reporting each; it fails (exit 1) if any did.
+func eachID(s Streams, ids []string, verb, done string, do func(id string) error) error {
+	failed := 0
+	for _, id := range ids {
+		if err := do(id); err != nil {
+			fmt.Fprintf(s.Err, "Could not %s %s: %v\n", verb, clean(id), err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(s.Out, "%s endpoint %s\n", done, clean(id))
+	}
+	if failed > 0 {
+		return &exitError{ExitFailure}
+	}
+	return nil
 }
 
 func printEndpoint(s Streams, ep *omega.Endpoint, asJSON bool, verb string) error {

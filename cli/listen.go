@@ -360,10 +360,21 @@ func (l *listener) register(ctx context.Context) error {
 	}
 	ep, err := l.client.CreateEndpoint(ctx, in)
 	if err != nil {
-		return fmt.Errorf("registering the webhook endpoint with Omega: %w", err)
+		return registerError(err, l.client.BaseURL())
 	}
 	l.endpoint = ep
 	return nil
+}
+
+// registerError adds the next step to a failed registration.
+func registerError(err error, base string) error {
+	var ae *omega.AuthError
+	var apiErr *omega.APIError
+	var de *omega.DecodeError
+	if errors.As(err, &ae) || errors.As(err, &apiErr) || errors.As(err, &de) {
+		return fmt.Errorf("registering the webhook endpoint with Omega: %w", err)
+	}
+	return fmt.Errorf("registering the webhook endpoint with Omega: %w\n  Omega at %s could not be reached: check the network, or --base-url (OMEGA_BASE_URL); or try `omega-listen --emulate`", err, base)
 }
 
 // reuse registers a stable URL: the endpoint an earlier run left for it is

@@ -60,27 +60,10 @@ var bom = []byte("\xef\xbb\xbf")
 // as {"video": ...}, created as a number or numeric string, unknown members
 // and event types not in the catalogue.
 func ParseEnvelope(b []byte) (*Envelope, error) {
-	t := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(b), bom))
-	if len(t) == 0 {
-		return nil, fmt.Errorf("%w: empty body", ErrNotJSON)
-	}
-	if t[0] != '{' {
-		if !json.Valid(t) {
-			return nil, fmt.Errorf("%w: %s", ErrNotJSON, syntaxDetail(t))
-		}
-		return nil, fmt.Errorf("%w: the body is JSON %s, not an object", ErrNotEnvelope, jsonKind(t[0]))
-	}
 	var r rawEvent
-	if err := json.Unmarshal(t, &r); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
-	}
-	id, ok := jsonString(r.ID)
-	if !ok || strings.TrimSpace(id) == "" {
-		return nil, fmt.Errorf("%w: no string \"id\"", ErrNotEnvelope)
-	}
-	typ, ok := jsonString(r.Type)
-	if !ok || strings.TrimSpace(typ) == "" {
-		return nil, fmt.Errorf("%w: no string \"type\"", ErrNotEnvelope)
+	id, typ, err := decodeEnvelope(b, &r, &r.ID, &r.Type)
+	if err != nil {
+		return nil, err
 	}
 	e := &Envelope{
 		ID:         id,
@@ -96,6 +79,34 @@ func ParseEnvelope(b []byte) (*Envelope, error) {
 		e.Video = videoOf(r.Data)
 	}
 	return e, nil
+}
+
+// decodeEnvelope unmarshals a delivery body into dst and checks it is an
+// envelope: an object whose members *id and *type (fields of dst) are
+// non-empty strings.
+func decodeEnvelope(b []byte, dst any, id, typ *json.RawMessage) (string, string, error) {
+	t := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(b), bom))
+	if len(t) == 0 {
+		return "", "", fmt.Errorf("%w: empty body", ErrNotJSON)
+	}
+	if t[0] != '{' {
+		if !json.Valid(t) {
+			return "", "", fmt.Errorf("%w: %s", ErrNotJSON, syntaxDetail(t))
+		}
+		return "", "", fmt.Errorf("%w: the body is JSON %s, not an object", ErrNotEnvelope, jsonKind(t[0]))
+	}
+	if err := json.Unmarshal(t, dst); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	ids, ok := jsonString(*id)
+	if !ok || strings.TrimSpace(ids) == "" {
+		return "", "", fmt.Errorf("%w: no string \"id\"", ErrNotEnvelope)
+	}
+	types, ok := jsonString(*typ)
+	if !ok || strings.TrimSpace(types) == "" {
+		return "", "", fmt.Errorf("%w: no string \"type\"", ErrNotEnvelope)
+	}
+	return ids, types, nil
 }
 
 // CreatedTime is Created as a UTC time, or the zero time if unknown.
