@@ -53,31 +53,36 @@ func (nopRecorder) Begin(context.Context, *capture.Capture) error  { return nil 
 func (nopRecorder) Finish(context.Context, *capture.Capture) error { return nil }
 func (nopRecorder) Record(context.Context, *capture.Capture) error { return nil }
 
+// BenchmarkForward compares the Forwarder's direct client (the default
+// for http:// targets), the same Forwarder on an http.Transport (its old
+// path, still used for https), and httputil.ReverseProxy forwarding the
+// same request.
 func BenchmarkForward(b *testing.B) {
-	f := NewForwarder(ForwarderOptions{Target: benchApp(b)})
-	b.Cleanup(f.Close)
+	target := benchApp(b)
 	req := Request{Method: "POST", Header: benchHeader, Body: benchBody, CaptureID: "c_01m8ch1jqvm3057b2awrxy8tej"}
 	ctx := context.Background()
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(benchBody)))
-		for b.Loop() {
-			if res := f.Forward(ctx, req); res.Err != nil || res.Status != 200 {
-				b.Fatal(res.Status, res.Err)
-			}
+	for _, tt := range []struct {
+		name string
+		tr   http.RoundTripper
+	}{
+		{"direct", nil},
+		{"transport", newTransport()},
+	} {
+		f := NewForwarder(ForwarderOptions{Target: target, Transport: tt.tr})
+		b.Cleanup(f.Close)
+		if tr, ok := tt.tr.(*http.Transport); ok {
+			b.Cleanup(tr.CloseIdleConnections)
 		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(benchBody)))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if res := f.Forward(ctx, req); res.Err != nil || res.Status != 200 {
-					b.Error(res.Status, res.Err)
-					return
-				}
-			}
+		b.Run(tt.name, func(b *testing.B) {
+			benchRun(b, func() bool {
+				res := f.Forward(ctx, req)
+				return res.Err == nil && res.Status == 200
+			})
 		})
+	}
+	b.Run("reverseproxy", func(b *testing.B) {
+		rp := benchReverseProxy(b, target)
+		benchRun(b, func() bool { return serveOnce(rp, "/omega/"+testToken) })
 	})
 }
 
@@ -89,37 +94,45 @@ func BenchmarkHandler(b *testing.B) {
 }
 
 func BenchmarkReverseProxy(b *testing.B) {
-	target := benchApp(b)
+	benchServe(b, benchReverseProxy(b, benchApp(b)), "/omega/"+testToken)
+}
+
+func benchReverseProxy(b *testing.B, target *url.URL) *httputil.ReverseProxy {
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, DisableCompression: true}
 	b.Cleanup(tr.CloseIdleConnections)
-	rp := &httputil.ReverseProxy{
+	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = target
 			pr.Out.Host = ""
 		},
 		Transport: tr,
 	}
-	benchServe(b, rp, "/omega/"+testToken)
 }
 
 // benchServe feeds h in-process requests, so only the forward to the app
 // crosses a socket.
 func benchServe(b *testing.B, h http.Handler, path string) {
-	serve := func() bool {
-		req := httptest.NewRequest("POST", path, bytes.NewReader(benchBody))
-		for k, v := range benchHeader {
-			req.Header[k] = v
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		return w.Code == 200
+	benchRun(b, func() bool { return serveOnce(h, path) })
+}
+
+func serveOnce(h http.Handler, path string) bool {
+	req := httptest.NewRequest("POST", path, bytes.NewReader(benchBody))
+	for k, v := range benchHeader {
+		req.Header[k] = v
 	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Code == 200
+}
+
+// benchRun runs op serially and from GOMAXPROCS goroutines at once.
+func benchRun(b *testing.B, op func() bool) {
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(benchBody)))
 		for b.Loop() {
-			if !serve() {
-				b.Fatal("not 200")
+			if !op() {
+				b.Fatal("forward failed")
 			}
 		}
 	})
@@ -128,8 +141,8 @@ func benchServe(b *testing.B, h http.Handler, path string) {
 		b.SetBytes(int64(len(benchBody)))
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if !serve() {
-					b.Error("not 200")
+				if !op() {
+					b.Error("forward failed")
 					return
 				}
 			}

@@ -100,12 +100,20 @@ type Forwarder struct {
 	extra     http.Header
 	rt        http.RoundTripper
 	own       *http.Transport // the transport to close, if it is ours
+
+	// The direct client, used for plain http:// targets when no Transport
+	// was given; see conn.go. raw is the default target's form for it.
+	pool  *connPool
+	raw   rawTarget
+	rawOK bool
 }
 
-// NewForwarder returns a Forwarder. Without a Transport it makes its own,
-// tuned for one local app: many idle connections kept, HTTP/1.1, no proxy
-// from the environment (a corporate proxy cannot reach localhost), no
-// transparent compression.
+// NewForwarder returns a Forwarder. Without a Transport it uses its own
+// clients, tuned for one local app: many idle connections kept, HTTP/1.1,
+// no proxy from the environment (a corporate proxy cannot reach
+// localhost), no transparent compression. Plain http:// targets then go
+// through a minimal HTTP/1.1 client that sends the same bytes as
+// http.Transport; https ones through an http.Transport.
 func NewForwarder(o ForwarderOptions) *Forwarder {
 	f := &Forwarder{target: o.Target, timeout: o.Timeout, rt: o.Transport}
 	if f.timeout <= 0 {
@@ -124,6 +132,8 @@ func NewForwarder(o ForwarderOptions) *Forwarder {
 	if f.rt == nil {
 		f.own = newTransport()
 		f.rt = f.own
+		f.pool = newConnPool()
+		f.raw, f.rawOK = newRawTarget(f.target)
 	}
 	return f
 }
@@ -153,10 +163,15 @@ func (f *Forwarder) Target() *url.URL { return f.target }
 // Timeout is the limit on one forward.
 func (f *Forwarder) Timeout() time.Duration { return f.timeout }
 
-// Close releases the idle connections of the Forwarder's own transport.
+// Close releases the idle connections of the Forwarder's own clients.
+// Like http.Transport.CloseIdleConnections, it does not stop later
+// forwards.
 func (f *Forwarder) Close() {
 	if f.own != nil {
 		f.own.CloseIdleConnections()
+	}
+	if f.pool != nil {
+		f.pool.closeIdle()
 	}
 }
 
@@ -201,6 +216,15 @@ func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
 	method := r.Method
 	if method == "" {
 		method = http.MethodPost
+	}
+	if f.pool != nil && rawMethod(method) {
+		rt, ok := f.raw, f.rawOK
+		if target != f.target {
+			rt, ok = newRawTarget(target)
+		}
+		if ok {
+			return f.forwardDirect(ctx, r, method, target, &rt, res)
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -248,7 +272,7 @@ func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
 	}
 	res.Status = resp.StatusCode
 	res.Header = resp.Header
-	res.Body, res.Truncated, err = readBody(resp.Body, resp.ContentLength, MaxResponseBody)
+	res.Body, res.Truncated, err = readBody(resp.Body, bodyLength(resp), MaxResponseBody)
 	resp.Body.Close()
 	res.Duration = time.Since(start)
 	if err != nil {
@@ -256,6 +280,72 @@ func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
 		res.Err = &ForwardError{Kind: res.ErrKind, URL: targetStr, Timeout: f.timeout, Err: fmt.Errorf("reading the answer: %w", err)}
 	}
 	return res
+}
+
+// forwardDirect is Forward through the direct client. It builds the same
+// header as the Transport path and fails the same ways, with the same
+// errors.
+func (f *Forwarder) forwardDirect(ctx context.Context, r Request, method string, target *url.URL, rt *rawTarget, res Result) Result {
+	h := f.header(r)
+	if u := target.User; u != nil && h.Get("Authorization") == "" {
+		setBasicAuth(h, u)
+	}
+	start := time.Now()
+	deadline := start.Add(f.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	fail := func(err error) Result {
+		res.Duration = time.Since(start)
+		res.ErrKind = classify(ctx, err)
+		res.Err = &ForwardError{Kind: res.ErrKind, URL: res.URL, Timeout: f.timeout, Err: err}
+		return res
+	}
+	if ctx.Err() != nil {
+		return fail(context.Cause(ctx))
+	}
+
+	rb := reqBufPool.Get().(*reqBuf)
+	defer rb.free()
+	if err := writeRequestHead(rb, method, rt, h, len(r.Body)); err != nil {
+		return fail(err)
+	}
+	head, body := rb.b, r.Body
+	if len(body) <= inlineBody {
+		head = append(head, body...)
+		rb.b, body = head, nil
+	}
+	resp, pc, err := f.pool.roundTrip(ctx, rt.addr, head, body, method, deadline)
+	if err != nil {
+		return fail(fastErr(ctx, deadline, err))
+	}
+	if resp.StatusCode < 200 {
+		// Only 101 gets here: the other 1xx are skipped.
+		f.pool.release(pc, resp, false)
+		return fail(fmt.Errorf("the app answered %s, which cannot be passed on", resp.Status))
+	}
+	res.Status = resp.StatusCode
+	res.Header = resp.Header
+	res.Body, res.Truncated, err = readBody(resp.Body, bodyLength(resp), MaxResponseBody)
+	// A truncated body was not read to its end: the connection cannot
+	// carry another request.
+	f.pool.release(pc, resp, err == nil && !res.Truncated && !wantsClose(h))
+	res.Duration = time.Since(start)
+	if err != nil {
+		err = fastErr(ctx, deadline, err)
+		res.ErrKind = classify(ctx, err)
+		res.Err = &ForwardError{Kind: res.ErrKind, URL: res.URL, Timeout: f.timeout, Err: fmt.Errorf("reading the answer: %w", err)}
+	}
+	return res
+}
+
+// bodyLength is the length readBody should expect. An answer with no body
+// (to HEAD, or 204/304) may still state the length it would have had.
+func bodyLength(resp *http.Response) int64 {
+	if resp.Body == http.NoBody {
+		return 0
+	}
+	return resp.ContentLength
 }
 
 // newBodyReader wraps b in the types net/http recognises as in memory, so

@@ -1,0 +1,13 @@
+//go:build !unix
+
+package inspector
+
+// peerState is what the liveness probe of an idle connection found.
+type peerState struct{ alive bool }
+
+// probe has no portable non-blocking read here: an idle connection the
+// app closed is caught instead by the retry on a fresh one.
+func (s *peerState) probe(uintptr) bool {
+	s.alive = true
+	return true
+}
