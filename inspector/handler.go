@@ -116,6 +116,9 @@ func NewHandler(o HandlerOptions) *Handler {
 	return h
 }
 
+// RedactedPath stands for the secret path in stored captures.
+const RedactedPath = "/omega/{token}"
+
 // Path is the path deliveries must be sent to: "/omega/<token>".
 func (h *Handler) Path() string { return h.path }
 
@@ -188,6 +191,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if subtle.ConstantTimeCompare([]byte(r.URL.EscapedPath()), []byte(h.path)) != 1 {
 		h.reject(ctx, w, c, http.StatusNotFound, "not found\n", "wrong path")
 		return
+	}
+	// The token is the secret that guards the public URL: captures end up
+	// in exports and screens, so they keep a placeholder, not the token.
+	c.Path = RedactedPath
+	if r.URL.RawQuery != "" {
+		c.Path += "?" + r.URL.RawQuery
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

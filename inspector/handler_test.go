@@ -99,8 +99,11 @@ func TestDeliveryArrivesByteExact(t *testing.T) {
 	if !strings.HasPrefix(c.RemoteAddr, "127.0.0.1:") {
 		t.Errorf("capture RemoteAddr = %q, want the connection's address", c.RemoteAddr)
 	}
-	if c.SessionID != "s1" || c.Method != "POST" || c.Path != r.h.Path() || c.Target != r.target.String() {
-		t.Errorf("capture = %s %s %s → %s, want s1 POST %s → %s", c.SessionID, c.Method, c.Path, c.Target, r.h.Path(), r.target)
+	if c.SessionID != "s1" || c.Method != "POST" || c.Path != RedactedPath || c.Target != r.target.String() {
+		t.Errorf("capture = %s %s %s → %s, want s1 POST %s → %s", c.SessionID, c.Method, c.Path, c.Target, RedactedPath, r.target)
+	}
+	if strings.Contains(c.Path, r.h.Path()) {
+		t.Errorf("the capture keeps the secret token: %q", c.Path)
 	}
 }
 
