@@ -46,6 +46,18 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type journalRecord struct {
 	kind byte
 	c    Capture
+	// req and resp locate the encoded headers and body of the request and
+	// of the response (kindFinish: resp only) in the decoded bytes. The
+	// index stores these locations instead of the bytes.
+	req, resp blob
+}
+
+// blob locates one side's headers and body, encoded as appendHeader then
+// appendBytes write them, in a journal file (or in bytes being decoded).
+type blob struct {
+	off  int64 // offset of the encoded headers
+	n    int64 // length of headers and body together; 0 when both are empty
+	body int   // length of the body alone
 }
 
 // encodeFrame appends the frame of one record to dst. The CRC and (for whole
@@ -171,8 +183,37 @@ var errTornFrame = errors.New("incomplete record at end of journal")
 // is nil when b ends cleanly. errors.Is(err, errTornFrame) tells a frame cut
 // short at the end of b from one that is complete but damaged.
 //
-// Byte slices in the records alias b.
-func decodeFrames(b []byte) (recs []journalRecord, good int, err error) {
+// Every record's req and resp say where its headers and bodies are in b.
+// With full false the headers and bodies are checked but left undecoded
+// (Headers, Body, RespHeaders and RespBody stay nil), which is all the
+// indexer needs. Byte slices in the records alias b.
+func decodeFrames(b []byte, full bool) (recs []journalRecord, good int, err error) {
+	fd := frameDecoder{full: full}
+	return fd.decode(b)
+}
+
+// frameDecoder is decodeFrames keeping, from one call to the next, its
+// records (each call's are valid until the next) and the strings that
+// recur from capture to capture, so that indexing allocates little.
+type frameDecoder struct {
+	full   bool
+	recs   []journalRecord
+	intern map[string]string
+}
+
+// maxInterned bounds frameDecoder.intern, which client addresses would
+// otherwise grow without end.
+const maxInterned = 4096
+
+func (fd *frameDecoder) decode(b []byte) (recs []journalRecord, good int, err error) {
+	if fd.intern == nil {
+		fd.intern = make(map[string]string)
+	}
+	if len(fd.intern) > maxInterned {
+		clear(fd.intern)
+	}
+	recs = fd.recs[:0]
+	defer func() { fd.recs = recs }()
 	for good < len(b) {
 		rest := b[good:]
 		if len(rest) < frameHeaderLen {
@@ -189,7 +230,7 @@ func decodeFrames(b []byte) (recs []journalRecord, good int, err error) {
 		if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(rest[4:]) {
 			return recs, good, fmt.Errorf("record at offset %d: checksum mismatch", good)
 		}
-		r, err := decodeRecord(body)
+		r, err := decodeRecord(body, int64(good+frameHeaderLen), fd.full, fd.intern)
 		if err != nil {
 			return recs, good, fmt.Errorf("record at offset %d: %w", good, err)
 		}
@@ -199,8 +240,10 @@ func decodeFrames(b []byte) (recs []journalRecord, good int, err error) {
 	return recs, good, nil
 }
 
-// decodeRecord decodes one frame body (version byte onwards).
-func decodeRecord(body []byte) (journalRecord, error) {
+// decodeRecord decodes one frame body (version byte onwards) found at
+// offset base of what decodeFrames decodes. Strings that recur from capture
+// to capture are taken from intern, and added to it.
+func decodeRecord(body []byte, base int64, full bool, intern map[string]string) (journalRecord, error) {
 	if len(body) < 2 {
 		return journalRecord{}, errors.New("record too short")
 	}
@@ -208,47 +251,61 @@ func decodeRecord(body []byte) (journalRecord, error) {
 		return journalRecord{}, fmt.Errorf("unknown record version %d (written by a newer omega-listen?)", body[0])
 	}
 	r := journalRecord{kind: body[1]}
-	d := decoder{b: body[2:]}
+	d := decoder{b: body[2:], intern: intern}
 	c := &r.c
+	side := func(h *http.Header, b *[]byte) blob {
+		start := len(body) - len(d.b)
+		var keys uint64
+		var x blob
+		if full {
+			*h, *b = d.header(), d.bytes()
+			keys, x.body = uint64(len(*h)), len(*b)
+		} else {
+			keys = d.skipHeader()
+			x.body = len(d.take(d.uvarint()))
+		}
+		if keys == 0 && x.body == 0 {
+			return blob{}
+		}
+		x.off, x.n = base+int64(start), int64(len(body)-len(d.b)-start)
+		return x
+	}
 	switch r.kind {
 	case kindFinish:
 		c.ID = d.string()
-		c.State = State(d.string())
+		c.State = State(d.istring())
 		c.CompletedAt = d.time()
 		c.Flags = d.flags()
-		c.Target = d.string()
+		c.Target = d.istring()
 		c.Status = d.int()
-		c.RespHeaders = d.header()
-		c.RespBody = d.bytes()
+		r.resp = side(&c.RespHeaders, &c.RespBody)
 		c.Duration = time.Duration(d.varint())
-		c.Error = d.string()
+		c.Error = d.istring()
 		c.SentStatus = d.int()
 	case kindBegin, kindRecord:
 		c.Seq = d.fixed64()
 		c.ID = d.string()
-		c.SessionID = d.string()
-		c.State = State(d.string())
+		c.SessionID = d.istring()
+		c.State = State(d.istring())
 		c.ReceivedAt = d.time()
 		c.CompletedAt = d.time()
-		c.RemoteAddr = d.string()
-		c.Method = d.string()
-		c.Path = d.string()
-		c.Headers = d.header()
-		c.Body = d.bytes()
+		c.RemoteAddr = d.istring()
+		c.Method = d.istring()
+		c.Path = d.istring()
+		r.req = side(&c.Headers, &c.Body)
 		c.EventID = d.string()
-		c.EventType = d.string()
-		c.EndpointID = d.string()
+		c.EventType = d.istring()
+		c.EndpointID = d.istring()
 		c.EventCreated = d.time()
 		c.Flags = d.flags()
-		c.RejectReason = d.string()
-		c.Target = d.string()
+		c.RejectReason = d.istring()
+		c.Target = d.istring()
 		c.Status = d.int()
-		c.RespHeaders = d.header()
-		c.RespBody = d.bytes()
+		r.resp = side(&c.RespHeaders, &c.RespBody)
 		c.Duration = time.Duration(d.varint())
-		c.Error = d.string()
+		c.Error = d.istring()
 		c.SentStatus = d.int()
-		c.ReplayOf = d.string()
+		c.ReplayOf = d.istring()
 	default:
 		return journalRecord{}, fmt.Errorf("unknown record kind %d", r.kind)
 	}
@@ -267,8 +324,9 @@ func decodeRecord(body []byte) (journalRecord, error) {
 // decoder reads the fields encodeFrame writes. After the first error every
 // read returns a zero value and err keeps that first error.
 type decoder struct {
-	b   []byte
-	err error
+	b      []byte
+	err    error
+	intern map[string]string // see istring; nil: none
 }
 
 var errShort = errors.New("record ends in the middle of a field")
@@ -353,6 +411,21 @@ func (d *decoder) take(n uint64) []byte {
 
 func (d *decoder) string() string { return string(d.take(d.uvarint())) }
 
+// istring is string for a field whose values recur (a method, a path, an
+// event type): it returns the copy in d.intern rather than a new one.
+func (d *decoder) istring() string {
+	b := d.take(d.uvarint())
+	if d.intern == nil || len(b) == 0 || len(b) > 256 {
+		return string(b)
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s
+}
+
 func (d *decoder) bytes() []byte {
 	v := d.take(d.uvarint())
 	if len(v) == 0 {
@@ -386,6 +459,47 @@ func (d *decoder) time() time.Time {
 		d.fail(fmt.Errorf("unknown time tag %d", tag))
 		return time.Time{}
 	}
+}
+
+// skipHeader checks what header would decode, keeping none of it, and
+// returns how many keys there are.
+func (d *decoder) skipHeader() uint64 {
+	n := d.uvarint()
+	if n == 0 || d.err != nil {
+		return 0
+	}
+	if n > uint64(len(d.b))/2 {
+		d.fail(errShort)
+		return 0
+	}
+	for range n {
+		d.take(d.uvarint())
+		m := d.uvarint()
+		if m > uint64(len(d.b)) {
+			d.fail(errShort)
+			return 0
+		}
+		for range m {
+			d.take(d.uvarint())
+		}
+		if d.err != nil {
+			return 0
+		}
+	}
+	return n
+}
+
+// decodeBlob decodes the headers and body a blob locates. The body aliases b.
+func decodeBlob(b []byte) (http.Header, []byte, error) {
+	d := decoder{b: b}
+	h, body := d.header(), d.bytes()
+	if d.err != nil {
+		return nil, nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, nil, fmt.Errorf("%d unexpected bytes after headers and body", len(d.b))
+	}
+	return h, body, nil
 }
 
 func (d *decoder) header() http.Header {

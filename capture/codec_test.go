@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"reflect"
 	"testing"
 )
@@ -28,18 +29,18 @@ func TestCodecRoundTrip(t *testing.T) {
 		rec  journalRecord
 		want Capture
 	}{
-		{"begin", journalRecord{kindBegin, *begin}, *begin},
-		{"record", journalRecord{kindRecord, done}, done},
-		{"finish carries only the outcome", journalRecord{kindFinish, done}, Capture{
+		{"begin", journalRecord{kind: kindBegin, c: *begin}, *begin},
+		{"record", journalRecord{kind: kindRecord, c: done}, done},
+		{"finish carries only the outcome", journalRecord{kind: kindFinish, c: done}, Capture{
 			ID: done.ID, State: done.State, CompletedAt: done.CompletedAt, Flags: done.Flags,
 			Target: done.Target, Status: done.Status, RespHeaders: done.RespHeaders, RespBody: done.RespBody,
 			Duration: done.Duration, Error: done.Error, SentStatus: done.SentStatus,
 		}},
-		{"empty", journalRecord{kindBegin, Capture{ID: "c_y"}}, Capture{ID: "c_y"}},
+		{"empty", journalRecord{kind: kindBegin, c: Capture{ID: "c_y"}}, Capture{ID: "c_y"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, good, err := decodeFrames(frames(t, tc.rec))
+			recs, good, err := decodeFrames(frames(t, tc.rec), true)
 			if err != nil || len(recs) != 1 {
 				t.Fatalf("decode: %d records, %v", len(recs), err)
 			}
@@ -52,8 +53,8 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func TestDecodeFramesRejects(t *testing.T) {
-	valid := frames(t, journalRecord{kindBegin, Capture{ID: "c_1", Seq: 1}}, journalRecord{kindFinish, Capture{ID: "c_1"}})
-	first := len(frames(t, journalRecord{kindBegin, Capture{ID: "c_1", Seq: 1}}))
+	valid := frames(t, journalRecord{kind: kindBegin, c: Capture{ID: "c_1", Seq: 1}}, journalRecord{kind: kindFinish, c: Capture{ID: "c_1"}})
+	first := len(frames(t, journalRecord{kind: kindBegin, c: Capture{ID: "c_1", Seq: 1}}))
 	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(valid)) }
 	reseal := func(b []byte) []byte { // fix the CRC after editing the body of the first frame
 		sealFrame(b[:first], int64(1))
@@ -77,7 +78,7 @@ func TestDecodeFramesRejects(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, good, err := decodeFrames(tc.in)
+			recs, good, err := decodeFrames(tc.in, true)
 			if len(recs) != tc.recs {
 				t.Errorf("%d records, want %d (err %v)", len(recs), tc.recs, err)
 			}
@@ -102,27 +103,75 @@ func FuzzDecodeFrames(f *testing.F) {
 	c.ID, c.Seq = "c_1", 7
 	done := *c
 	finishFull(&done)
-	f.Add(frames(f, journalRecord{kindBegin, *c}))
-	f.Add(frames(f, journalRecord{kindBegin, *c}, journalRecord{kindFinish, done}, journalRecord{kindRecord, done}))
-	f.Add(frames(f, journalRecord{kindBegin, Capture{ID: "x"}})[:12])
+	f.Add(frames(f, journalRecord{kind: kindBegin, c: *c}))
+	f.Add(frames(f, journalRecord{kind: kindBegin, c: *c}, journalRecord{kind: kindFinish, c: done}, journalRecord{kind: kindRecord, c: done}))
+	f.Add(frames(f, journalRecord{kind: kindBegin, c: Capture{ID: "x"}})[:12])
 	f.Add([]byte{})
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 0, 1, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		recs, good, err := decodeFrames(b)
+		recs, good, err := decodeFrames(b, true)
 		if good < 0 || good > len(b) {
 			t.Fatalf("good = %d of %d", good, len(b))
 		}
 		if err == nil && good != len(b) {
 			t.Fatalf("no error but only %d of %d bytes decoded", good, len(b))
 		}
-		again, good2, err := decodeFrames(frames(t, recs...))
+		// The indexer's decoding accepts exactly the same, and the blobs it
+		// finds decode to the headers and bodies.
+		lazy, lgood, lerr := decodeFrames(b, false)
+		if lgood != good || len(lazy) != len(recs) || (lerr == nil) != (err == nil) || errors.Is(lerr, errTornFrame) != errors.Is(err, errTornFrame) {
+			t.Fatalf("indexer decoding differs: %d records, %d bytes, %v; full: %d, %d, %v", len(lazy), lgood, lerr, len(recs), good, err)
+		}
+		for i := range recs {
+			if lazy[i].req != recs[i].req || lazy[i].resp != recs[i].resp {
+				t.Fatalf("record %d: blobs %+v %+v, full decoding %+v %+v", i, lazy[i].req, lazy[i].resp, recs[i].req, recs[i].resp)
+			}
+			for _, side := range []struct {
+				x    blob
+				h    http.Header
+				body []byte
+			}{{recs[i].req, recs[i].c.Headers, recs[i].c.Body}, {recs[i].resp, recs[i].c.RespHeaders, recs[i].c.RespBody}} {
+				if side.x.n == 0 {
+					if side.h != nil || side.body != nil {
+						t.Fatalf("record %d: empty blob for headers %v, body %q", i, side.h, side.body)
+					}
+					continue
+				}
+				h, body, err := decodeBlob(b[side.x.off : side.x.off+side.x.n])
+				if err != nil || !reflect.DeepEqual(h, side.h) || !bytes.Equal(body, side.body) || len(body) != side.x.body {
+					t.Fatalf("record %d: blob decodes to %v %q (%v), want %v %q", i, h, body, err, side.h, side.body)
+				}
+			}
+			recs[i].req, recs[i].resp = blob{}, blob{}
+		}
+		again, good2, err := decodeFrames(frames(t, recs...), true)
 		if err != nil || len(again) != len(recs) || good2 == 0 && len(recs) > 0 {
 			t.Fatalf("re-encoded records do not decode: %v", err)
 		}
 		for i := range recs {
+			again[i].req, again[i].resp = blob{}, blob{}
 			if !reflect.DeepEqual(normalTimes(recs[i]), normalTimes(again[i])) {
 				t.Fatalf("record %d changed in re-encoding:\n%+v\n%+v", i, recs[i], again[i])
 			}
+		}
+	})
+}
+
+// FuzzDecodeBlob: a blob is read back from a file at a place the index
+// names, so its decoder must survive any bytes.
+func FuzzDecodeBlob(f *testing.F) {
+	c := fullCapture(1)
+	f.Add(appendBytes(appendHeader(nil, c.Headers), c.Body))
+	f.Add(appendBytes(appendHeader(nil, nil), []byte("ok")))
+	f.Add([]byte{0, 0})
+	f.Add([]byte{1, 1, 'a', 5})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, body, err := decodeBlob(b)
+		if err != nil {
+			return
+		}
+		if again := appendBytes(appendHeader(nil, h), body); len(again) > len(b) {
+			t.Fatalf("%d bytes decoded to %d bytes of encoding", len(b), len(again))
 		}
 	})
 }

@@ -10,12 +10,35 @@
 //     Begin, Finish and Record. Each record is framed with its length, a
 //     CRC-32C and a version byte. When one of those calls returns nil, its
 //     write(2) has completed, so the record survives the death of the process
-//     (SIGKILL, panic, OOM kill) though not of the machine: records are not
+//     (SIGKILL, panic, OOM kill) though not of the machine: nothing is
 //     fsynced, which keeps a Begin+Finish pair to a few microseconds.
 //   - a SQLite index (captures.db, WAL mode) that a background goroutine
-//     fills from the journal in one transaction per batch. It deletes a
-//     journal file once all its records are committed, and prunes the oldest
-//     captures beyond Options.Retain.
+//     fills from the journal in one transaction per batch, and that prunes
+//     the oldest captures beyond Options.Retain.
+//
+// The index holds every field of a capture except its request and
+// response headers and bodies: for those it holds where they are in the
+// journal file they were written to. Once a journal file is complete (the
+// store has moved on to the next, or closed) and all its records are
+// indexed, it is renamed bodies-*.seg and kept, unchanged, until no capture
+// in it is left; if the index never referred to it, it is deleted at once.
+// Get and ListFull read headers and bodies from these files. (A store
+// written by an earlier omega-listen kept them in captures.db; Open
+// upgrades it in place, and its captures keep them there.) So:
+//
+//   - Delete and retention remove captures from the index at once, but
+//     their headers and bodies stay on disk until every capture in the same
+//     file (8 MiB of them) is gone too.
+//   - A read that races with pruning may find a capture's file gone; it
+//     then leaves the capture out, as if it had read a moment later.
+//   - Query.Text reads the body of each capture it considers from its
+//     file, so it is slower than the other conditions.
+//
+// Nothing is fsynced but SQLite's checkpoints (WAL mode, synchronous
+// NORMAL): the store is built to survive the death of its process, not of
+// the machine. After a power failure, the captures of the last half minute
+// or so (the kernel's write-back delay) may be lost, or kept without their
+// headers and bodies.
 //
 // Reads (Get, List, ListFull, Count, Delete) first Flush: they wait until
 // every record this Store appended before the read is in the index, so a
@@ -25,13 +48,16 @@
 //
 // Several processes may open the same data dir (the listener, and
 // `captures list` or `replay` beside it). Each Store writes journal files of
-// its own and holds an flock on them while it lives. Open replays, then
-// deletes, the journal files nobody holds: those of a store whose process
-// died. Replaying is idempotent (records are keyed by capture ID and a begin
-// record never overwrites), so a crash during replay is harmless. A record
-// cut short at the end of a file is dropped; a file damaged before its end
-// is indexed up to the damage and kept as *.damaged. A damaged captures.db
-// is never deleted: Open fails and says to move it aside.
+// its own and holds an flock on each until it is indexed and renamed (or
+// the store closes). Any store may read any journal or bodies file: they
+// are only ever appended to, and renamed once. Open replays the journal
+// files nobody holds: those of a store whose process died. Replaying is
+// idempotent (records are keyed by capture ID and a begin record never
+// overwrites), so a crash during replay is harmless; a replayed file is
+// then renamed or deleted like any other. A record cut short at the end of
+// a file is dropped; a file damaged before its end is indexed up to the
+// damage, and a copy of it is kept as *.damaged. A damaged captures.db is
+// never deleted: Open fails and says to move it aside.
 //
 // Seq is assigned by Begin and Record: microseconds since 1970, bumped so it
 // increases within a process. It orders captures within a process exactly

@@ -13,15 +13,35 @@ import (
 	"time"
 )
 
-// Journal files live in the data dir as journal-<pid>-<random>-<n>.seg.
-// Each Store writes only its own, holds an flock on each while it may still
-// need it, and deletes each once everything in it is committed to SQLite.
-// A journal file nobody holds belongs to a store that died; Open replays it.
+// Journal files live in the data dir as journal-<name>.seg, where a
+// segment's name is <pid>-<random>-<n>. Each Store writes only its own and
+// holds an flock on each while it may still need it. Once everything in one
+// is committed to SQLite (and the store has moved on to another), the
+// store renames it bodies-<name>.seg: the index keeps the location of each
+// capture's headers and bodies in it rather than the bytes. A journal file
+// nobody holds belongs to a store that died; Open replays it and renames it
+// the same way. A bodies file is deleted once the captures it holds are
+// (see Store.dropSegments); one holding none is deleted at once.
 const (
 	journalPrefix = "journal-"
 	journalSuffix = ".seg"
 	journalTemp   = ".journal-tmp-"
+	bodiesPrefix  = "bodies-"
 )
+
+// journalPath and bodiesPath are the two names a segment has in its life.
+func journalPath(dir, name string) string {
+	return filepath.Join(dir, journalPrefix+name+journalSuffix)
+}
+
+func bodiesPath(dir, name string) string {
+	return filepath.Join(dir, bodiesPrefix+name+journalSuffix)
+}
+
+// segmentName is the name of the segment in the journal file base.
+func segmentName(base string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(base, journalPrefix), journalSuffix)
+}
 
 // segmentMax is the size past which appends move to a new file, so that
 // committed records can be dropped by deleting whole files. (A variable so
@@ -34,7 +54,8 @@ var ErrClosed = errors.New("capture store is closed")
 // segment is one journal file this store writes or has written.
 type segment struct {
 	f     *os.File
-	path  string
+	name  string // see journalPath
+	path  string // journalPath
 	start uint64 // journal position of the file's first byte
 	size  int64  // bytes of whole records in the file
 	// broken: a failed write left bytes we could not take back, so nothing
@@ -123,9 +144,9 @@ func (j *journal) current() *segment {
 // temporary name and only then given a name other stores look for, so no
 // other store can take it for a dead one's.
 func (j *journal) rotate() (*segment, error) {
-	name := fmt.Sprintf("%s%s-%06d%s", journalPrefix, j.owner, j.nextFile, journalSuffix)
-	final := filepath.Join(j.dir, name)
-	tmp := filepath.Join(j.dir, journalTemp+name)
+	name := fmt.Sprintf("%s-%06d", j.owner, j.nextFile)
+	final := journalPath(j.dir, name)
+	tmp := filepath.Join(j.dir, journalTemp+filepath.Base(final))
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create capture journal: %w", err)
@@ -149,7 +170,7 @@ func (j *journal) rotate() (*segment, error) {
 		cur.remove()
 		j.segs = j.segs[:len(j.segs)-1]
 	}
-	s := &segment{f: f, path: final, start: j.appended}
+	s := &segment{f: f, name: name, path: final, start: j.appended}
 	j.segs = append(j.segs, s)
 	return s, nil
 }
@@ -168,38 +189,36 @@ func (j *journal) unread(pos uint64) (seg *segment, off int64, n int64) {
 	return nil, 0, 0
 }
 
-// release deletes the files, other than the one being written, whose
-// records are all before journal position upTo (that is, indexed).
-func (j *journal) release(upTo uint64) {
+// release hands back, for the store to retire, the files other than the
+// one being written whose records are all before journal position upTo
+// (that is, indexed). The journal forgets them.
+func (j *journal) release(upTo uint64) []*segment {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	var done []*segment
 	keep := j.segs[:0]
 	for i, s := range j.segs {
 		if i < len(j.segs)-1 && s.end() <= upTo {
-			s.remove()
+			done = append(done, s)
 		} else {
 			keep = append(keep, s)
 		}
 	}
 	clear(j.segs[len(keep):])
 	j.segs = keep
+	return done
 }
 
-// close stops appends. With indexed true every record is in SQLite and the
-// files are deleted; otherwise they are kept (and unlocked) for the next Open
-// to replay.
-func (j *journal) close(indexed bool) {
+// close stops appends and hands back every file, for the store to retire
+// (everything is indexed) or to close (the files stay, unlocked, for the
+// next Open to replay).
+func (j *journal) close() []*segment {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.closed = true
-	for _, s := range j.segs {
-		if indexed {
-			s.remove()
-		} else {
-			s.f.Close()
-		}
-	}
+	segs := j.segs
 	j.segs = nil
+	return segs
 }
 
 // stop refuses further appends without touching the files.

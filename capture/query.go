@@ -2,9 +2,9 @@ package capture
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -97,8 +97,9 @@ func (c *Capture) Summary() Summary {
 	}
 }
 
-// where renders q as a WHERE clause (possibly empty) with its arguments.
-func (q Query) where() (string, []any) {
+// where renders q as a WHERE clause (possibly empty) with its arguments,
+// for the store in dir.
+func (q Query) where(dir string) (string, []any) {
 	var conds []string
 	var args []any
 	if q.AfterSeq != 0 {
@@ -139,8 +140,10 @@ func (q Query) where() (string, []any) {
 		}
 	}
 	if q.Text != "" {
-		conds = append(conds, "instr(body, ?) > 0")
-		args = append(args, []byte(q.Text))
+		// A row a version 1 store wrote has its body in the table.
+		conds = append(conds, "CASE WHEN req_seg IS NULL THEN coalesce(instr(body, ?), 0) > 0 ELSE "+
+			bodyContainsFunc+"(?, "+reqSegName+", req_off, req_len, ?) END")
+		args = append(args, []byte(q.Text), dir, []byte(q.Text))
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -205,14 +208,92 @@ func (s *Store) Get(ctx context.Context, id string) (*Capture, error) {
 }
 
 func (s *Store) getExact(ctx context.Context, id string) (*Capture, error) {
-	c, err := scanCapture(s.db.QueryRowContext(ctx, "SELECT "+allColumns+" FROM captures WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
-	}
+	caps, err := s.readFull(ctx, "SELECT "+allColumns+" FROM captures WHERE id = ?", id)
 	if err != nil {
 		return nil, s.dbError("get capture "+id, err)
 	}
-	return c, nil
+	if len(caps) == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return caps[0], nil
+}
+
+// readFull runs a query of allColumns and reads the headers and bodies of
+// the captures it selects from their segment files.
+func (s *Store) readFull(ctx context.Context, query string, args ...any) ([]*Capture, error) {
+	caps, refs, err := s.queryFull(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	sf := segmentFiles{dir: s.dir}
+	defer sf.close()
+	out := caps[:0]
+	for i, c := range caps {
+		r := refs[i]
+		for attempt := 0; ; attempt++ {
+			err := sf.readBlobs(c, r)
+			if err == nil {
+				out = append(out, c)
+				break
+			}
+			if !errors.Is(err, errSegmentGone) || attempt == 2 {
+				return nil, err
+			}
+			// Since the query, the capture was pruned or deleted (and its
+			// file with it, which happens only once no row refers to it),
+			// or overwritten: look again.
+			again, arefs, err := s.queryFull(ctx, "SELECT "+allColumns+" FROM captures WHERE id = ?", c.ID)
+			if err != nil {
+				return nil, err
+			}
+			if len(again) == 0 {
+				break // gone: as if read a moment later
+			}
+			c, r = again[0], arefs[0]
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) queryFull(ctx context.Context, query string, args ...any) ([]*Capture, []blobRefs, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var caps []*Capture
+	var refs []blobRefs
+	for rows.Next() {
+		c, r, err := scanCapture(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		caps, refs = append(caps, c), append(refs, r)
+	}
+	return caps, refs, rows.Err()
+}
+
+// readBlobs reads c's headers and bodies where refs say they are.
+func (sf *segmentFiles) readBlobs(c *Capture, refs blobRefs) error {
+	for _, side := range []struct {
+		ref  blobRef
+		h    *http.Header
+		body *[]byte
+		what string
+	}{{refs.req, &c.Headers, &c.Body, "request"}, {refs.resp, &c.RespHeaders, &c.RespBody, "response"}} {
+		if !side.ref.seg.Valid {
+			continue
+		}
+		if !side.ref.name.Valid {
+			return fmt.Errorf("capture %s %s: %w: segment %d is not in the index", c.ID, side.what, errSegmentGone, side.ref.seg.Int64)
+		}
+		h, body, err := sf.read(side.ref.name.String, side.ref.off, side.ref.n)
+		if err != nil {
+			return fmt.Errorf("capture %s %s: %w", c.ID, side.what, err)
+		}
+		*side.h, *side.body = h, body
+	}
+	return nil
 }
 
 func (s *Store) idsWithPrefix(ctx context.Context, p string, limit int) ([]string, error) {
@@ -247,7 +328,7 @@ func (s *Store) List(ctx context.Context, q Query) ([]Summary, error) {
 	if err := s.Flush(ctx); err != nil {
 		return nil, err
 	}
-	where, args := q.where()
+	where, args := q.where(s.dir)
 	rows, err := s.db.QueryContext(ctx, "SELECT "+summaryColumns+" FROM captures"+where+q.tail(), args...)
 	if err != nil {
 		return nil, s.dbError("list captures", err)
@@ -272,24 +353,12 @@ func (s *Store) ListFull(ctx context.Context, q Query) ([]*Capture, error) {
 	if err := s.Flush(ctx); err != nil {
 		return nil, err
 	}
-	where, args := q.where()
-	rows, err := s.db.QueryContext(ctx, "SELECT "+allColumns+" FROM captures"+where+q.tail(), args...)
+	where, args := q.where(s.dir)
+	caps, err := s.readFull(ctx, "SELECT "+allColumns+" FROM captures"+where+q.tail(), args...)
 	if err != nil {
 		return nil, s.dbError("list captures", err)
 	}
-	defer rows.Close()
-	var out []*Capture
-	for rows.Next() {
-		c, err := scanCapture(rows)
-		if err != nil {
-			return nil, s.dbError("list captures", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.dbError("list captures", err)
-	}
-	return out, nil
+	return caps, nil
 }
 
 // Count returns how many captures q selects.
@@ -297,7 +366,7 @@ func (s *Store) Count(ctx context.Context, q Query) (int, error) {
 	if err := s.Flush(ctx); err != nil {
 		return 0, err
 	}
-	where, args := q.where()
+	where, args := q.where(s.dir)
 	var n int
 	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT seq FROM captures"+where+q.tail()+")", args...).Scan(&n)
 	if err != nil {
@@ -307,12 +376,13 @@ func (s *Store) Count(ctx context.Context, q Query) (int, error) {
 }
 
 // Delete deletes the captures q selects and returns how many it deleted.
-// The zero Query deletes every capture.
+// The zero Query deletes every capture. Their headers and bodies stay on
+// disk until no capture in the same segment file is left (see doc.go).
 func (s *Store) Delete(ctx context.Context, q Query) (int, error) {
 	if err := s.Flush(ctx); err != nil {
 		return 0, err
 	}
-	where, args := q.where()
+	where, args := q.where(s.dir)
 	res, err := s.db.ExecContext(ctx, "DELETE FROM captures WHERE seq IN (SELECT seq FROM captures"+where+q.tail()+")", args...)
 	if err != nil {
 		return 0, s.dbError("delete captures", err)
@@ -320,6 +390,9 @@ func (s *Store) Delete(ctx context.Context, q Query) (int, error) {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, s.dbError("delete captures", err)
+	}
+	if n > 0 {
+		s.dropSegments(ctx)
 	}
 	return int(n), nil
 }

@@ -15,13 +15,25 @@ import (
 	"modernc.org/sqlite"
 )
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+// schemaVersion is stored in PRAGMA user_version. Version 1 kept headers
+// and bodies in the table; Open migrates such a store in place (see
+// migrateV1), and its old rows keep them there.
+const schemaVersion = 2
 
 // Seq is the rowid, so reading in store order and pruning the oldest walk
 // the table itself. Times are Unix nanoseconds (text RFC 3339 for the rare
-// time outside what fits); headers are JSON so the file is easy to inspect
-// with the sqlite3 shell.
+// time outside what fits).
+//
+// A capture's request headers and body, and its response headers and
+// body, stay in the journal file they were written to (see journalPath):
+// req_* and resp_* say which segment, where in it and how many bytes, and
+// segments names each. Keeping them out of SQLite is most of what makes
+// indexing cheap. headers, body, resp_headers and resp_body hold them (as
+// JSON and blobs) only in rows a version 1 store wrote.
+//
+// A segment's max_seq is the highest Seq of a row that has referred to it:
+// once every capture up to it is gone, so is every reference, and the file
+// may go (see dropSegments).
 const schema = `
 CREATE TABLE IF NOT EXISTS captures (
 	seq            INTEGER PRIMARY KEY,
@@ -50,49 +62,89 @@ CREATE TABLE IF NOT EXISTS captures (
 	duration_ns    INTEGER NOT NULL DEFAULT 0,
 	error          TEXT NOT NULL DEFAULT '',
 	sent_status    INTEGER NOT NULL DEFAULT 0,
-	replay_of      TEXT NOT NULL DEFAULT ''
+	replay_of      TEXT NOT NULL DEFAULT '',
+	req_seg        INTEGER,
+	req_off        INTEGER,
+	req_len        INTEGER,
+	resp_seg       INTEGER,
+	resp_off       INTEGER,
+	resp_len       INTEGER
 );
-CREATE INDEX IF NOT EXISTS captures_event_type ON captures(event_type, seq);
-CREATE INDEX IF NOT EXISTS captures_session ON captures(session_id, seq) WHERE session_id != '';
-CREATE INDEX IF NOT EXISTS captures_replay_of ON captures(replay_of) WHERE replay_of != '';
-PRAGMA user_version = 1;
+` + segmentsSchema + indexSchema + `PRAGMA user_version = 2;`
+
+const segmentsSchema = `
+CREATE TABLE IF NOT EXISTS segments (
+	id      INTEGER PRIMARY KEY,
+	name    TEXT NOT NULL UNIQUE,
+	max_seq INTEGER NOT NULL DEFAULT 0
+);
 `
+
+// Besides id's, the one index is on the rare replay_of. Listing by event
+// type or session scans the table, which at the retention limit (a few
+// thousand rows of a few hundred bytes) takes milliseconds, while an index
+// costs every insert and every prune: that is, every capture.
+const indexSchema = `
+CREATE INDEX IF NOT EXISTS captures_replay_of ON captures(replay_of) WHERE replay_of != '';
+`
+
+// migrateV1 brings a version 1 store to version 2 without touching its rows.
+const migrateV1 = `
+ALTER TABLE captures ADD COLUMN req_seg INTEGER;
+ALTER TABLE captures ADD COLUMN req_off INTEGER;
+ALTER TABLE captures ADD COLUMN req_len INTEGER;
+ALTER TABLE captures ADD COLUMN resp_seg INTEGER;
+ALTER TABLE captures ADD COLUMN resp_off INTEGER;
+ALTER TABLE captures ADD COLUMN resp_len INTEGER;
+DROP INDEX IF EXISTS captures_event_type;
+DROP INDEX IF EXISTS captures_session;
+` + segmentsSchema + indexSchema + `PRAGMA user_version = 2;`
 
 // Column lists, in the order captureArgs and the scanners use.
 const (
+	// reqSegName and respSegName read the name of a segment a row refers
+	// to, in the same statement as the row, so the two agree.
+	reqSegName  = `(SELECT name FROM segments WHERE segments.id = captures.req_seg)`
+	respSegName = `(SELECT name FROM segments WHERE segments.id = captures.resp_seg)`
+
 	allColumns = `seq, id, session_id, state, received_at, completed_at, remote_addr, method, path,
 		headers, body, body_size, event_id, event_type, endpoint_id, event_created, flags,
 		reject_reason, target, status, resp_headers, resp_body, resp_body_size, duration_ns,
-		error, sent_status, replay_of`
+		error, sent_status, replay_of, req_seg, ` + reqSegName + `, req_off, req_len,
+		resp_seg, ` + respSegName + `, resp_off, resp_len`
 	summaryColumns = `seq, id, session_id, state, received_at, completed_at, remote_addr, method, path,
 		body_size, event_id, event_type, endpoint_id, event_created, flags,
 		reject_reason, target, status, resp_body_size, duration_ns,
 		error, sent_status, replay_of`
-	insertValues = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-	insertBegin  = `INSERT INTO captures (` + allColumns + `) VALUES ` + insertValues + ` ON CONFLICT(id) DO NOTHING`
-	insertRecord = `INSERT INTO captures (` + allColumns + `) VALUES ` + insertValues + ` ON CONFLICT(id) DO UPDATE SET
-		session_id = excluded.session_id, state = excluded.state, received_at = excluded.received_at,
-		completed_at = excluded.completed_at, remote_addr = excluded.remote_addr, method = excluded.method,
-		path = excluded.path, headers = excluded.headers, body = excluded.body, body_size = excluded.body_size,
-		event_id = excluded.event_id, event_type = excluded.event_type, endpoint_id = excluded.endpoint_id,
-		event_created = excluded.event_created, flags = excluded.flags, reject_reason = excluded.reject_reason,
-		target = excluded.target, status = excluded.status, resp_headers = excluded.resp_headers,
-		resp_body = excluded.resp_body, resp_body_size = excluded.resp_body_size,
-		duration_ns = excluded.duration_ns, error = excluded.error, sent_status = excluded.sent_status,
-		replay_of = excluded.replay_of`
-	// insertFinished writes a begin record with its finish folded in; if
-	// the row exists (a replay), only the outcome is written, as a finish
-	// record would.
-	insertFinished = `INSERT INTO captures (` + allColumns + `) VALUES ` + insertValues + ` ON CONFLICT(id) DO UPDATE SET
-		state = excluded.state, completed_at = excluded.completed_at, flags = excluded.flags,
-		target = CASE WHEN excluded.target = '' THEN target ELSE excluded.target END,
-		status = excluded.status, resp_headers = excluded.resp_headers, resp_body = excluded.resp_body,
-		resp_body_size = excluded.resp_body_size, duration_ns = excluded.duration_ns,
-		error = excluded.error, sent_status = excluded.sent_status`
-	updateFinish = `UPDATE captures SET state = ?, completed_at = ?, flags = ?,
-		target = CASE WHEN ? = '' THEN target ELSE ? END, status = ?, resp_headers = ?, resp_body = ?,
-		resp_body_size = ?, duration_ns = ?, error = ?, sent_status = ? WHERE id = ?`
+	// recordColumns are what a whole-capture record sets, after seq and id.
+	recordColumns = `session_id, state, received_at, completed_at, remote_addr, method, path,
+		body_size, event_id, event_type, endpoint_id, event_created, flags, reject_reason, target,
+		status, resp_body_size, duration_ns, error, sent_status, replay_of,
+		req_seg, req_off, req_len, resp_seg, resp_off, resp_len`
+	recordValues = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+
+	// insertCapture adds a row unless the ID has one: a begin record never
+	// overwrites, and for the other kinds apply updates the row instead.
+	insertCapture = `INSERT INTO captures (seq, id, ` + recordColumns + `) VALUES (?, ?, ` + recordValues + `)
+		ON CONFLICT(id) DO NOTHING`
+	// updateRecord overwrites a row with a record's capture, keeping its Seq.
+	updateRecord = `UPDATE captures SET (` + recordColumns + `, headers, body, resp_headers, resp_body) =
+		(` + recordValues + `, NULL, NULL, NULL, NULL) WHERE id = ? RETURNING seq`
+	// updateFinish writes the outcome a finish record carries.
+	updateFinish = `UPDATE captures SET target = CASE WHEN ?1 = '' THEN target ELSE ?1 END,
+		state = ?, completed_at = ?, flags = ?, status = ?, resp_body_size = ?,
+		duration_ns = ?, error = ?, sent_status = ?, resp_seg = ?, resp_off = ?, resp_len = ?,
+		resp_headers = NULL, resp_body = NULL WHERE id = ? RETURNING seq`
+
+	// addSegment returns the ID of the named segment, adding it if need be.
+	addSegment   = `INSERT INTO segments (name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = name RETURNING id`
+	raiseMaxSeq  = `UPDATE segments SET max_seq = max(max_seq, ?) WHERE id = ?`
+	countRows    = `SELECT count(*) FROM captures`
+	pruneOldest  = `DELETE FROM captures WHERE seq <= (SELECT seq FROM captures ORDER BY seq LIMIT 1 OFFSET ?)`
+	unusedSegs   = `SELECT id, name FROM segments WHERE max_seq < coalesce((SELECT min(seq) FROM captures), 9223372036854775807)`
+	anyUnused    = `SELECT EXISTS (SELECT 1 FROM segments WHERE max_seq < coalesce((SELECT min(seq) FROM captures), 9223372036854775807))`
+	segmentInUse = `SELECT EXISTS (SELECT 1 FROM segments WHERE name = ?)`
 )
 
 // SQLite result codes we tell apart (extended codes are on).
@@ -112,6 +164,9 @@ func sqliteCode(err error) int {
 
 // openDB opens (creating, mode 0600) the index and brings its schema up.
 func openDB(path string) (*sql.DB, error) {
+	if err := registerFuncs(); err != nil {
+		return nil, fmt.Errorf("open capture index %s: %w", path, err)
+	}
 	// SQLite creates the -wal and -shm files with the mode of the database,
 	// so creating the database 0600 ourselves covers all three.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -129,11 +184,10 @@ func openDB(path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture index %s: %w", path, err)
 	}
-	// 16 KiB pages hold a typical capture (a few KiB of JSON) without
-	// overflow pages, which measurably cuts the indexer's work per capture.
-	// (page_size only takes effect on a new database.)
+	// temp_store keeps the statement journal of each batch's prune in
+	// memory rather than in a temporary file created and deleted each time.
 	u := url.URL{Scheme: "file", OmitHost: true, Path: abs,
-		RawQuery: "_busy_timeout=10000&_pragma=page_size(16384)&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"}
+		RawQuery: "_busy_timeout=10000&_pragma=temp_store(memory)&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("open capture index %s: %w", path, err)
@@ -161,21 +215,45 @@ func initSchema(db *sql.DB) error {
 	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 		return err
 	}
-	switch {
-	case v == schemaVersion:
+	if v == schemaVersion {
 		return nil
-	case v > schemaVersion:
-		return fmt.Errorf("the store was written by a newer omega-listen (schema %d, this one knows %d): upgrade omega-listen or choose another --data-dir", v, schemaVersion)
 	}
+	if err := checkVersion(v); err != nil {
+		return err
+	}
+	// Another process may be doing the same: look again inside the
+	// transaction (which _txlock makes a write transaction).
 	tx, err := db.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(schema); err != nil {
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if err := checkVersion(v); err != nil {
+		return err
+	}
+	switch v {
+	case 0:
+		_, err = tx.Exec(schema)
+	case 1:
+		_, err = tx.Exec(migrateV1)
+	}
+	if err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+func checkVersion(v int) error {
+	if v > schemaVersion {
+		return fmt.Errorf("the store was written by a newer omega-listen (schema %d, this one knows %d): upgrade omega-listen or choose another --data-dir", v, schemaVersion)
+	}
+	if v < 0 {
+		return fmt.Errorf("unknown capture store schema %d: move the store aside (or choose another --data-dir)", v)
+	}
+	return nil
 }
 
 // badDB words an error opening the index so the user knows what to do,
@@ -183,8 +261,10 @@ func initSchema(db *sql.DB) error {
 func badDB(path string, err error) error {
 	switch sqliteCode(err) & 0xff {
 	case sqliteCorrupt, sqliteNotADB:
-		return fmt.Errorf("capture index %s is damaged or not an omega-listen store (%w): move it aside (mv %s %s.bad, and its -wal and -shm files) to start an empty store, or choose another --data-dir",
-			path, err, path, path)
+		// The bodies files belong with it: move the whole store.
+		dir := filepath.Dir(path)
+		return fmt.Errorf("capture index %s is damaged or not an omega-listen store (%w): move it aside with the rest of its store (mv %s %s.bad) to start an empty store, or choose another --data-dir",
+			path, err, dir, dir)
 	}
 	return fmt.Errorf("open capture index %s: %w", path, err)
 }
@@ -203,11 +283,11 @@ func (s *Store) dbError(what string, err error) error {
 const kindFinished byte = 100
 
 // coalesce folds each finish record into the begin record for the same
-// capture earlier in the batch, so SQLite writes the row, body and all,
-// once instead of twice. That is the common case: a delivery's Begin and
-// Finish are usually milliseconds apart.
-func coalesce(recs []journalRecord) []journalRecord {
-	begun := make(map[string]int)
+// capture earlier in the batch, so SQLite writes the row once instead of
+// inserting and then updating it. That is the common case: a delivery's
+// Begin and Finish are usually milliseconds apart. begun is scratch space.
+func coalesce(recs []journalRecord, begun map[string]int) []journalRecord {
+	clear(begun)
 	out := recs[:0]
 	for _, r := range recs {
 		switch r.kind {
@@ -216,6 +296,7 @@ func coalesce(recs []journalRecord) []journalRecord {
 		case kindFinish:
 			if i, ok := begun[r.c.ID]; ok {
 				setOutcome(&out[i].c, &r.c)
+				out[i].resp = r.resp
 				out[i].kind = kindFinished
 				continue
 			}
@@ -242,7 +323,7 @@ func setOutcome(c, f *Capture) {
 // small batch does.
 type indexConn struct {
 	conn  *sql.Conn
-	stmts map[byte]*sql.Stmt
+	stmts map[string]*sql.Stmt
 }
 
 func (s *Store) indexConn(ctx context.Context) (*indexConn, error) {
@@ -253,14 +334,14 @@ func (s *Store) indexConn(ctx context.Context) (*indexConn, error) {
 	if err != nil {
 		return nil, s.dbError("connect indexer", err)
 	}
-	ix := &indexConn{conn: conn, stmts: make(map[byte]*sql.Stmt, 4)}
-	for kind, q := range map[byte]string{kindBegin: insertBegin, kindRecord: insertRecord, kindFinished: insertFinished, kindFinish: updateFinish} {
+	ix := &indexConn{conn: conn, stmts: make(map[string]*sql.Stmt, 8)}
+	for _, q := range []string{insertCapture, updateRecord, updateFinish, addSegment, raiseMaxSeq, countRows, pruneOldest, anyUnused} {
 		st, err := conn.PrepareContext(ctx, q)
 		if err != nil {
 			ix.close()
 			return nil, s.dbError("prepare index statement", err)
 		}
-		ix.stmts[kind] = st
+		ix.stmts[q] = st
 	}
 	s.ix = ix
 	return ix, nil
@@ -282,11 +363,15 @@ func (s *Store) closeIndexConn() {
 	}
 }
 
-// apply writes journal records to the index in one transaction and prunes
-// beyond the retention limit. Only one goroutine at a time may call it
-// (Open, then the indexer).
-func (s *Store) apply(recs []journalRecord) (err error) {
-	recs = coalesce(recs)
+// apply writes journal records read from segment seg to the index in one
+// transaction and prunes beyond the retention limit. The records' blobs
+// are where they are in seg's file. Only one goroutine at a time may call
+// it (Open, then the indexer).
+func (s *Store) apply(seg string, recs []journalRecord) (err error) {
+	if s.begun == nil {
+		s.begun = make(map[string]int)
+	}
+	recs = coalesce(recs, s.begun)
 	if len(recs) == 0 {
 		return nil
 	}
@@ -306,79 +391,156 @@ func (s *Store) apply(recs []journalRecord) (err error) {
 			}
 		}
 	}()
-	added := 0
+	var (
+		segID  int64
+		maxSeq int64 // of the rows that now refer to seg
+		added  int
+	)
 	for i := range recs {
 		r := &recs[i]
-		c := &r.c
-		st := ix.stmts[r.kind]
-		var res sql.Result
-		if r.kind == kindFinish {
-			res, err = st.ExecContext(ctx, string(c.State), timeArg(c.CompletedAt), int64(c.Flags),
-				c.Target, c.Target, c.Status, headerArg(c.RespHeaders), c.RespBody,
-				len(c.RespBody), int64(c.Duration), c.Error, c.SentStatus, c.ID)
-		} else {
-			res, err = st.ExecContext(ctx, captureArgs(c)...)
-			if sqliteCode(err) == sqlitePrimaryKey {
-				// Another process took this Seq in the same microsecond;
-				// place ours after everything indexed.
-				if err = ix.conn.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM captures").Scan(&c.Seq); err == nil {
-					res, err = st.ExecContext(ctx, captureArgs(c)...)
-				}
+		if segID == 0 && (r.req.n > 0 || r.resp.n > 0) {
+			if err = ix.stmts[addSegment].QueryRowContext(ctx, seg).Scan(&segID); err != nil {
+				return s.dbError("add segment "+seg, err)
 			}
 		}
+		seq, inserted, err := s.applyRecord(ctx, ix, r, segID)
 		if err != nil {
-			return s.dbError("index capture "+c.ID, err)
+			return s.dbError("index capture "+r.c.ID, err)
 		}
-		if r.kind != kindFinish {
-			if n, _ := res.RowsAffected(); n > 0 {
-				added++
-			}
+		if inserted {
+			added++
+		}
+		if seq != 0 && (r.req.n > 0 || r.resp.n > 0) {
+			maxSeq = max(maxSeq, seq)
 		}
 	}
-	rows := s.rows + added
-	if rows, err = s.prune(ctx, ix.conn, rows); err != nil {
+	switch {
+	case maxSeq != 0:
+		_, err = ix.stmts[raiseMaxSeq].ExecContext(ctx, maxSeq, segID)
+	case segID != 0:
+		// No row refers to seg after all (finish records for captures that
+		// are gone): forget it, unless an earlier batch's rows refer to it.
+		_, err = ix.conn.ExecContext(ctx, "DELETE FROM segments WHERE id = ? AND max_seq = 0", segID)
+	}
+	if err != nil {
+		return s.dbError("record segment "+seg, err)
+	}
+	rows, pruned, err := s.prune(ctx, ix, s.rows+added)
+	if err != nil {
 		return err
+	}
+	drop := false
+	if pruned {
+		// Asked here, on a prepared statement, as it is asked after
+		// nearly every batch once the store is full, and is nearly
+		// always false.
+		if err = ix.stmts[anyUnused].QueryRowContext(ctx).Scan(&drop); err != nil {
+			return s.dbError("find unused segments", err)
+		}
 	}
 	if _, err = ix.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return s.dbError("commit index transaction", err)
 	}
 	s.rows = rows
+	if drop {
+		s.dropSegments(ctx)
+	}
 	return nil
 }
 
-// prune deletes the oldest captures beyond the retention limit, given that
-// the table has about rows rows, and returns the new estimate. It runs at
-// most once per batch, and queries only when rows may exceed the limit.
-func (s *Store) prune(ctx context.Context, conn *sql.Conn, rows int) (int, error) {
-	if s.retain < 0 || rows <= s.retain {
-		return rows, nil
+// applyRecord writes one record. It returns the Seq of the row it wrote
+// (0 if it wrote none) and whether that row is new.
+func (s *Store) applyRecord(ctx context.Context, ix *indexConn, r *journalRecord, segID int64) (seq int64, inserted bool, err error) {
+	c := &r.c
+	if r.kind == kindFinish {
+		return s.finishRow(ctx, ix, c, r.resp, segID)
 	}
-	var cut int64
-	err := conn.QueryRowContext(ctx, "SELECT seq FROM captures ORDER BY seq DESC LIMIT 1 OFFSET ?", s.retain).Scan(&cut)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Fewer than we thought (another process pruned, or a user deleted).
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM captures").Scan(&rows); err != nil {
-			return 0, s.dbError("count captures", err)
+	args := captureArgs(c, r.req, r.resp, segID)
+	res, err := ix.stmts[insertCapture].ExecContext(ctx, args...)
+	if sqliteCode(err) == sqlitePrimaryKey {
+		// Another process took this Seq in the same microsecond; place
+		// ours after everything indexed.
+		if err = ix.conn.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) + 1 FROM captures").Scan(&c.Seq); err == nil {
+			args[0] = c.Seq
+			res, err = ix.stmts[insertCapture].ExecContext(ctx, args...)
 		}
-		return rows, nil
 	}
 	if err != nil {
-		return 0, s.dbError("find captures to prune", err)
+		return 0, false, err
 	}
-	if _, err := conn.ExecContext(ctx, "DELETE FROM captures WHERE seq <= ?", cut); err != nil {
-		return 0, s.dbError("prune captures", err)
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return c.Seq, true, err
 	}
-	return s.retain, nil
+	// The ID has a row.
+	switch r.kind {
+	case kindRecord:
+		err = ix.stmts[updateRecord].QueryRowContext(ctx, append(args[2:len(args):len(args)], c.ID)...).Scan(&seq)
+		return seq, false, err
+	case kindFinished:
+		// A replay: write only the outcome, as the finish record would.
+		return s.finishRow(ctx, ix, c, r.resp, segID)
+	}
+	return 0, false, nil // a begin record never overwrites
 }
 
-func captureArgs(c *Capture) []any {
+func (s *Store) finishRow(ctx context.Context, ix *indexConn, c *Capture, resp blob, segID int64) (int64, bool, error) {
+	seg, off, n := blobArgs(resp, segID)
+	var seq int64
+	err := ix.stmts[updateFinish].QueryRowContext(ctx, c.Target, string(c.State), timeArg(c.CompletedAt), int64(c.Flags),
+		c.Status, resp.body, int64(c.Duration), c.Error, c.SentStatus, seg, off, n, c.ID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil // its begin record was lost or the capture deleted
+	}
+	return seq, false, err
+}
+
+// prune deletes the oldest captures beyond the retention limit, given that
+// the table has about rows rows, and returns the new estimate and whether
+// it deleted any. It runs at most once per batch, and counts (cheaply: the
+// ID index is small) only when rows may exceed the limit.
+func (s *Store) prune(ctx context.Context, ix *indexConn, rows int) (int, bool, error) {
+	if s.retain < 0 || rows <= s.retain {
+		return rows, false, nil
+	}
+	// Count rather than trust the estimate: other processes add and delete.
+	if err := ix.stmts[countRows].QueryRowContext(ctx).Scan(&rows); err != nil {
+		return 0, false, s.dbError("count captures", err)
+	}
+	if rows <= s.retain {
+		return rows, false, nil
+	}
+	res, err := ix.stmts[pruneOldest].ExecContext(ctx, rows-s.retain-1)
+	if err != nil {
+		return 0, false, s.dbError("prune captures", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, false, s.dbError("prune captures", err)
+	}
+	return rows - int(n), n > 0, nil
+}
+
+// captureArgs are the arguments of insertCapture for c, whose blobs are in
+// segment segID.
+func captureArgs(c *Capture, req, resp blob, segID int64) []any {
+	reqSeg, reqOff, reqLen := blobArgs(req, segID)
+	respSeg, respOff, respLen := blobArgs(resp, segID)
 	return []any{
 		c.Seq, c.ID, c.SessionID, string(c.State), timeArg(c.ReceivedAt), timeArg(c.CompletedAt),
-		c.RemoteAddr, c.Method, c.Path, headerArg(c.Headers), c.Body, len(c.Body),
+		c.RemoteAddr, c.Method, c.Path, req.body,
 		c.EventID, c.EventType, c.EndpointID, timeArg(c.EventCreated), int64(c.Flags),
-		c.RejectReason, c.Target, c.Status, headerArg(c.RespHeaders), c.RespBody, len(c.RespBody),
+		c.RejectReason, c.Target, c.Status, resp.body,
 		int64(c.Duration), c.Error, c.SentStatus, c.ReplayOf,
+		reqSeg, reqOff, reqLen, respSeg, respOff, respLen,
 	}
+}
+
+// blobArgs are a blob's columns: all NULL when it is empty.
+func blobArgs(b blob, segID int64) (seg, off, n any) {
+	if b.n == 0 {
+		return nil, nil, nil
+	}
+	return segID, b.off, b.n
 }
 
 // timeArg stores t as Unix nanoseconds, or as RFC 3339 text when it is
@@ -410,17 +572,6 @@ func timeFromDB(v any) (time.Time, error) {
 	}
 }
 
-func headerArg(h http.Header) any {
-	if len(h) == 0 {
-		return nil
-	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return nil // a map of string slices always marshals
-	}
-	return string(b)
-}
-
 func headerFromDB(v sql.NullString) (http.Header, error) {
 	if !v.Valid || v.String == "" {
 		return nil, nil
@@ -438,22 +589,37 @@ func headerFromDB(v sql.NullString) (http.Header, error) {
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// scanCapture reads a row of allColumns.
-func scanCapture(r rowScanner) (*Capture, error) {
+// blobRef is where one side's headers and body are, as a row says.
+type blobRef struct {
+	seg    sql.NullInt64 // NULL: none (or in the row, for a version 1 row)
+	name   sql.NullString
+	off, n int64
+}
+
+type blobRefs struct{ req, resp blobRef }
+
+// scanCapture reads a row of allColumns. Headers and bodies are left for
+// readBlobs unless the row holds them (a version 1 row).
+func scanCapture(r rowScanner) (*Capture, blobRefs, error) {
 	var (
 		c                                  Capture
+		refs                               blobRefs
 		state                              string
 		received, completed, eventCreated  any
 		headers, respHeaders               sql.NullString
 		bodySize, respBodySize, flags, dur int64
+		reqOff, reqLen, respOff, respLen   sql.NullInt64
 	)
 	err := r.Scan(&c.Seq, &c.ID, &c.SessionID, &state, &received, &completed, &c.RemoteAddr,
 		&c.Method, &c.Path, &headers, &c.Body, &bodySize, &c.EventID, &c.EventType, &c.EndpointID,
 		&eventCreated, &flags, &c.RejectReason, &c.Target, &c.Status, &respHeaders, &c.RespBody,
-		&respBodySize, &dur, &c.Error, &c.SentStatus, &c.ReplayOf)
+		&respBodySize, &dur, &c.Error, &c.SentStatus, &c.ReplayOf,
+		&refs.req.seg, &refs.req.name, &reqOff, &reqLen, &refs.resp.seg, &refs.resp.name, &respOff, &respLen)
 	if err != nil {
-		return nil, err
+		return nil, refs, err
 	}
+	refs.req.off, refs.req.n = reqOff.Int64, reqLen.Int64
+	refs.resp.off, refs.resp.n = respOff.Int64, respLen.Int64
 	c.State, c.Flags, c.Duration = State(state), Flags(flags), time.Duration(dur)
 	if len(c.Body) == 0 {
 		c.Body = nil
@@ -462,15 +628,15 @@ func scanCapture(r rowScanner) (*Capture, error) {
 		c.RespBody = nil
 	}
 	if c.Headers, err = headerFromDB(headers); err != nil {
-		return nil, fmt.Errorf("capture %s headers: %w", c.ID, err)
+		return nil, refs, fmt.Errorf("capture %s headers: %w", c.ID, err)
 	}
 	if c.RespHeaders, err = headerFromDB(respHeaders); err != nil {
-		return nil, fmt.Errorf("capture %s response headers: %w", c.ID, err)
+		return nil, refs, fmt.Errorf("capture %s response headers: %w", c.ID, err)
 	}
 	if err := scanTimes(c.ID, &c.ReceivedAt, &c.CompletedAt, &c.EventCreated, received, completed, eventCreated); err != nil {
-		return nil, err
+		return nil, refs, err
 	}
-	return &c, nil
+	return &c, refs, nil
 }
 
 // scanSummary reads a row of summaryColumns.

@@ -68,8 +68,12 @@ type Store struct {
 	}
 
 	// Indexer only (Open, then indexLoop):
-	rows int        // how many rows captures has, as far as we know
-	ix   *indexConn // connection and statements
+	rows  int            // how many rows captures has, as far as we know
+	ix    *indexConn     // connection and statements
+	pos   uint64         // journal position indexed up to
+	buf   []byte         // journal bytes being indexed
+	dec   frameDecoder   // decodes buf
+	begun map[string]int // see coalesce
 
 	noIndexer bool // see Options.noIndexer
 
@@ -116,6 +120,7 @@ func Open(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.dropSegments(context.Background()) // what a store that died left to drop
 	if s.j, err = newJournal(dir); err != nil {
 		s.closeIndexConn()
 		db.Close()
@@ -291,9 +296,10 @@ func (s *Store) setProgress(indexed uint64, err error) {
 	s.prog.changed = make(chan struct{})
 }
 
-// Close indexes everything written, deletes the journal files and closes
-// the store. If indexing fails, the journal is kept for the next Open to
-// replay and Close says so.
+// Close indexes everything written, renames the journal files to bodies
+// files (or deletes those the index does not refer to) and closes the
+// store. If indexing fails, the journal is kept for the next Open to replay
+// and Close says so.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.j.stop()
@@ -303,7 +309,12 @@ func (s *Store) Close() error {
 		indexed, err := s.prog.indexed, s.prog.err
 		s.prog.Unlock()
 		all := indexed >= s.j.written.Load()
-		s.j.close(all)
+		for _, seg := range s.j.close() {
+			if all {
+				s.retire(seg.name)
+			}
+			seg.f.Close()
+		}
 		s.closeIndexConn()
 		if !all {
 			if err == nil {
@@ -325,7 +336,9 @@ func (s *Store) crash() {
 		s.j.stop()
 		close(s.kill)
 		<-s.done
-		s.j.close(false)
+		for _, seg := range s.j.close() {
+			seg.f.Close()
+		}
 		s.closeIndexConn()
 		s.db.Close()
 		s.closeErr = ErrClosed
@@ -343,8 +356,6 @@ func (s *Store) indexLoop() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var (
-		pos      uint64 // journal position indexed up to
-		buf      []byte
 		failures int
 		stopping bool
 	)
@@ -371,23 +382,10 @@ func (s *Store) indexLoop() {
 			}
 		}
 		for {
-			seg, off, n := s.j.unread(pos)
-			if n == 0 {
-				s.setProgress(pos, nil)
-				break
-			}
-			var next uint64
-			var err error
-			buf, next, err = s.indexSegment(seg, off, n, buf)
-			if cap(buf) > batchMax {
-				buf = nil // a huge record passed; do not keep its buffer
-			}
+			err := s.indexAvailable()
 			if err == nil {
 				failures = 0
-				pos += next
-				s.setProgress(pos, nil)
-				s.j.release(pos)
-				continue
+				break
 			}
 			failures++
 			s.setProgress(0, err)
@@ -412,6 +410,32 @@ func (s *Store) indexLoop() {
 	}
 }
 
+// indexAvailable indexes everything appended to the journal so far.
+func (s *Store) indexAvailable() error {
+	for {
+		seg, off, n := s.j.unread(s.pos)
+		if n == 0 {
+			s.setProgress(s.pos, nil)
+			return nil
+		}
+		var next uint64
+		var err error
+		s.buf, next, err = s.indexSegment(seg, off, n, s.buf)
+		if cap(s.buf) > batchMax {
+			s.buf = nil // a huge record passed; do not keep its buffer
+		}
+		if err != nil {
+			return err
+		}
+		s.pos += next
+		s.setProgress(s.pos, nil)
+		for _, seg := range s.j.release(s.pos) {
+			s.retire(seg.name)
+			seg.f.Close()
+		}
+	}
+}
+
 // indexSegment indexes records from the n bytes at off in seg, returning
 // how many bytes it consumed (whole records; at least one unless err).
 func (s *Store) indexSegment(seg *segment, off, n int64, buf []byte) ([]byte, uint64, error) {
@@ -421,7 +445,7 @@ func (s *Store) indexSegment(seg *segment, off, n int64, buf []byte) ([]byte, ui
 		if _, err := seg.f.ReadAt(buf, off); err != nil {
 			return buf, 0, fmt.Errorf("read capture journal %s: %w", seg.path, err)
 		}
-		recs, good, derr := decodeFrames(buf)
+		recs, good, derr := s.dec.decode(buf)
 		if good == 0 && errors.Is(derr, errTornFrame) && size < n && len(buf) >= frameHeaderLen {
 			// One record bigger than a batch: read exactly it.
 			size = min(n, frameHeaderLen+int64(binary.LittleEndian.Uint32(buf)))
@@ -435,7 +459,11 @@ func (s *Store) indexSegment(seg *segment, off, n int64, buf []byte) ([]byte, ui
 				"file", seg.path, "offset", off+int64(good), "err", derr)
 			good = int(n)
 		}
-		if err := s.apply(recs); err != nil {
+		for i := range recs {
+			recs[i].req.off += off
+			recs[i].resp.off += off
+		}
+		if err := s.apply(seg.name, recs); err != nil {
 			return buf, 0, err
 		}
 		return buf, uint64(good), nil
@@ -480,9 +508,10 @@ func (s *Store) removeIfDead(path string) {
 	}
 }
 
-// replay indexes one journal file if no live store holds it, then deletes
-// it. A record cut short at the end (the process died mid-write) is
-// dropped; damage before the end keeps the file, renamed, for inspection.
+// replay indexes one journal file if no live store holds it, then renames
+// it as a store does a journal it has indexed (see retire). A record cut
+// short at the end (the process died mid-write) is dropped; damage before
+// the end leaves a copy of the file, as *.damaged, for inspection.
 func (s *Store) replay(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -499,33 +528,44 @@ func (s *Store) replay(path string) error {
 	if !ok {
 		return nil // a live store's
 	}
+	if !stillAt(f, path) {
+		return nil // another store replayed it between our open and our lock
+	}
+	name := segmentName(filepath.Base(path))
 	b, err := io.ReadAll(f)
 	if err != nil {
 		return fmt.Errorf("read capture journal %s: %w", path, err)
 	}
-	recs, good, derr := decodeFrames(b)
-	if err := s.apply(recs); err != nil {
+	recs, good, derr := decodeFrames(b, false)
+	if err := s.apply(name, recs); err != nil {
 		return fmt.Errorf("index capture journal %s: %w", path, err)
 	}
-	if derr != nil && !errors.Is(derr, errTornFrame) && !lastFrame(b, good) {
+	switch {
+	case derr != nil && !errors.Is(derr, errTornFrame) && !lastFrame(b, good):
 		kept := path + ".damaged"
-		s.log.Warn("capture journal is damaged; indexed the records before the damage and kept the file",
+		s.log.Warn("capture journal is damaged; indexed the records before the damage and kept a copy of the file",
 			"file", kept, "records", len(recs), "err", derr)
-		if err := os.Rename(path, kept); err != nil {
-			return fmt.Errorf("capture journal %s is damaged (%v) and could not be set aside: %w; move it out of %s", path, derr, err, s.dir)
+		if err := os.WriteFile(kept, b, 0o600); err != nil {
+			return fmt.Errorf("capture journal %s is damaged (%v) and could not be copied aside: %w; move it out of %s", path, derr, err, s.dir)
 		}
-		return nil
-	}
-	if derr != nil {
+	case derr != nil:
 		s.log.Info("dropped an incomplete record at the end of a capture journal", "file", path, "records", len(recs), "err", derr)
 	}
 	if len(recs) > 0 {
 		s.log.Info("indexed captures left in the journal of a store that did not close", "file", path, "records", len(recs))
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove replayed capture journal %s: %w", path, err)
-	}
+	s.retire(name)
 	return nil
+}
+
+// stillAt reports whether path still names the file f has open.
+func stillAt(f *os.File, path string) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	pi, err := os.Stat(path)
+	return err == nil && os.SameFile(fi, pi)
 }
 
 // lastFrame reports whether the bad frame at off is the last thing in b:

@@ -710,6 +710,9 @@ func TestTornTail(t *testing.T) {
 				if m.ID != ids[i] {
 					t.Errorf("capture %d is %s, want %s", i, m.ID, ids[i])
 				}
+				if c, err := s.Get(ctx, m.ID); err != nil || !bytes.Equal(c.Body, fullCapture(i).Body) {
+					t.Errorf("capture %d body after replay: %v", i, err)
+				}
 			}
 			_, err = os.Stat(js[0] + ".damaged")
 			if kept := err == nil; kept != tc.damaged {
