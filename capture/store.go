@@ -347,7 +347,7 @@ func (s *Store) crash() {
 
 // batchMax bounds how much of the journal the indexer reads (and holds in
 // memory) for one transaction.
-const batchMax = 4 << 20
+const batchMax = 1 << 20
 
 // indexLoop moves journal records into SQLite, reading them back from the
 // journal files, one transaction per batch of whatever is pending.

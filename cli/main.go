@@ -93,8 +93,17 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 // Main runs omega-listen with args (without the program name) and returns
 // the process exit code.
 func Main(args []string, s Streams) int {
-	// A developer's aid for performance work, deliberately undocumented in
-	// --help: OMEGA_LISTEN_CPUPROFILE=file writes a CPU profile of the run.
+	// Developers' aids for performance work, deliberately not in --help:
+	// OMEGA_LISTEN_CPUPROFILE=file writes a CPU profile of the run, and
+	// OMEGA_LISTEN_MEMPROFILE=file a heap profile at its end.
+	if p := s.getenv("OMEGA_LISTEN_MEMPROFILE"); p != "" {
+		defer func() {
+			if f, err := os.Create(p); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	if p := s.getenv("OMEGA_LISTEN_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
 			if pprof.StartCPUProfile(f) == nil {
