@@ -39,7 +39,20 @@ type readyInfo struct {
 	CustomDir bool `json:"-"`
 }
 
+// emit writes one line and flushes it.
 func (p *linePrinter) emit(text string, obj any) {
+	p.write(text, obj)
+	p.flush()
+}
+
+func (p *linePrinter) flush() {
+	p.mu.Lock()
+	p.w.Flush()
+	p.mu.Unlock()
+}
+
+// write buffers one line; flush sends it.
+func (p *linePrinter) write(text string, obj any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
@@ -53,7 +66,6 @@ func (p *linePrinter) emit(text string, obj any) {
 		p.w.WriteString(text)
 		p.w.WriteByte('\n')
 	}
-	p.w.Flush()
 }
 
 func (p *linePrinter) ready(r readyInfo) {
@@ -100,7 +112,7 @@ func (p *linePrinter) received(c *capture.Capture) {
 	if p.json {
 		return // JSON gets one line per completed delivery
 	}
-	p.emit(fmt.Sprintf("%s  --> %s", c.ReceivedAt.Local().Format(timeLayout), describeEvent(c)), nil)
+	p.write(fmt.Sprintf("%s  --> %s", c.ReceivedAt.Local().Format(timeLayout), describeEvent(c)), nil)
 }
 
 func describeEvent(c *capture.Capture) string {
@@ -143,40 +155,66 @@ func (p *linePrinter) completed(c *capture.Capture) {
 		}
 		text = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
 	}
-	p.emit(text, line)
+	p.write(text, line)
 }
 
 func (p *linePrinter) note(text string, obj any) { p.emit(text, obj) }
 
 // follow prints bus events until the subscription closes. When the bus says
-// we lagged, the store is the truth: print what completed since.
+// we lagged, the store is the truth: print what completed since. Lines go
+// out as soon as no more events are waiting, so a burst costs one write
+// instead of one per line, and a lone delivery is not delayed at all.
 func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
 	var lastSeq int64
-	for ev := range sub.C() {
-		if ev.Lagged {
-			caps, err := store.ListFull(context.Background(), capture.Query{AfterSeq: lastSeq})
-			if err != nil {
-				p.note(fmt.Sprintf("(output fell behind and the store could not be read: %v)", err), map[string]string{"type": "error", "error": err.Error()})
-				continue
-			}
-			p.note(fmt.Sprintf("(output fell behind; %d deliveries read back from the store)", len(caps)), map[string]any{"type": "lagged", "count": len(caps)})
-			for _, c := range caps {
-				if c.State == capture.StateDone {
-					p.completed(c)
+	events := sub.C()
+	for {
+		ev, ok := <-events
+		if !ok {
+			p.flush()
+			return
+		}
+		lastSeq = p.handle(ev, store, lastSeq)
+	drain:
+		for range 256 {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					break drain
 				}
-				lastSeq = max(lastSeq, c.Seq)
+				lastSeq = p.handle(ev, store, lastSeq)
+			default:
+				break drain
 			}
-			continue
 		}
-		c := ev.Capture
-		lastSeq = max(lastSeq, c.Seq)
-		switch ev.Kind {
-		case capture.Received:
-			p.received(c)
-		case capture.Completed:
-			p.completed(c)
-		}
+		p.flush()
 	}
+}
+
+func (p *linePrinter) handle(ev capture.Event, store *capture.Store, lastSeq int64) int64 {
+	if ev.Lagged {
+		caps, err := store.ListFull(context.Background(), capture.Query{AfterSeq: lastSeq})
+		if err != nil {
+			p.note(fmt.Sprintf("(output fell behind and the store could not be read: %v)", err), map[string]string{"type": "error", "error": err.Error()})
+			return lastSeq
+		}
+		p.note(fmt.Sprintf("(output fell behind; %d deliveries read back from the store)", len(caps)), map[string]any{"type": "lagged", "count": len(caps)})
+		for _, c := range caps {
+			if c.State == capture.StateDone {
+				p.completed(c)
+			}
+			lastSeq = max(lastSeq, c.Seq)
+		}
+		return lastSeq
+	}
+	c := ev.Capture
+	lastSeq = max(lastSeq, c.Seq)
+	switch ev.Kind {
+	case capture.Received:
+		p.received(c)
+	case capture.Completed:
+		p.completed(c)
+	}
+	return lastSeq
 }
 
 func fmtDuration(d time.Duration) string {
