@@ -595,7 +595,7 @@ func TestDirectContextDeadline(t *testing.T) {
 	})
 	f := NewForwarder(ForwarderOptions{Target: u, Timeout: time.Hour})
 	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	res := f.Forward(ctx, Request{Body: []byte("x")})
 	if res.ErrKind != ErrTimeout || !errors.Is(res.Err, context.DeadlineExceeded) {
@@ -608,7 +608,8 @@ func TestDirectTimeoutMidBody(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
 		return true
 	})
-	f := NewForwarder(ForwarderOptions{Target: u, Timeout: 20 * time.Millisecond})
+	// Long enough for the header to arrive on a loaded machine.
+	f := NewForwarder(ForwarderOptions{Target: u, Timeout: 500 * time.Millisecond})
 	defer f.Close()
 	res := f.Forward(context.Background(), Request{Body: []byte("x")})
 	if res.ErrKind != ErrTimeout || !errors.Is(res.Err, context.DeadlineExceeded) || res.Status != 200 {

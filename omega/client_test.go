@@ -927,14 +927,16 @@ func TestCallerDeadline(t *testing.T) {
 	})
 	defer close(release)
 	c, _ := testClient(t, s.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := c.ListEndpoints(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded in the chain", err)
 	}
-	if n := len(s.requests()); n != 1 {
-		t.Errorf("%d attempts, want 1: the caller's deadline is not retried", n)
+	// On a loaded machine the one attempt may not reach the server before
+	// the deadline; what must never happen is a second one.
+	if n := len(s.requests()); n > 1 {
+		t.Errorf("%d attempts, want at most 1: the caller's deadline is not retried", n)
 	}
 }
 
