@@ -273,6 +273,9 @@ func (l *listener) openTunnel(ctx context.Context) error {
 	case "none":
 		l.tun, err = tunnel.ListenNone(ctx, tunnel.NoneOptions{ListenAddr: o.Listen, PublicURL: o.PublicURL})
 	case "ngrok":
+		// Startup can take seconds on a slow network (it is bounded at
+		// 15 s): say what we are waiting for.
+		fmt.Fprintln(l.s.Err, "Connecting to ngrok…")
 		l.tun, err = ngrokOpener(ctx, l.s, o, l.log)
 	}
 	if err != nil {
