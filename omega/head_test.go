@@ -1,6 +1,7 @@
 package omega
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -107,6 +108,21 @@ func FuzzHeadScanValidity(f *testing.F) {
 		got := headScan(b, &h)
 		if got != scanFallback && (got == scanOK) != json.Valid(b) {
 			t.Fatalf("headScan(%q) = %v, json.Valid = %v", b, got, json.Valid(b))
+		}
+	})
+}
+
+// jsonString's shortcut must give what encoding/json gives.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"esc\"aped"`, `"\u00e9"`, "\"\xff\"", "\"tab\t\"", `"a"b"`, `"`, `""`, ` "x" `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := jsonString(raw)
+		var want string
+		wantOK := len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '"' && json.Unmarshal(bytes.TrimSpace(raw), &want) == nil
+		if ok != wantOK || got != want {
+			t.Fatalf("jsonString(%q) = %q, %v; encoding/json: %q, %v", raw, got, ok, want, wantOK)
 		}
 	})
 }

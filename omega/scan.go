@@ -329,15 +329,3 @@ func scanNumber(t []byte, i int) int {
 	}
 	return i
 }
-
-// fastString reads a JSON string value without encoding/json when it has
-// no escapes and is valid UTF-8 (encoding/json would replace bad bytes).
-func fastString(raw json.RawMessage) (string, bool) {
-	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
-		in := raw[1 : len(raw)-1]
-		if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
-			return string(in), true
-		}
-	}
-	return jsonString(raw)
-}
