@@ -185,7 +185,6 @@ type listener struct {
 	sessionID   string
 	started     time.Time
 	endpoint    *omega.Endpoint
-	reused      bool // a --domain endpoint: deactivated, not deleted, at exit
 	sessionPath string
 }
 
@@ -205,7 +204,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		fmt.Fprintf(s.Err, "Warning: Omega's docs say none of %s has any effect now, so no delivery may ever arrive. Add a live type (see `omega-listen events types`).\n", strings.Join(cfg.events, ", "))
 	}
 
-	// Omega first: a missing or rejected key should fail before we open anything.
+	// Omega's client first: a missing key fails before anything is opened.
 	if o.Emulate {
 		l.emu, err = emulator.Start("127.0.0.1:0", emulator.Options{Logger: l.log})
 		if err != nil {
@@ -278,10 +277,7 @@ func (l *listener) openTunnel(ctx context.Context) error {
 		fmt.Fprintln(l.s.Err, "Connecting to ngrok…")
 		l.tun, err = ngrokOpener(ctx, l.s, o, l.log)
 	}
-	if err != nil {
-		return err
-	}
-	return nil
+	return err
 }
 
 func (l *listener) serve() error {
@@ -359,7 +355,11 @@ const endpointTag = "omega-listen"
 func (l *listener) register(ctx context.Context) error {
 	in := omega.EndpointInput{URL: l.webhookURL(), Description: l.description(), Events: l.cfg.events}
 	if l.cfg.opts.Domain != "" {
-		return l.reuse(ctx, in)
+		ep, err := l.reuse(ctx, in)
+		if err != nil || ep != nil {
+			l.endpoint = ep
+			return err
+		}
 	}
 	ep, err := l.client.CreateEndpoint(ctx, in)
 	if err != nil {
@@ -380,12 +380,13 @@ func registerError(err error, base string) error {
 	return fmt.Errorf("registering the webhook endpoint with Omega: %w\n  Omega at %s could not be reached: check the network, or --base-url (OMEGA_BASE_URL); or try `omega-listen --emulate`", err, base)
 }
 
-// reuse registers a stable URL: the endpoint an earlier run left for it is
-// updated and activated rather than a duplicate piled up.
-func (l *listener) reuse(ctx context.Context, in omega.EndpointInput) error {
+// reuse finds the endpoint an earlier run left for a stable URL and updates
+// and activates it, rather than piling up a duplicate. It returns nil, nil
+// when there is none.
+func (l *listener) reuse(ctx context.Context, in omega.EndpointInput) (*omega.Endpoint, error) {
 	eps, err := l.client.ListEndpoints(ctx)
 	if err != nil {
-		return fmt.Errorf("looking for this URL's endpoint at Omega: %w", err)
+		return nil, fmt.Errorf("looking for this URL's endpoint at Omega: %w", err)
 	}
 	for _, ep := range eps {
 		if ep.URL != in.URL {
@@ -393,28 +394,21 @@ func (l *listener) reuse(ctx context.Context, in omega.EndpointInput) error {
 		}
 		up, err := l.client.UpdateEndpoint(ctx, ep.ID, in)
 		if err != nil {
-			return fmt.Errorf("updating endpoint %s for this run: %w", ep.ID, err)
+			return nil, fmt.Errorf("updating endpoint %s for this run: %w", ep.ID, err)
 		}
 		if up == nil {
 			up = &ep
 		}
 		if !ep.Active {
 			if _, err := l.client.SetEndpointActive(ctx, ep.ID, true); err != nil {
-				return fmt.Errorf("activating endpoint %s: %w", ep.ID, err)
+				return nil, fmt.Errorf("activating endpoint %s: %w", ep.ID, err)
 			}
 		}
 		up.Active = true
-		l.endpoint = up
-		l.reused = true
 		fmt.Fprintf(l.s.Err, "Reusing endpoint %s for %s.\n", ep.ID, in.URL)
-		return nil
+		return up, nil
 	}
-	ep, err := l.client.CreateEndpoint(ctx, in)
-	if err != nil {
-		return fmt.Errorf("registering the webhook endpoint with Omega: %w", err)
-	}
-	l.endpoint = ep
-	return nil
+	return nil, nil
 }
 
 // stableToken returns the token kept for a domain in the data dir, making
