@@ -540,7 +540,7 @@ func (l *listener) followTunnel() {
 			if st.Err != nil {
 				obj["error"] = st.Err.Error()
 			}
-			l.out.note("", obj)
+			l.out.emit("", obj)
 		} else {
 			fmt.Fprintf(l.s.Err, "%s  %s\n", time.Now().Format(timeLayout), msg)
 		}

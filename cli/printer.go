@@ -108,19 +108,19 @@ type deliveryLine struct {
 
 const timeLayout = "2006-01-02 15:04:05"
 
-func (p *linePrinter) received(c *capture.Capture) {
+func (p *linePrinter) received(c capture.Summary) {
 	if p.json {
 		return // JSON gets one line per completed delivery
 	}
 	p.write(fmt.Sprintf("%s  --> %s", c.ReceivedAt.Local().Format(timeLayout), describeEvent(c)), nil)
 }
 
-func describeEvent(c *capture.Capture) string {
+func describeEvent(c capture.Summary) string {
 	switch {
 	case c.Flags.Has(capture.FlagNotJSON):
-		return fmt.Sprintf("(not JSON, %d bytes) [%s]", len(c.Body), c.ID)
+		return fmt.Sprintf("(not JSON, %d bytes) [%s]", c.BodySize, c.ID)
 	case c.Flags.Has(capture.FlagNotOmega):
-		return fmt.Sprintf("(JSON, not an Omega event, %d bytes) [%s]", len(c.Body), c.ID)
+		return fmt.Sprintf("(JSON, not an Omega event, %d bytes) [%s]", c.BodySize, c.ID)
 	}
 	s := clean(c.EventType) + " [" + clean(c.EventID) + "]"
 	if c.ReplayOf != "" {
@@ -129,13 +129,13 @@ func describeEvent(c *capture.Capture) string {
 	return s
 }
 
-func (p *linePrinter) completed(c *capture.Capture) {
+func (p *linePrinter) completed(c capture.Summary) {
 	line := deliveryLine{
 		Type: "delivery", Time: c.ReceivedAt.UTC(), CaptureID: c.ID, EventID: c.EventID, EventType: c.EventType,
 		Method: c.Method, Target: c.Target, Status: c.Status, SentStatus: c.SentStatus,
 		DurationMS: float64(c.Duration.Microseconds()) / 1000, Error: c.Error, Outcome: string(c.Outcome()),
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
-		ReplayOf: c.ReplayOf, BodyBytes: len(c.Body),
+		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize,
 	}
 	ts := c.ReceivedAt.Local().Format(timeLayout)
 	var text string
@@ -157,8 +157,6 @@ func (p *linePrinter) completed(c *capture.Capture) {
 	}
 	p.write(text, line)
 }
-
-func (p *linePrinter) note(text string, obj any) { p.emit(text, obj) }
 
 // follow prints bus events until the subscription closes. When the bus says
 // we lagged, the store is the truth: print what completed since. Lines go
@@ -192,12 +190,13 @@ func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
 
 func (p *linePrinter) handle(ev capture.Event, store *capture.Store, lastSeq int64) int64 {
 	if ev.Lagged {
-		caps, err := store.ListFull(context.Background(), capture.Query{AfterSeq: lastSeq})
+		// Summaries: a line needs no bodies, and this runs when behind.
+		caps, err := store.List(context.Background(), capture.Query{AfterSeq: lastSeq})
 		if err != nil {
-			p.note(fmt.Sprintf("(output fell behind and the store could not be read: %v)", err), map[string]string{"type": "error", "error": err.Error()})
+			p.emit(fmt.Sprintf("(output fell behind and the store could not be read: %v)", err), map[string]string{"type": "error", "error": err.Error()})
 			return lastSeq
 		}
-		p.note(fmt.Sprintf("(output fell behind; %d deliveries read back from the store)", len(caps)), map[string]any{"type": "lagged", "count": len(caps)})
+		p.emit(fmt.Sprintf("(output fell behind; %d deliveries read back from the store)", len(caps)), map[string]any{"type": "lagged", "count": len(caps)})
 		for _, c := range caps {
 			if c.State == capture.StateDone {
 				p.completed(c)
@@ -206,7 +205,7 @@ func (p *linePrinter) handle(ev capture.Event, store *capture.Store, lastSeq int
 		}
 		return lastSeq
 	}
-	c := ev.Capture
+	c := ev.Capture.Summary()
 	lastSeq = max(lastSeq, c.Seq)
 	switch ev.Kind {
 	case capture.Received:
