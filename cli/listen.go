@@ -246,6 +246,13 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	l.out.ready(l.readyInfo())
 	go l.reportLeftovers(ctx)
 	go l.followTunnel()
+	// Replays sent by `omega-listen replay` beside us show up here too.
+	followCtx, stopFollow := context.WithCancel(ctx)
+	followDone := make(chan struct{})
+	go func() {
+		defer close(followDone)
+		_ = l.store.Follow(followCtx, l.sessionID, l.started, 250*time.Millisecond, l.bus.Publish)
+	}()
 
 	select {
 	case <-sig:
@@ -259,6 +266,8 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		fmt.Fprintln(s.Err, "Quitting at once.")
 		s.exit(130)
 	}()
+	stopFollow()
+	<-followDone
 	l.teardown(context.Background())
 	sub.Close()
 	<-printDone

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
 	"github.com/omega-listen/omega-listen/tunnel"
@@ -236,5 +237,34 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	}
 	if !strings.Contains(p.err.String(), "Quitting at once.") {
 		t.Errorf("stderr: %s", p.err)
+	}
+}
+
+// TestListenerShowsWhatOtherProcessesRecord: a replay run beside the
+// listener writes to the same store; the listener prints it.
+func TestListenerShowsWhatOtherProcessesRecord(t *testing.T) {
+	_, env := emuEnv(t, emulator.Options{})
+	p := startInProc(t, env, "--tunnel", "none", "--forward", "8888", "--print")
+	defer p.stop(t)
+	other, err := capture.Open(env["OMEGA_LISTEN_HOME"], capture.Options{Retain: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	c := &capture.Capture{SessionID: "replayer", Method: "POST", Path: "/omega/{token}", EventID: "6b0800000000000000000001",
+		EventType: "video.uploaded", ReplayOf: "c_original", State: capture.StateDone, Status: 204, SentStatus: 204, Target: "http://localhost:8888/"}
+	if err := other.Record(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(p.out.String(), "[204] POST http://localhost:8888/ [6b0800000000000000000001]") {
+		select {
+		case <-deadline:
+			t.Fatalf("the listener never printed the other process's capture:\n%s", p.out)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(p.out.String(), "video.uploaded [6b0800000000000000000001] (replay of c_original)") {
+		t.Errorf("no received line for the replay:\n%s", p.out)
 	}
 }

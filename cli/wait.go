@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/omega"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newWaitCmd)
+}
+
+type waitOptions struct {
+	Types   []string
+	Timeout time.Duration
+	Expect  string
+	Since   time.Duration
+	Format  string
+}
+
+func newWaitCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &waitOptions{}
+	cmd := &cobra.Command{
+		Use:   "wait --type TYPE [--expect 2xx] [--timeout DUR]",
+		Short: "Wait until the running listener forwards a delivery, for scripts and CI",
+		Long: `Wait until the omega-listen running on this data dir forwards a delivery of
+one of the given types, and check what the app answered.
+
+Exits 0 when a matching delivery got the expected answer, 1 when it got
+another (or the wait timed out), 2 on a usage error. The delivery is printed
+like listen prints it (--format json: the whole capture as JSON).
+
+Only deliveries that complete after wait starts count, unless --since says
+how far back to look too: use it when the event may already have arrived.`,
+		Example: `  # In CI: start the listener, trigger something, wait for the app to accept it
+  omega-listen --print --forward localhost:8888/webhook &
+  omega-listen trigger video.process_succeeded
+  omega-listen wait --type video.process_succeeded --expect 2xx --timeout 30s
+
+  # Expect the app to refuse a malformed event
+  omega-listen wait --type video.created --expect 4xx`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWait(cmd.Context(), s, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Types, "type", "t", nil, "event types to wait for (comma-separated or repeated; \"all\" for any)")
+	f.DurationVar(&o.Timeout, "timeout", time.Minute, "give up after this long (0: wait forever)")
+	f.StringVar(&o.Expect, "expect", "2xx", "the answer that counts as success: 2xx, 3xx, 4xx, 5xx, a status such as 202, failed (the app was not reached), or any")
+	f.DurationVar(&o.Since, "since", 0, "also accept deliveries completed up to this long before wait started")
+	f.StringVar(&o.Format, "format", "text", "output: text, or json (the whole capture)")
+	_ = cmd.MarkFlagRequired("type")
+	_ = cmd.RegisterFlagCompletionFunc("type", completeEventTypes)
+	return cmd
+}
+
+// expectation is a parsed --expect.
+type expectation func(c *capture.Capture) bool
+
+func parseExpect(s string) (expectation, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch s {
+	case "any":
+		return func(*capture.Capture) bool { return true }, nil
+	case "failed":
+		return func(c *capture.Capture) bool { return c.Outcome() == capture.OutcomeFailed }, nil
+	}
+	if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5' {
+		class := int(s[0] - '0')
+		return func(c *capture.Capture) bool { return c.Error == "" && c.Status/100 == class }, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 100 && n <= 599 {
+		return func(c *capture.Capture) bool { return c.Error == "" && c.Status == n }, nil
+	}
+	return nil, fmt.Errorf("--expect %q: use 2xx, 3xx, 4xx, 5xx, a status such as 202, failed, or any", s)
+}
+
+func runWait(ctx context.Context, s Streams, g *globalOptions, o *waitOptions) error {
+	types, err := omega.ParseTypes(strings.Join(o.Types, ","))
+	if err != nil {
+		return usagef("--type: %v", err)
+	}
+	want := map[string]bool{}
+	for _, t := range types {
+		want[t] = true
+	}
+	expect, err := parseExpect(o.Expect)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if o.Format != "text" && o.Format != "json" {
+		return usagef("--format %q: use text or json", o.Format)
+	}
+	if o.Timeout < 0 || o.Since < 0 {
+		return usagef("--timeout and --since must not be negative")
+	}
+	dir, err := dataDir(s, g)
+	if err != nil {
+		return err
+	}
+	si, err := findSession(dir)
+	if errors.Is(err, errNoSession) {
+		return fmt.Errorf("no omega-listen is running on %s: start one first (`omega-listen --forward …`), with the same --data-dir", dir)
+	}
+	if err != nil {
+		return err
+	}
+	store, err := openStore(s, g)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	ctx, found := context.WithCancel(ctx)
+	defer found()
+	// The first delivery that meets --expect wins. One that does not ends
+	// the wait too if it arrived live; one from before wait started
+	// (--since) is only kept, in case nothing better comes.
+	var match, miss *capture.Capture
+	start := time.Now()
+	from := start.Add(-o.Since)
+	waitWatching()
+	// wait never writes captures, so a session id of its own excludes
+	// nothing: Follow reports everyone's, and the listener's are picked here.
+	_ = store.Follow(ctx, capture.NewID(), from, 50*time.Millisecond, func(k capture.EventKind, c *capture.Capture) {
+		if match != nil || k != capture.Completed || c.SessionID != si.ID || c.Flags.Has(capture.FlagRejected) || !want[c.EventType] {
+			return
+		}
+		switch {
+		case expect(c):
+			match = c
+		case c.ReceivedAt.Before(start):
+			miss = c
+			return
+		default:
+			match = c
+		}
+		found()
+	})
+	if match == nil {
+		match = miss
+	}
+	if match == nil {
+		if o.Timeout > 0 {
+			return fmt.Errorf("no %s delivery completed within %s", strings.Join(types, " or "), o.Timeout)
+		}
+		return ctx.Err()
+	}
+	p := newLinePrinter(s.Out, false)
+	if o.Format == "json" {
+		if err := writeJSON(s.Out, match); err != nil {
+			return err
+		}
+	} else {
+		p.completed(match.Summary())
+		p.flush()
+	}
+	if !expect(match) {
+		return fmt.Errorf("%s [%s] got %s, not the expected %s", clean(match.EventType), clean(match.EventID), outcomeText(match), o.Expect)
+	}
+	return nil
+}
+
+func outcomeText(c *capture.Capture) string {
+	if c.Error != "" || c.Status == 0 {
+		return "no answer (" + clean(c.Error) + ")"
+	}
+	return fmt.Sprintf("%d", c.Status)
+}
+
+// waitWatching is called once wait counts deliveries: tests trigger after it.
+var waitWatching = func() {}

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/omega-listen/omega-listen/omega/emulator"
+)
+
+// waitRun starts `wait` in the background, so the delivery can follow it.
+func waitRun(t *testing.T, env map[string]string, args ...string) <-chan [3]string {
+	t.Helper()
+	done := make(chan [3]string, 1)
+	go func() {
+		code, out, errs := run(t, env, append([]string{"wait"}, args...)...)
+		done <- [3]string{string(rune('0' + code)), out, errs}
+	}()
+	return done
+}
+
+func TestWait(t *testing.T) {
+	watching := make(chan struct{}, 1)
+	waitWatching = func() {
+		select {
+		case watching <- struct{}{}:
+		default:
+		}
+	}
+	defer func() { waitWatching = func() {} }()
+	waitUntilWatching := func(t *testing.T) {
+		t.Helper()
+		select {
+		case <-watching:
+		case <-time.After(20 * time.Second):
+			t.Fatal("wait never started watching")
+		}
+	}
+	var status atomic.Int32
+	status.Store(200)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer app.Close()
+	_, env := emuEnv(t, emulator.Options{})
+
+	// Nothing running yet.
+	code, _, errs := run(t, env, "wait", "--type", "video.uploaded", "--timeout", "1s")
+	if code != 1 || !strings.Contains(errs, "no omega-listen is running") {
+		t.Fatalf("no listener: exit %d, %q", code, errs)
+	}
+
+	p := startInProc(t, env, "--tunnel", "none", "--listen", "127.0.0.1:0", "--forward", app.URL, "-e", "all", "--print")
+	defer p.stop(t)
+
+	trigger := func(typ string) {
+		t.Helper()
+		if code, out, errs := run(t, env, "trigger", typ); code != 0 && status.Load() < 300 {
+			t.Fatalf("trigger %s: exit %d %s %s", typ, code, out, errs)
+		}
+	}
+	// wait counts only deliveries received after it started: trigger
+	// once it watches.
+	startWait := func(args ...string) <-chan [3]string {
+		ch := waitRun(t, env, args...)
+		waitUntilWatching(t)
+		return ch
+	}
+
+	// A matching delivery with the expected answer: exit 0, printed.
+	ch := startWait("--type", "video.uploaded", "--expect", "2xx", "--timeout", "20s")
+	trigger("video.deleted") // another type does not end the wait
+	trigger("video.uploaded")
+	r := <-ch
+	if r[0] != "0" || !strings.Contains(r[1], "[200] POST") || !strings.Contains(r[1], "<--") {
+		t.Fatalf("matching delivery: exit %s, out %q, err %q", r[0], r[1], r[2])
+	}
+
+	// The app answers 500: a wrong result exits 1 and says what came back.
+	status.Store(500)
+	ch = startWait("--type", "video.uploaded", "--timeout", "20s")
+	trigger("video.uploaded")
+	r = <-ch
+	if r[0] != "1" || !strings.Contains(r[2], "got 500, not the expected 2xx") || !strings.Contains(r[1], "[500]") {
+		t.Fatalf("wrong result: exit %s, out %q, err %q", r[0], r[1], r[2])
+	}
+	// ... which --expect 5xx accepts, found with --since after the fact.
+	code, out, errs := run(t, env, "wait", "--type", "video.uploaded", "--expect", "5xx", "--since", "1m", "--timeout", "20s", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"status": 500`) {
+		t.Fatalf("--since --expect 5xx --format json: exit %d, out %q, err %q", code, out, errs)
+	}
+
+	// Nothing comes: timeout exits 1.
+	code, _, errs = run(t, env, "wait", "--type", "video.process_failed", "--timeout", "300ms")
+	if code != 1 || !strings.Contains(errs, "no video.process_failed delivery completed within 300ms") {
+		t.Fatalf("timeout: exit %d, %q", code, errs)
+	}
+}
+
+func TestWaitUsage(t *testing.T) {
+	_, env := emuEnv(t, emulator.Options{})
+	for _, args := range [][]string{
+		{"wait"},
+		{"wait", "--type", "video.nope"},
+		{"wait", "--type", "video.uploaded", "--expect", "7xx"},
+		{"wait", "--type", "video.uploaded", "--format", "yaml"},
+	} {
+		if code, _, errs := run(t, env, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errs)
+		}
+	}
+}
