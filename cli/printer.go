@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -163,7 +164,7 @@ func (p *linePrinter) completed(c capture.Summary) {
 // out as soon as no more events are waiting, so a burst costs one write
 // instead of one per line, and a lone delivery is not delayed at all.
 func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
-	var lastSeq int64
+	done := printedSet{}
 	events := sub.C()
 	for {
 		ev, ok := <-events
@@ -171,7 +172,7 @@ func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
 			p.flush()
 			return
 		}
-		lastSeq = p.handle(ev, store, lastSeq)
+		p.handle(ev, store, done)
 	drain:
 		for range 256 {
 			select {
@@ -179,7 +180,7 @@ func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
 				if !ok {
 					break drain
 				}
-				lastSeq = p.handle(ev, store, lastSeq)
+				p.handle(ev, store, done)
 			default:
 				break drain
 			}
@@ -188,32 +189,68 @@ func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
 	}
 }
 
-func (p *linePrinter) handle(ev capture.Event, store *capture.Store, lastSeq int64) int64 {
+// printedSet remembers which captures' completions were printed, so that
+// reading back after a lag, and the events that repeat it, print each once.
+type printedSet map[string]int64 // id → seq
+
+// printedKeep bounds the set; the oldest half goes when it is full. A lag
+// reaching further back than that may print an old completion twice.
+const printedKeep = 1 << 16
+
+func (ps printedSet) add(c capture.Summary) bool {
+	if _, ok := ps[c.ID]; ok {
+		return false
+	}
+	if len(ps) >= printedKeep {
+		seqs := make([]int64, 0, len(ps))
+		for _, s := range ps {
+			seqs = append(seqs, s)
+		}
+		slices.Sort(seqs)
+		cut := seqs[len(seqs)/2]
+		for id, s := range ps {
+			if s < cut {
+				delete(ps, id)
+			}
+		}
+	}
+	ps[c.ID] = c.Seq
+	return true
+}
+
+func (p *linePrinter) handle(ev capture.Event, store *capture.Store, done printedSet) {
 	if ev.Lagged {
-		// Summaries: a line needs no bodies, and this runs when behind.
-		caps, err := store.List(context.Background(), capture.Query{AfterSeq: lastSeq})
+		// Everything from the first capture whose event was dropped: some
+		// of it was printed already (done says which). Summaries: a line
+		// needs no bodies, and this runs when behind.
+		caps, err := store.List(context.Background(), capture.Query{AfterSeq: ev.MissedFromSeq - 1})
 		if err != nil {
 			p.emit(fmt.Sprintf("(output fell behind and the store could not be read: %v)", err), map[string]string{"type": "error", "error": err.Error()})
-			return lastSeq
+			return
 		}
-		p.emit(fmt.Sprintf("(output fell behind; %d deliveries read back from the store)", len(caps)), map[string]any{"type": "lagged", "count": len(caps)})
+		n := 0
 		for _, c := range caps {
-			if c.State == capture.StateDone {
+			if c.State == capture.StateDone && done.add(c) {
+				if n == 0 {
+					p.emit("(output fell behind; reading the rest back from the store)", map[string]any{"type": "lagged"})
+				}
 				p.completed(c)
+				n++
 			}
-			lastSeq = max(lastSeq, c.Seq)
 		}
-		return lastSeq
+		return
 	}
 	c := ev.Capture.Summary()
-	lastSeq = max(lastSeq, c.Seq)
 	switch ev.Kind {
 	case capture.Received:
-		p.received(c)
+		if _, ok := done[c.ID]; !ok {
+			p.received(c)
+		}
 	case capture.Completed:
-		p.completed(c)
+		if done.add(c) {
+			p.completed(c)
+		}
 	}
-	return lastSeq
 }
 
 func fmtDuration(d time.Duration) string {
