@@ -44,7 +44,11 @@ type listenOptions struct {
 	// DeleteOnExit deletes a reused --domain endpoint at exit instead of
 	// deactivating it.
 	DeleteOnExit bool
-	Ngrok        ngrokFlags
+	// Endpoint borrows an existing endpoint: pointed at us while we run,
+	// given back as it was at exit.
+	Endpoint string
+	Backfill time.Duration
+	Ngrok    ngrokFlags
 }
 
 func addListenFlags(cmd *cobra.Command, o *listenOptions) {
@@ -66,6 +70,8 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	f.IntVar(&o.Retain, "retain", 10000, "captures kept in the store, oldest pruned first")
 	f.BoolVar(&o.Keep, "keep", false, "leave the endpoint registered at exit")
 	f.BoolVar(&o.DeleteOnExit, "delete-on-exit", false, "with --domain: delete the endpoint at exit instead of deactivating it for the next run")
+	f.StringVar(&o.Endpoint, "endpoint", "", "borrow this existing endpoint: point it at the tunnel while running, restore its URL, events and state at exit")
+	f.DurationVar(&o.Backfill, "backfill", 0, "with --domain or --endpoint: at start and after each tunnel reconnect, deliver the endpoint's events of this window that Omega could not deliver (missing or non-2xx response)")
 	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
 	addNgrokFlags(f, &o.Ngrok)
 	_ = cmd.RegisterFlagCompletionFunc("events", completeEventTypes)
@@ -81,6 +87,9 @@ type listenConfig struct {
 	headers http.Header
 	dataDir string
 	json    bool
+	// eventsGiven: -e was on the command line (a borrowed endpoint keeps
+	// its own events otherwise).
+	eventsGiven bool
 }
 
 func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
@@ -100,6 +109,7 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	if cfg.events, err = omega.ParseTypes(o.Events); err != nil {
 		return nil, &usageError{err}
 	}
+	cfg.eventsGiven = cmd.Flags().Changed("events")
 	if cfg.headers, err = parseHeaders(o.Headers); err != nil {
 		return nil, &usageError{err}
 	}
@@ -138,6 +148,20 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 			return nil, usagef("--domain: %v", err)
 		}
 		o.Domain = d
+	}
+	if o.Endpoint != "" {
+		if o.Domain != "" {
+			return nil, usagef("--endpoint and --domain both choose the endpoint: use one")
+		}
+		if strings.TrimSpace(o.Endpoint) == "" || strings.ContainsAny(o.Endpoint, "/?#") {
+			return nil, usagef("--endpoint %q is not an endpoint id (see `omega-listen endpoints list`)", o.Endpoint)
+		}
+	}
+	if o.Backfill < 0 {
+		return nil, usagef("--backfill must not be negative")
+	}
+	if o.Backfill > 0 && o.Domain == "" && o.Endpoint == "" {
+		return nil, usagef("--backfill needs an endpoint with a history: pass --domain (the endpoint a stable URL keeps) or --endpoint ID")
 	}
 	if o.DeleteOnExit && o.Domain == "" {
 		return nil, usagef("--delete-on-exit is for --domain; without it the endpoint is always deleted at exit")
@@ -185,6 +209,7 @@ type listener struct {
 	sessionID   string
 	started     time.Time
 	endpoint    *omega.Endpoint
+	borrowed    *omega.Endpoint // --endpoint: as it was before we pointed it at us
 	sessionPath string
 }
 
@@ -363,6 +388,9 @@ const endpointTag = "omega-listen"
 
 func (l *listener) register(ctx context.Context) error {
 	in := omega.EndpointInput{URL: l.webhookURL(), Description: l.description(), Events: l.cfg.events}
+	if l.cfg.opts.Endpoint != "" {
+		return l.borrow(ctx, in)
+	}
 	if l.cfg.opts.Domain != "" {
 		ep, err := l.reuse(ctx, in)
 		if err != nil || ep != nil {
@@ -418,6 +446,62 @@ func (l *listener) reuse(ctx context.Context, in omega.EndpointInput) (*omega.En
 		return up, nil
 	}
 	return nil, nil
+}
+
+// borrow points the --endpoint endpoint at us. It keeps the endpoint's own
+// description (prune must never take it for one of ours) and, unless -e
+// was given, its events; giveBack restores what it was.
+func (l *listener) borrow(ctx context.Context, in omega.EndpointInput) error {
+	cur, err := findEndpoint(ctx, l.client, l.cfg.opts.Endpoint)
+	if err != nil {
+		return fmt.Errorf("--endpoint: %w", err)
+	}
+	orig := *cur
+	in.Description = ""
+	if cur.Description != nil {
+		in.Description = *cur.Description
+	}
+	if !l.cfg.eventsGiven {
+		in.Events = cur.Events
+		l.cfg.events = cur.Events
+	}
+	up, err := l.client.UpdateEndpoint(ctx, cur.ID, in)
+	if err != nil {
+		return fmt.Errorf("pointing endpoint %s at this listener: %w", cur.ID, err)
+	}
+	if up == nil {
+		c := orig
+		c.URL, c.Events = in.URL, in.Events
+		up = &c
+	}
+	l.borrowed = &orig
+	l.endpoint = up
+	if !cur.Active {
+		if _, err := l.client.SetEndpointActive(ctx, cur.ID, true); err != nil {
+			return fmt.Errorf("activating endpoint %s: %w", cur.ID, err)
+		}
+	}
+	up.Active = true
+	fmt.Fprintf(l.s.Err, "Borrowing endpoint %s (was %s); it is given back at exit.\n", cur.ID, clean(orig.URL))
+	return nil
+}
+
+// giveBack restores a borrowed endpoint's URL, events and state.
+func (l *listener) giveBack(ctx context.Context) error {
+	o := l.borrowed
+	in := omega.EndpointInput{URL: o.URL, Events: o.Events}
+	if o.Description != nil {
+		in.Description = *o.Description
+	}
+	if _, err := l.client.UpdateEndpoint(ctx, o.ID, in); err != nil {
+		return err
+	}
+	if !o.Active {
+		if _, err := l.client.SetEndpointActive(ctx, o.ID, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stableToken returns the token kept for a domain in the data dir, making
@@ -484,6 +568,20 @@ func (l *listener) teardown(ctx context.Context) {
 	if l.endpoint != nil {
 		if l.cfg.opts.Keep {
 			fmt.Fprintf(l.s.Err, "Left endpoint %s registered (--keep).\n", l.endpoint.ID)
+		} else if l.borrowed != nil {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := l.giveBack(dctx)
+			cancel()
+			b := l.borrowed
+			if err != nil {
+				fix := fmt.Sprintf("omega-listen endpoints update %s --url %s --events %s", b.ID, shellQuote(b.URL), strings.Join(b.Events, ","))
+				if !b.Active {
+					fix += " && omega-listen endpoints disable " + b.ID
+				}
+				fmt.Fprintf(l.s.Err, "Could not give endpoint %s back: %v\nIt still points at this listener's URL; restore it with:\n  %s\n", b.ID, err, clean(fix))
+			} else {
+				fmt.Fprintf(l.s.Err, "Gave endpoint %s back: %s again.\n", b.ID, clean(b.URL))
+			}
 		} else if l.cfg.opts.Domain != "" && !l.cfg.opts.DeleteOnExit {
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			_, err := l.client.SetEndpointActive(dctx, l.endpoint.ID, false)

@@ -268,3 +268,59 @@ func TestListenerShowsWhatOtherProcessesRecord(t *testing.T) {
 		t.Errorf("no received line for the replay:\n%s", p.out)
 	}
 }
+
+// --endpoint borrows the user's endpoint while running and gives it back
+// exactly as it was.
+func TestEndpointIsBorrowedAndGivenBack(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	c, err := omega.NewClient(omega.Options{BaseURL: emu.BaseURL, APIKey: emu.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ep, err := c.CreateEndpoint(ctx, omega.EndpointInput{URL: "https://prod.example.com/hooks", Description: "production", Events: []string{"video.deleted"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetEndpointActive(ctx, ep.ID, false); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		events string // while running
+	}{
+		{"own events", nil, "video.deleted"},
+		{"-e given", []string{"-e", "video.uploaded,video.process_failed"}, "video.uploaded,video.process_failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startInProc(t, env, append([]string{"--tunnel", "none", "--forward", "8888", "--print", "--endpoint", ep.ID}, tc.args...)...)
+			eps := emu.Endpoints()
+			if len(eps) != 1 {
+				t.Fatalf("endpoints while running: %+v (want only the borrowed one)", eps)
+			}
+			got := eps[0]
+			if got.ID != ep.ID || !strings.Contains(got.URL, "/omega/") || !got.Active || got.Desc() != "production" || strings.Join(got.Events, ",") != tc.events {
+				t.Fatalf("while running: %+v", got)
+			}
+			p.stop(t)
+			got = emu.Endpoints()[0]
+			if got.URL != "https://prod.example.com/hooks" || got.Active || got.Desc() != "production" || strings.Join(got.Events, ",") != "video.deleted" {
+				t.Fatalf("after exit: %+v, want it as it was", got)
+			}
+			if !strings.Contains(p.err.String(), "Gave endpoint "+ep.ID+" back") {
+				t.Errorf("stderr: %s", p.err)
+			}
+		})
+	}
+
+	code, _, errs := run(t, env, "--tunnel", "none", "--forward", "8888", "--endpoint", "6b0800000000000000000bad")
+	if code != 1 || !strings.Contains(errs, "no endpoint with id") {
+		t.Errorf("unknown --endpoint: exit %d: %s", code, errs)
+	}
+	code, _, errs = run(t, env, "--tunnel", "none", "--forward", "8888", "--backfill", "1h")
+	if code != 2 || !strings.Contains(errs, "--backfill needs") {
+		t.Errorf("--backfill without an endpoint: exit %d: %s", code, errs)
+	}
+}
