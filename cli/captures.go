@@ -1,0 +1,780 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/omega"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newCapturesCmd)
+}
+
+func newCapturesCmd(s Streams, g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "captures",
+		Short: "List, show, export and prune recorded deliveries",
+		Long: `Every request omega-listen receives is recorded with your app's answer, in the data dir
+(--data-dir). These commands read that record; they work with or without a listener running.`,
+		Example: `  omega-listen captures list
+  omega-listen captures show c_01jd3k
+  omega-listen captures export --format har --out deliveries.har
+  omega-listen captures prune --older-than 168h`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(
+		newCapturesListCmd(s, g),
+		newCapturesShowCmd(s, g),
+		newCapturesExportCmd(s, g),
+		newCapturesPruneCmd(s, g),
+	)
+	return cmd
+}
+
+// captureSelect is the selection flags list and export share.
+type captureSelect struct {
+	Limit   int
+	Types   []string
+	Failed  bool
+	Since   time.Duration
+	Session string
+	Grep    string
+}
+
+func addSelectFlags(cmd *cobra.Command, o *captureSelect, defLimit int) {
+	f := cmd.Flags()
+	f.IntVarP(&o.Limit, "limit", "n", defLimit, "at most this many, the newest (0: all)")
+	f.StringSliceVarP(&o.Types, "type", "t", nil, "only these event types (comma-separated)")
+	f.BoolVar(&o.Failed, "failed", false, "only deliveries your app answered with non-2xx or never answered")
+	f.DurationVar(&o.Since, "since", 0, "only deliveries received in this long before now (e.g. 30m, 24h)")
+	f.StringVar(&o.Session, "session", "", "only deliveries of this listener session")
+	f.StringVar(&o.Grep, "grep", "", "only deliveries whose request body contains this text (case-sensitive)")
+}
+
+// changed reports whether any selection flag was given.
+func selectFlagsChanged(cmd *cobra.Command) bool {
+	for _, n := range []string{"limit", "type", "failed", "since", "session", "grep"} {
+		if cmd.Flags().Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// query checks the flags and turns them into a store query, newest first.
+func (o *captureSelect) query(now time.Time) (capture.Query, error) {
+	q := capture.Query{Newest: true, Limit: o.Limit, Failed: o.Failed, SessionID: o.Session, Text: o.Grep}
+	if o.Limit < 0 {
+		return q, usagef("--limit must be 0 (all) or more, not %d", o.Limit)
+	}
+	if o.Since < 0 {
+		return q, usagef("--since must be a positive duration, like 30m or 24h")
+	}
+	if o.Since > 0 {
+		q.Since = now.Add(-o.Since)
+	}
+	for _, t := range o.Types {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		if !omega.Known(t) {
+			return q, &usageError{&omega.UnknownTypeError{Type: t}}
+		}
+		q.Types = append(q.Types, t)
+	}
+	return q, nil
+}
+
+func (o *captureSelect) filtered() bool {
+	return len(o.Types) > 0 || o.Failed || o.Since > 0 || o.Session != "" || o.Grep != ""
+}
+
+// noCaptures says why a selection is empty and what to do.
+func noCaptures(s Streams, g *globalOptions, o *captureSelect) string {
+	if o.filtered() {
+		return "No captures match. Try fewer filters, or `omega-listen captures list` to see them all."
+	}
+	dir, _ := dataDir(s, g)
+	return fmt.Sprintf("No captures yet in %s. Start a listener (omega-listen --forward localhost:8888/webhook, or --emulate to try it without an account); every delivery it receives is recorded here.", dir)
+}
+
+type capturesListOptions struct {
+	sel  captureSelect
+	JSON bool
+}
+
+func newCapturesListCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &capturesListOptions{}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List recorded deliveries, newest last",
+		Example: `  omega-listen captures list
+  omega-listen captures list --failed --since 1h
+  omega-listen captures list --type video.process_failed --limit 10 --json
+  omega-listen captures list --grep 630fac88bd5bb64cf8b24b99`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q, err := o.sel.query(time.Now())
+			if err != nil {
+				return err
+			}
+			return runCapturesList(cmd.Context(), s, g, o, q)
+		},
+	}
+	addSelectFlags(cmd, &o.sel, 50)
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+// summaryJSON is a summary as list --json prints it.
+type summaryJSON struct {
+	capture.Summary
+	Outcome capture.Outcome `json:"outcome"`
+}
+
+func runCapturesList(ctx context.Context, s Streams, g *globalOptions, o *capturesListOptions, q capture.Query) error {
+	st, err := openStore(s, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sums, err := st.List(ctx, q)
+	if err != nil {
+		return err
+	}
+	slices.Reverse(sums)
+	if o.JSON {
+		out := make([]summaryJSON, len(sums))
+		for i, m := range sums {
+			out[i] = summaryJSON{m, m.Outcome()}
+		}
+		return writeJSON(s.Out, out)
+	}
+	if len(sums) == 0 {
+		fmt.Fprintln(s.Out, noCaptures(s, g, &o.sel))
+		return nil
+	}
+	ids := make([]string, len(sums))
+	for i, m := range sums {
+		ids[i] = m.ID
+	}
+	short := uniquePrefixes(ids, 12)
+	t := newTable(s.Out, "ID", "TIME", "TYPE", "EVENT", "STATUS", "DURATION", "SIZE", "NOTE")
+	for i, m := range sums {
+		t.row(short[i], fmtTime(m.ReceivedAt), captureType(m), orDash(m.EventID), captureStatus(m),
+			captureDuration(m), fmtSize(m.BodySize), captureNote(m))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if q.Limit > 0 && len(sums) == q.Limit {
+		fmt.Fprintf(s.Err, "Showing the newest %d; --limit 0 shows all.\n", q.Limit)
+	}
+	return nil
+}
+
+// uniquePrefixes shortens each ID to at least min characters and enough
+// to tell it from the others listed (IDs of one millisecond share a long
+// prefix).
+func uniquePrefixes(ids []string, min int) []string {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	need := map[string]int{}
+	common := func(a, b string) int {
+		n := 0
+		for n < len(a) && n < len(b) && a[n] == b[n] {
+			n++
+		}
+		return n
+	}
+	for i, id := range sorted {
+		n := min
+		if i > 0 {
+			n = max(n, common(id, sorted[i-1])+1)
+		}
+		if i+1 < len(sorted) {
+			n = max(n, common(id, sorted[i+1])+1)
+		}
+		need[id] = n
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = shortID(id, need[id])
+	}
+	return out
+}
+
+func captureType(m capture.Summary) string {
+	switch {
+	case m.EventType != "":
+		return m.EventType
+	case m.Flags.Has(capture.FlagNotJSON):
+		return "(not JSON)"
+	case m.Flags.Has(capture.FlagNotOmega):
+		return "(not Omega)"
+	}
+	return "-"
+}
+
+func captureStatus(m capture.Summary) string {
+	switch m.Outcome() {
+	case capture.OutcomeRejected:
+		return strconv.Itoa(m.SentStatus)
+	case capture.OutcomePending:
+		return "pending"
+	case capture.OutcomeFailed:
+		if m.Status != 0 {
+			return strconv.Itoa(m.Status)
+		}
+		return "failed"
+	}
+	return strconv.Itoa(m.Status)
+}
+
+func captureDuration(m capture.Summary) string {
+	if m.State != capture.StateDone || m.Flags.Has(capture.FlagRejected) {
+		return "-"
+	}
+	return fmtDuration(m.Duration)
+}
+
+func captureNote(m capture.Summary) string {
+	var notes []string
+	if m.Flags.Has(capture.FlagRejected) {
+		notes = append(notes, "rejected: "+m.RejectReason)
+	}
+	if m.Error != "" {
+		notes = append(notes, "error: "+truncate(m.Error, 60))
+	}
+	if m.ReplayOf != "" {
+		notes = append(notes, "replay of "+m.ReplayOf)
+	}
+	if m.Flags.Has(capture.FlagBackfill) {
+		notes = append(notes, "backfill")
+	}
+	if m.Flags.Has(capture.FlagTruncated) {
+		notes = append(notes, "body truncated")
+	}
+	return strings.Join(notes, "; ")
+}
+
+func fmtSize(n int) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+type capturesShowOptions struct {
+	JSON bool
+	Body bool
+}
+
+func newCapturesShowCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &capturesShowOptions{}
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one recorded delivery whole: request, answer, replays",
+		Long: `Show one capture: its summary, the request headers and body, your app's answer, the
+error if it failed, and the replays of it. ID may be the full ID or a prefix of at least 4
+characters (as 'captures list' prints it).`,
+		Example: `  omega-listen captures show c_01jd3k8m2x
+  omega-listen captures show c_01jd3k8m2x --json | jq .response_headers
+  omega-listen captures show c_01jd3k8m2x --body | jq .data`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.JSON && o.Body {
+				return usagef("--json and --body cannot be combined")
+			}
+			return runCapturesShow(cmd.Context(), s, g, o, args[0])
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the capture as JSON (bodies base64)")
+	cmd.Flags().BoolVar(&o.Body, "body", false, "print only the raw request body, for piping")
+	return cmd
+}
+
+// captureJSON is a capture as show --json prints it.
+type captureJSON struct {
+	*capture.Capture
+	Outcome capture.Outcome   `json:"outcome"`
+	Replays []capture.Summary `json:"replays"`
+}
+
+func getCapture(ctx context.Context, st *capture.Store, id string) (*capture.Capture, error) {
+	c, err := st.Get(ctx, id)
+	switch {
+	case errors.Is(err, capture.ErrNotFound), errors.Is(err, capture.ErrAmbiguous):
+		return nil, err // it names the ID (quoted) and what to do
+	case err != nil:
+		return nil, fmt.Errorf("reading capture %s: %w", clean(id), err)
+	}
+	return c, nil
+}
+
+func runCapturesShow(ctx context.Context, s Streams, g *globalOptions, o *capturesShowOptions, id string) error {
+	st, err := openStore(s, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := getCapture(ctx, st, id)
+	if err != nil {
+		return err
+	}
+	if o.Body {
+		if s.OutIsTerminal && clean2(string(c.Body)) != string(c.Body) {
+			fmt.Fprintln(s.Err, "(control characters escaped because output is a terminal; pipe or redirect it for the raw bytes)")
+			_, err := io.WriteString(s.Out, clean2(string(c.Body)))
+			return err
+		}
+		_, err := s.Out.Write(c.Body)
+		return err
+	}
+	replays, err := st.List(ctx, capture.Query{ReplayOf: c.ID})
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		if replays == nil {
+			replays = []capture.Summary{}
+		}
+		return writeJSON(s.Out, captureJSON{c, c.Outcome(), replays})
+	}
+	return printCapture(s.Out, c, replays)
+}
+
+func printCapture(w io.Writer, c *capture.Capture, replays []capture.Summary) error {
+	m := c.Summary()
+	t := newTable(w, "Capture", c.ID)
+	t.row("Received", fmtTime(c.ReceivedAt))
+	if !c.CompletedAt.IsZero() {
+		t.row("Completed", fmtTime(c.CompletedAt))
+	}
+	if c.SessionID != "" {
+		t.row("Session", c.SessionID)
+	}
+	if c.RemoteAddr != "" {
+		t.row("From", c.RemoteAddr)
+	}
+	t.row("Request", c.Method+" "+c.Path)
+	if c.EventType != "" || c.EventID != "" {
+		t.row("Event", orDash(c.EventType)+" ["+orDash(c.EventID)+"]")
+	}
+	if !c.EventCreated.IsZero() {
+		t.row("Created", fmtTime(c.EventCreated))
+	}
+	if c.EndpointID != "" {
+		t.row("Endpoint", c.EndpointID)
+	}
+	var flags []string
+	for _, f := range []struct {
+		f    capture.Flags
+		name string
+	}{{capture.FlagNotJSON, "not JSON"}, {capture.FlagNotOmega, "not an Omega event"}, {capture.FlagBackfill, "backfill"}, {capture.FlagTruncated, "body truncated"}} {
+		if c.Flags.Has(f.f) {
+			flags = append(flags, f.name)
+		}
+	}
+	if len(flags) > 0 {
+		t.row("Flags", strings.Join(flags, ", "))
+	}
+	if c.ReplayOf != "" {
+		t.row("Replay of", c.ReplayOf)
+	}
+	switch c.Outcome() {
+	case capture.OutcomeRejected:
+		t.row("Rejected", fmt.Sprintf("%d: %s (not forwarded)", c.SentStatus, c.RejectReason))
+	case capture.OutcomePending:
+		t.row("Forwarded", orDash(c.Target))
+		t.row("Answer", "pending (no answer recorded yet)")
+	default:
+		t.row("Forwarded", orDash(c.Target))
+		if c.Status != 0 {
+			t.row("Answer", strings.TrimSpace(fmt.Sprintf("%d %s", c.Status, http.StatusText(c.Status)))+" in "+fmtDuration(c.Duration))
+		} else {
+			t.row("Answer", "none after "+fmtDuration(c.Duration))
+		}
+		if c.Error != "" {
+			t.row("Error", c.Error)
+		}
+		if c.SentStatus != 0 && c.SentStatus != c.Status {
+			t.row("Sender got", strconv.Itoa(c.SentStatus))
+		}
+	}
+	t.row("Outcome", string(m.Outcome()))
+	if err := t.flush(); err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	printHeaders(bw, "Request headers", c.Headers)
+	printBody(bw, "Request body", c.Body)
+	if c.Status != 0 {
+		printHeaders(bw, "Response headers", c.RespHeaders)
+		printBody(bw, "Response body", c.RespBody)
+	}
+	if len(replays) > 0 {
+		fmt.Fprintf(bw, "\nReplays (%d):\n", len(replays))
+		rt := newTable(bw, "  ID", "TIME", "STATUS", "DURATION", "NOTE")
+		for _, r := range replays {
+			rt.row("  "+r.ID, fmtTime(r.ReceivedAt), captureStatus(r), captureDuration(r), captureNote(r))
+		}
+		rt.flush()
+	}
+	return bw.Flush()
+}
+
+func printHeaders(w io.Writer, title string, h http.Header) {
+	fmt.Fprintf(w, "\n%s:\n", title)
+	if len(h) == 0 {
+		fmt.Fprintln(w, "  (none)")
+		return
+	}
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "  %s: %s\n", clean(k), clean(v))
+		}
+	}
+}
+
+// printBody shows a body readably: JSON indented, text with control
+// characters escaped (newlines kept), anything else escaped whole.
+func printBody(w io.Writer, title string, b []byte) {
+	fmt.Fprintf(w, "\n%s (%s):\n", title, fmtSize(len(b)))
+	if len(b) == 0 {
+		fmt.Fprintln(w, "  (empty)")
+		return
+	}
+	var text string
+	var buf bytes.Buffer
+	switch {
+	case json.Valid(b) && json.Indent(&buf, b, "", "  ") == nil:
+		text = buf.String()
+	case utf8.Valid(b):
+		text = strings.ReplaceAll(string(b), "\r\n", "\n")
+	default:
+		text = clean(string(b))
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		fmt.Fprintf(w, "  %s\n", clean(line))
+	}
+}
+
+type capturesExportOptions struct {
+	sel    captureSelect
+	Format string
+	Out    string
+	Force  bool
+	To     string
+}
+
+func newCapturesExportCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &capturesExportOptions{}
+	cmd := &cobra.Command{
+		Use:   "export [ID...]",
+		Short: "Export deliveries as JSON lines, HAR or curl commands",
+		Long: `Export the captures named by ID (full IDs or prefixes), or else those the selection flags
+pick (the same as 'captures list': by default the newest 50; --limit 0 for all), oldest first.
+
+Formats:
+  jsonl  one JSON object per capture, the full record (bodies base64)
+  har    HAR 1.2, for browser devtools and other HAR viewers
+  curl   one curl command per capture that sends the same request again, byte for byte
+
+Output goes to stdout, or with --out to a new file (mode 0600, since deliveries can hold
+secrets). An existing file is left alone unless --force.`,
+		Example: `  omega-listen captures export --format har --out deliveries.har
+  omega-listen captures export c_01jd3k8m2x --format curl
+  omega-listen captures export c_01jd3k8m2x --format curl --to http://localhost:3000/hook | sh
+  omega-listen captures export --failed --since 24h --limit 0 > failed.jsonl`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch o.Format {
+			case "jsonl", "har", "curl":
+			default:
+				return usagef("--format must be jsonl, har or curl, not %q", o.Format)
+			}
+			if len(args) > 0 && selectFlagsChanged(cmd) {
+				return usagef("give capture IDs or selection flags (--type, --failed, ...), not both")
+			}
+			if o.To != "" && o.Format != "curl" {
+				return usagef("--to applies to --format curl only")
+			}
+			q, err := o.sel.query(time.Now())
+			if err != nil {
+				return err
+			}
+			return runCapturesExport(cmd.Context(), s, g, o, args, q)
+		},
+	}
+	addSelectFlags(cmd, &o.sel, 50)
+	cmd.Flags().StringVarP(&o.Format, "format", "F", "jsonl", "jsonl, har or curl")
+	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "write to this new file instead of stdout")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "with --out, replace the file if it exists")
+	cmd.Flags().StringVar(&o.To, "to", "", "curl format: send to this URL instead of the one each capture was forwarded to")
+	return cmd
+}
+
+func runCapturesExport(ctx context.Context, s Streams, g *globalOptions, o *capturesExportOptions, ids []string, q capture.Query) error {
+	if o.Out != "" && o.Out != "-" && !o.Force {
+		if _, err := os.Lstat(o.Out); err == nil {
+			return fmt.Errorf("%s exists: choose another --out, or add --force to replace it", o.Out)
+		}
+	}
+	st, err := openStore(s, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var caps []*capture.Capture
+	if len(ids) > 0 {
+		for _, id := range ids {
+			c, err := getCapture(ctx, st, id)
+			if err != nil {
+				return err
+			}
+			caps = append(caps, c)
+		}
+	} else {
+		caps, err = st.ListFull(ctx, q)
+		if err != nil {
+			return err
+		}
+		slices.Reverse(caps)
+	}
+	switch {
+	case len(caps) == 0:
+		fmt.Fprintln(s.Err, noCaptures(s, g, &o.sel))
+	case len(ids) == 0 && q.Limit > 0 && len(caps) == q.Limit:
+		fmt.Fprintf(s.Err, "Exporting the newest %d; --limit 0 exports all.\n", q.Limit)
+	}
+
+	write := func(w io.Writer) error {
+		switch o.Format {
+		case "har":
+			return capture.WriteHAR(w, caps, userAgent())
+		case "curl":
+			return writeCurl(w, caps, o.To)
+		default:
+			return capture.WriteJSONL(w, caps)
+		}
+	}
+	if o.Out == "" || o.Out == "-" {
+		bw := bufio.NewWriter(s.Out)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	if err := writeFileSecret(o.Out, o.Force, write); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Err, "Wrote %d capture(s) to %s (%s).\n", len(caps), o.Out, o.Format)
+	return nil
+}
+
+func writeCurl(w io.Writer, caps []*capture.Capture, to string) error {
+	bw := bufio.NewWriter(w)
+	for i, c := range caps {
+		if i > 0 {
+			bw.WriteString("\n")
+		}
+		// clean keeps a hostile event type from ending the comment line.
+		fmt.Fprintf(bw, "# %s %s", clean(c.ID), clean(orDash(c.EventType)))
+		if c.EventID != "" {
+			fmt.Fprintf(bw, " [%s]", clean(c.EventID))
+		}
+		fmt.Fprintf(bw, " %s\n", fmtTime(c.ReceivedAt))
+		if to == "" && c.Target == "" {
+			bw.WriteString("# never forwarded: set TARGET to the URL to send it to\n")
+		}
+		bw.WriteString(capture.Curl(c, to))
+	}
+	return bw.Flush()
+}
+
+// writeFileSecret writes a new file of mode 0600 at path. Without force it
+// fails if path exists; with force it replaces it whole (through a
+// temporary file, so a failed write leaves the old one).
+func writeFileSecret(path string, force bool, write func(io.Writer) error) error {
+	if !force {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s exists: choose another --out, or add --force to replace it", path)
+		}
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", path, err)
+		}
+		err = write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+type capturesPruneOptions struct {
+	OlderThan time.Duration
+	Keep      int
+	All       bool
+	Yes       bool
+}
+
+// stdinIsTerminal reports whether prune can ask for confirmation. A var so
+// tests can pretend.
+var stdinIsTerminal = func(s Streams) bool {
+	f, ok := s.In.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}
+
+func newCapturesPruneCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &capturesPruneOptions{}
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Delete recorded deliveries",
+		Long: `Delete captures from the store: those received more than --older-than ago, all but the
+newest --keep, or --all. On a terminal it asks first; elsewhere it needs --yes.
+
+A running listener also prunes its store as it goes (--retain, default 10000).`,
+		Example: `  omega-listen captures prune --older-than 168h
+  omega-listen captures prune --keep 100 --yes
+  omega-listen captures prune --all --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n := 0
+			for _, f := range []string{"older-than", "keep", "all"} {
+				if cmd.Flags().Changed(f) {
+					n++
+				}
+			}
+			switch {
+			case n != 1:
+				return usagef("say what to delete with exactly one of --older-than DUR, --keep N or --all")
+			case o.OlderThan < 0 || cmd.Flags().Changed("older-than") && o.OlderThan == 0:
+				return usagef("--older-than must be a positive duration, like 168h")
+			case o.Keep < 0:
+				return usagef("--keep must be 0 or more")
+			case !o.Yes && !stdinIsTerminal(s):
+				return usagef("prune deletes captures for good: add --yes to confirm (input is not a terminal, so it cannot ask)")
+			}
+			return runCapturesPrune(cmd.Context(), s, g, o, cmd.Flags().Changed("keep"))
+		},
+	}
+	cmd.Flags().DurationVar(&o.OlderThan, "older-than", 0, "delete captures received longer ago than this (e.g. 24h)")
+	cmd.Flags().IntVar(&o.Keep, "keep", 0, "delete all but the newest N captures")
+	cmd.Flags().BoolVar(&o.All, "all", false, "delete every capture")
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+// pruneQuery finds what prune deletes. Captures are in store order, which
+// is the order they were received, so both "older than" and "all but the
+// newest N" are "everything before one capture".
+func pruneQuery(ctx context.Context, st *capture.Store, o *capturesPruneOptions, keep bool) (q capture.Query, none bool, err error) {
+	switch {
+	case o.All:
+		return capture.Query{}, false, nil
+	case keep:
+		if o.Keep == 0 {
+			return capture.Query{}, false, nil
+		}
+		newest, err := st.List(ctx, capture.Query{Newest: true, Limit: o.Keep})
+		if err != nil || len(newest) < o.Keep {
+			return q, true, err
+		}
+		return capture.Query{BeforeSeq: newest[len(newest)-1].Seq}, false, nil
+	default:
+		first, err := st.List(ctx, capture.Query{Since: time.Now().Add(-o.OlderThan), Limit: 1})
+		if err != nil {
+			return q, true, err
+		}
+		if len(first) == 0 {
+			return capture.Query{}, false, nil
+		}
+		return capture.Query{BeforeSeq: first[0].Seq}, false, nil
+	}
+}
+
+func runCapturesPrune(ctx context.Context, s Streams, g *globalOptions, o *capturesPruneOptions, keep bool) error {
+	st, err := openStore(s, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	q, none, err := pruneQuery(ctx, st, o, keep)
+	if err != nil {
+		return err
+	}
+	n := 0
+	if !none {
+		if n, err = st.Count(ctx, q); err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(s.Out, "Nothing to prune.")
+		return nil
+	}
+	if !o.Yes {
+		dir, _ := dataDir(s, g)
+		fmt.Fprintf(s.Err, "Delete %d capture(s) from %s? This cannot be undone. [y/N] ", n, dir)
+		line, _ := bufio.NewReader(s.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			fmt.Fprintln(s.Err, "Nothing deleted.")
+			return &exitError{ExitFailure}
+		}
+	}
+	deleted, err := st.Delete(ctx, q)
+	if err != nil {
+		return fmt.Errorf("pruning captures: %w", err)
+	}
+	fmt.Fprintf(s.Out, "Deleted %d capture(s).\n", deleted)
+	return nil
+}
