@@ -198,13 +198,16 @@ func shQuote(s string) string {
 // printfFormat renders b as a single-quoted printf format that prints
 // exactly b: only printable ASCII in the result, %, \ and ' escaped, every
 // other byte as a three-digit octal escape (three digits, so a digit that
-// follows is never read as part of it).
+// follows is never read as part of it). A leading '-' is escaped too, or
+// printf would take the format for an option.
 func printfFormat(b []byte) string {
 	var s strings.Builder
 	s.Grow(len(b) + 2)
 	s.WriteByte('\'')
-	for _, c := range b {
+	for i, c := range b {
 		switch {
+		case i == 0 && c == '-':
+			s.WriteString(`\055`)
 		case c == '\'':
 			s.WriteString(`'\''`)
 		case c == '%':

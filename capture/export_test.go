@@ -311,6 +311,7 @@ func FuzzCurl(f *testing.F) {
 	f.Add([]byte("@/etc/passwd"), "Bad Name", "\x1b[31m", "GET")
 	f.Add([]byte{}, "X-E", "", "DELETE")
 	f.Add([]byte("%s%n\\101\\"), "X-P", "%d\\x41$HOME", "P'ST")
+	f.Add([]byte("-\x00n"), "X-D", "-\x01", "-\xaeqHX") // a leading dash: printf would take it for an option
 	f.Fuzz(func(t *testing.T, body []byte, name, value, method string) {
 		if len(body) > 1<<16 || len(value) > 1<<12 || method == "" || strings.ContainsAny(method, "\x00\r\n") {
 			t.Skip()

@@ -37,6 +37,8 @@ type Query struct {
 	Since     time.Time
 	SessionID string
 	ReplayOf  string
+	// EventID keeps captures whose envelope's event id is exactly this.
+	EventID string
 	// IDs keeps captures with exactly these IDs.
 	IDs []string
 	// Text keeps captures whose request body contains this byte string
@@ -132,6 +134,10 @@ func (q Query) where(dir string) (string, []any) {
 	if q.ReplayOf != "" {
 		conds = append(conds, "replay_of = ?")
 		args = append(args, q.ReplayOf)
+	}
+	if q.EventID != "" {
+		conds = append(conds, "event_id = ?")
+		args = append(args, q.EventID)
 	}
 	if len(q.IDs) > 0 {
 		conds = append(conds, "id IN ("+placeholders(len(q.IDs))+")")
