@@ -1,0 +1,436 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/inspector"
+	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/replay"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newReplayCmd)
+}
+
+type replayOptions struct {
+	IDs         []string
+	Last        int
+	Types       []string
+	Since       time.Duration
+	Failed      bool
+	All         bool
+	To          string
+	Edit        bool
+	Sets        []string
+	Concurrency int
+	Delay       time.Duration
+	DryRun      bool
+	Format      string
+	Headers     []string
+	Timeout     time.Duration
+	FromOmega   string
+	Endpoint    string
+}
+
+// replayConfig is replayOptions checked, with nothing read yet.
+type replayConfig struct {
+	opts    *replayOptions
+	sel     replay.Selector
+	to      *url.URL // nil: each capture's own target
+	headers http.Header
+	json    bool
+}
+
+func newReplayCmd(s Streams, g *globalOptions) *cobra.Command {
+	o := &replayOptions{}
+	cmd := &cobra.Command{
+		Use:   "replay [ID...]",
+		Short: "Send recorded deliveries to your app again",
+		Long: `Send recorded deliveries to your app again, from the capture store: no listener needs to be
+running. Each replay carries the original's method, headers and body byte for byte, plus
+Omega-Listen-Replay: <original capture ID>, and is recorded as a new capture that names the
+original (see 'omega-listen captures list').
+
+Choose what to replay with capture IDs (or at least 4 characters of one), or with filters,
+which combine: --type, --since and --failed narrow the selection and --last N keeps the
+newest N of it. --all replays every capture. Captures are replayed oldest first. Requests the
+receiver rejected (wrong path, method or size) were never forwarded and are never replayed.
+
+--failed selects the deliveries your app has not accepted yet: it answered non-2xx or could
+not be reached, and no replay since got a 2xx. A capture and its replays count as one
+delivery and the original is what is sent, so after fixing your app, 'replay --failed'
+retries each failed event once, and running it again sends nothing.
+
+Replays go to where each capture was forwarded, or to --to. --set path=value changes one
+JSON field (dotted path, array indexes as numbers: data.meta.key=x, items.0.id=7; the value
+is JSON if it parses as JSON, else a string). --edit opens the body in $VISUAL or $EDITOR
+first: one capture at a time; an empty file aborts.
+
+--from-omega EVENT_ID --endpoint ID fetches an event from Omega's delivery history and
+delivers it as Omega did (it needs the API key, or a running 'omega-listen --emulate'); it
+goes to --to, else to the running listener's --forward target.
+
+Exit status: 0 if every replay got a 2xx, 1 if any did not (so scripts and CI can use it),
+2 for a mistake on the command line.`,
+		Example: `  # The newest capture, and two by ID (a prefix is enough)
+  omega-listen replay --last 1
+  omega-listen replay c_01jd5k2x c_01jd5m9q
+
+  # Your handler was broken; you fixed it: retry what it refused
+  omega-listen replay --failed
+
+  # Every video.process_failed of the last hour, to another build of the app, 4 at a time
+  omega-listen replay --type video.process_failed --since 1h --to localhost:9999/webhook --concurrency 4
+
+  # Change a field, or edit the whole body, before sending
+  omega-listen replay c_01jd5k2x --set data.status=process-failed --set data.duration=0
+  omega-listen replay c_01jd5k2x --edit
+
+  # See what would be sent, send nothing
+  omega-listen replay --all --dry-run
+
+  # An event from Omega's own history
+  omega-listen replay --from-omega 630fac88bd5bb64cf8b24b99 --endpoint 6323940afc8e1c02d9f3b155 --to localhost:8888/webhook`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.IDs = args
+			cfg, err := checkReplay(o)
+			if err != nil {
+				return err
+			}
+			return runReplay(cmd.Context(), s, g, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Last, "last", 0, "replay the newest N of the selected captures")
+	f.StringSliceVar(&o.Types, "type", nil, "only captures of these event types (comma-separated or repeated)")
+	f.DurationVar(&o.Since, "since", 0, "only captures received in this long before now, e.g. 30m or 24h")
+	f.BoolVar(&o.Failed, "failed", false, "only deliveries your app has not accepted yet (non-2xx or unreachable, not since replayed with a 2xx)")
+	f.BoolVar(&o.All, "all", false, "replay every capture")
+	f.StringVar(&o.To, "to", "", "send to this target instead of each capture's own (8888, localhost:8888/webhook or a URL)")
+	f.BoolVar(&o.Edit, "edit", false, "edit the body in $VISUAL or $EDITOR before sending (one capture only)")
+	f.StringArrayVar(&o.Sets, "set", nil, "set one JSON field of the body, path=value (repeatable)")
+	f.IntVar(&o.Concurrency, "concurrency", 1, "how many replays to send at once")
+	f.DurationVar(&o.Delay, "delay", 0, "pause between starting one replay and the next, e.g. 200ms")
+	f.BoolVar(&o.DryRun, "dry-run", false, "show what would be sent and send nothing")
+	f.StringVar(&o.Format, "format", "text", "line format: text or json (NDJSON)")
+	f.StringArrayVarP(&o.Headers, "header", "H", nil, "extra header on every replay, \"Key: Value\" (repeatable)")
+	f.DurationVar(&o.Timeout, "timeout", 30*time.Second, "how long your app may take to answer each replay")
+	f.StringVar(&o.FromOmega, "from-omega", "", "replay this event from Omega's delivery history (needs --endpoint)")
+	f.StringVar(&o.Endpoint, "endpoint", "", "with --from-omega: the endpoint the event was sent to")
+	_ = cmd.RegisterFlagCompletionFunc("type", completeEventTypes)
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// checkReplay checks the flags without reading anything.
+func checkReplay(o *replayOptions) (*replayConfig, error) {
+	cfg := &replayConfig{opts: o}
+	switch o.Format {
+	case "text":
+	case "json":
+		cfg.json = true
+	default:
+		return nil, usagef("--format %q: want text or json", o.Format)
+	}
+	var err error
+	if cfg.headers, err = parseHeaders(o.Headers); err != nil {
+		return nil, &usageError{err}
+	}
+	switch {
+	case o.Concurrency < 1:
+		return nil, usagef("--concurrency must be at least 1")
+	case o.Delay < 0:
+		return nil, usagef("--delay cannot be negative")
+	case o.Timeout <= 0:
+		return nil, usagef("--timeout must be positive")
+	}
+	for _, a := range o.Sets {
+		if p, _, ok := strings.Cut(a, "="); !ok || p == "" {
+			return nil, usagef("--set %q: want path=value, e.g. --set data.title=\"New title\"", a)
+		}
+	}
+	if o.To != "" {
+		if cfg.to, err = normalizeForward(o.To); err != nil {
+			return nil, usagef("--to %s", strings.TrimPrefix(err.Error(), "--forward "))
+		}
+	}
+	types := make([]string, 0, len(o.Types))
+	for _, t := range o.Types {
+		if t = strings.TrimSpace(t); t != "" {
+			types = append(types, t)
+		}
+	}
+	cfg.sel = replay.Selector{IDs: o.IDs, Last: o.Last, Types: types, Since: o.Since, Failed: o.Failed, All: o.All}
+	if o.FromOmega != "" {
+		if o.Endpoint == "" {
+			return nil, usagef("--from-omega needs --endpoint: the endpoint the event was sent to (see `omega-listen endpoints list`)")
+		}
+		if len(o.IDs) > 0 || cfg.sel.Last != 0 || len(types) > 0 || o.Since != 0 || o.Failed || o.All {
+			return nil, usagef("--from-omega replays one event from Omega: it cannot be combined with capture IDs or --last, --type, --since, --failed, --all")
+		}
+		return cfg, nil
+	}
+	if o.Endpoint != "" {
+		return nil, usagef("--endpoint goes with --from-omega EVENT_ID")
+	}
+	if err := cfg.sel.Validate(); err != nil {
+		return nil, &usageError{err}
+	}
+	if o.Edit && len(o.IDs) > 1 {
+		return nil, usagef("--edit edits one capture at a time; give one ID")
+	}
+	return cfg, nil
+}
+
+func runReplay(ctx context.Context, s Streams, g *globalOptions, cfg *replayConfig) error {
+	o := cfg.opts
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sig, stopSignals := s.signals()
+	defer stopSignals()
+	go func() {
+		select {
+		case <-sig:
+			fmt.Fprintln(s.Err, "Interrupted: replays not yet sent are skipped.")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	store, err := openStore(s, g)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var origs []*capture.Capture
+	to := ""
+	if cfg.to != nil {
+		to = cfg.to.String()
+	}
+	if o.FromOmega != "" {
+		var tmpl *capture.Capture
+		tmpl, to, err = fromOmega(ctx, s, g, cfg)
+		if err != nil {
+			return err
+		}
+		origs = []*capture.Capture{tmpl}
+	} else {
+		origs, err = replay.Select(ctx, store, cfg.sel, time.Now())
+		if err != nil {
+			if errors.Is(err, replay.ErrNothingSelected) {
+				return fmt.Errorf("%w (see `omega-listen captures list`)", err)
+			}
+			return err
+		}
+	}
+	if o.Edit && len(origs) != 1 {
+		return usagef("--edit edits one capture at a time, and %d are selected: give one ID, or --last 1", len(origs))
+	}
+
+	bodies, err := editBodies(ctx, s, origs, o)
+	if err != nil {
+		return err
+	}
+
+	fwd := inspector.NewForwarder(inspector.ForwarderOptions{Target: cfg.to, Timeout: o.Timeout, Headers: cfg.headers})
+	defer fwd.Close()
+	r := replay.New(replay.Options{
+		Store: store, Forwarder: fwd, SessionID: capture.NewID(),
+		Concurrency: o.Concurrency, Delay: o.Delay,
+	})
+	p := newLinePrinter(s.Out, cfg.json)
+	if o.DryRun {
+		return dryRun(s, p, r, fwd, cfg, origs, to, bodies)
+	}
+
+	var ok, bad int
+	runErr := r.Run(ctx, origs, to, bodies, func(i int, c *capture.Capture, err error) {
+		if err != nil {
+			bad++
+			name := captureName(origs[i])
+			if cfg.json {
+				p.emit("", map[string]string{"type": "error", "capture_id": origs[i].ID, "event_id": origs[i].EventID, "error": err.Error()})
+			} else {
+				fmt.Fprintf(s.Err, "Could not replay %s: %v\n", name, err)
+			}
+			return
+		}
+		sum := c.Summary()
+		p.received(sum)
+		p.completed(sum)
+		p.flush()
+		if c.Outcome() == capture.OutcomeOK {
+			ok++
+		} else {
+			bad++
+		}
+	})
+	if cfg.json {
+		p.emit("", map[string]any{"type": "summary", "replayed": ok + bad, "ok": ok, "failed": bad})
+	} else {
+		fmt.Fprintf(s.Err, "Replayed %d: %d ok, %d failed\n", ok+bad, ok, bad)
+	}
+	if runErr != nil || bad > 0 {
+		return &exitError{ExitFailure}
+	}
+	return nil
+}
+
+// fromOmega fetches the event --from-omega names and works out where it
+// goes: --to, else the running listener's target.
+func fromOmega(ctx context.Context, s Streams, g *globalOptions, cfg *replayConfig) (*capture.Capture, string, error) {
+	o := cfg.opts
+	dir, err := dataDir(s, g)
+	if err != nil {
+		return nil, "", err
+	}
+	si, serr := findSession(dir)
+	if serr != nil && !errors.Is(serr, errNoSession) {
+		return nil, "", serr
+	}
+	to := ""
+	switch {
+	case cfg.to != nil:
+		to = cfg.to.String()
+	case si != nil && si.Forward != "":
+		to = si.Forward
+	default:
+		return nil, "", usagef("--from-omega: no omega-listen is running to take the target from: pass --to, e.g. --to localhost:8888/webhook")
+	}
+	var client *omega.Client
+	if g.APIKey == "" && si != nil && si.Emulator != nil {
+		// A running `omega-listen --emulate`: its emulator holds the history.
+		client, err = omega.NewClient(omega.Options{BaseURL: si.Emulator.BaseURL, APIKey: si.Emulator.APIKey, UserAgent: userAgent(), Logger: newLogger(s, g)})
+	} else {
+		client, err = newClient(s, g)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := replay.FromOmega(ctx, client, o.Endpoint, o.FromOmega)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, to, nil
+}
+
+// editBodies applies --set and --edit, returning the changed bodies by
+// capture ID. Nothing is sent if any capture cannot be edited.
+func editBodies(ctx context.Context, s Streams, origs []*capture.Capture, o *replayOptions) (map[string][]byte, error) {
+	if len(o.Sets) == 0 && !o.Edit {
+		return nil, nil
+	}
+	bodies := make(map[string][]byte, len(origs))
+	for _, c := range origs {
+		body := c.Body
+		for _, a := range o.Sets {
+			b, err := replay.SetField(body, a)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w; nothing was replayed", captureName(c), err)
+			}
+			body = b
+		}
+		if o.Edit {
+			editor := s.getenv("VISUAL")
+			if editor == "" {
+				editor = s.getenv("EDITOR")
+			}
+			if editor == "" {
+				editor = "vi"
+			}
+			edited, err := replay.EditInEditor(ctx, editor, body)
+			if err != nil {
+				return nil, err
+			}
+			checked, err := replay.CheckEdited(body, edited)
+			switch {
+			case errors.Is(err, replay.ErrUnchanged):
+				fmt.Fprintln(s.Err, "The body was not changed; replaying it as it was.")
+			case err != nil:
+				return nil, fmt.Errorf("%w; nothing was replayed", err)
+			}
+			body = checked
+		}
+		bodies[c.ID] = body
+	}
+	return bodies, nil
+}
+
+// dryRun prints what each replay would send.
+func dryRun(s Streams, p *linePrinter, r *replay.Replayer, fwd *inspector.Forwarder, cfg *replayConfig, origs []*capture.Capture, to string, bodies map[string][]byte) error {
+	for _, c := range origs {
+		body, edited := bodies[c.ID]
+		pl, err := r.Plan(c, to, body)
+		if err != nil {
+			return err
+		}
+		for k, v := range cfg.headers {
+			pl.Header[http.CanonicalHeaderKey(k)] = v
+		}
+		if !edited {
+			body = c.Body
+		}
+		target := pl.TargetString(fwd)
+		preview := truncate(string(body), 200)
+		if !utf8.ValidString(preview) {
+			preview = fmt.Sprintf("(%d bytes, not UTF-8)", len(body))
+		}
+		if cfg.json {
+			p.emit("", map[string]any{
+				"type": "dry_run", "capture_id": c.ID, "event_id": c.EventID, "event_type": c.EventType,
+				"method": pl.Method, "target": target, "headers": pl.Header,
+				"body_bytes": len(body), "body_preview": preview, "edited": edited,
+			})
+			continue
+		}
+		var b strings.Builder
+		what := describeEvent(c.Summary())
+		if c.ID == "" {
+			what = clean(c.EventType) + " [" + clean(c.EventID) + "] from Omega's history"
+		}
+		fmt.Fprintf(&b, "%s\n  %s %s\n", what, clean(pl.Method), clean(target))
+		keys := make([]string, 0, len(pl.Header))
+		for k := range pl.Header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			for _, v := range pl.Header[k] {
+				fmt.Fprintf(&b, "  %s: %s\n", clean(k), clean(v))
+			}
+		}
+		fmt.Fprintf(&b, "  %s: (the new capture's ID)\n", inspector.HeaderCapture)
+		note := ""
+		if edited {
+			note = ", edited"
+		}
+		fmt.Fprintf(&b, "  Body (%d bytes%s): %s", len(body), note, clean(preview))
+		p.emit(b.String(), nil)
+	}
+	if !cfg.json {
+		fmt.Fprintf(s.Err, "Dry run: %d would be replayed; nothing was sent.\n", len(origs))
+	}
+	return nil
+}
+
+// captureName names a capture in messages; one from Omega's history has
+// no ID yet.
+func captureName(c *capture.Capture) string {
+	if c.ID == "" {
+		return "event " + clean(c.EventID)
+	}
+	return "capture " + c.ID
+}

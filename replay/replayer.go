@@ -1,0 +1,362 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/inspector"
+	"github.com/omega-listen/omega-listen/omega"
+)
+
+// Options configure a Replayer. Store and Forwarder are required.
+type Options struct {
+	// Store records each replay as a new capture.
+	Store *capture.Store
+	// Forwarder sends the replays. Its target is used for captures that
+	// recorded none when no other target is given; its extra headers (-H)
+	// are added as on every forward.
+	Forwarder *inspector.Forwarder
+	// SessionID is put on the new captures.
+	SessionID string
+	// Publish, if set, is told of each new capture as the listener's bus
+	// is (Received after it is recorded, Completed when it is finished).
+	// It must not block.
+	Publish func(kind capture.EventKind, c *capture.Capture)
+	// Concurrency is how many replays Run sends at once; default 1.
+	Concurrency int
+	// Delay is the pause Run makes between starting one replay and the
+	// next.
+	Delay time.Duration
+}
+
+// Replayer sends captures again and records the results. It is safe for
+// concurrent use.
+type Replayer struct {
+	o Options
+}
+
+// New returns a Replayer. It panics without a Store or a Forwarder: that
+// is a mistake in the program.
+func New(o Options) *Replayer {
+	if o.Store == nil || o.Forwarder == nil {
+		panic("replay.New: Store and Forwarder are required")
+	}
+	if o.Concurrency < 1 {
+		o.Concurrency = 1
+	}
+	return &Replayer{o: o}
+}
+
+// ParseTarget checks that s is an absolute http or https URL with a host,
+// which is what a replay can be sent to.
+func ParseTarget(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("target %q: want an http:// or https:// URL", s)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("target %q: no host", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("target %q: port must be 1-65535", s)
+		}
+	}
+	u.Fragment = ""
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+// Plan is what a replay of a capture would send.
+type Plan struct {
+	Method string
+	// Target is where it goes; nil means the Forwarder's own target.
+	Target *url.URL
+	// Header is the capture's end-to-end headers as they are forwarded,
+	// with Omega-Listen-Replay; the Forwarder adds its extra headers and
+	// Omega-Listen-Capture.
+	Header http.Header
+	Body   []byte
+}
+
+// TargetString is where the plan goes, for people.
+func (p Plan) TargetString(f *inspector.Forwarder) string {
+	switch {
+	case p.Target != nil:
+		return p.Target.Redacted()
+	case f != nil && f.Target() != nil:
+		return f.Target().Redacted()
+	}
+	return "(no target)"
+}
+
+// Plan works out what One would send for orig: to (if not empty) or the
+// capture's own target, body (if not nil) or the capture's. It fails for a
+// rejected capture and for one with no usable target when neither to nor
+// the Forwarder has one.
+func (r *Replayer) Plan(orig *capture.Capture, to string, body []byte) (Plan, error) {
+	return plan(orig, to, body, r.o.Forwarder)
+}
+
+func plan(orig *capture.Capture, to string, body []byte, f *inspector.Forwarder) (Plan, error) {
+	if orig.Flags.Has(capture.FlagRejected) {
+		return Plan{}, fmt.Errorf("capture %s: %w (%s)", orig.ID, ErrRejected, orig.RejectReason)
+	}
+	p := Plan{Method: orig.Method, Body: orig.Body}
+	if p.Method == "" {
+		p.Method = http.MethodPost
+	}
+	if body != nil {
+		p.Body = body
+	}
+	switch {
+	case to != "":
+		u, err := ParseTarget(to)
+		if err != nil {
+			return Plan{}, err
+		}
+		p.Target = u
+	case orig.Target != "":
+		u, err := ParseTarget(orig.Target)
+		if err != nil {
+			if f == nil || f.Target() == nil {
+				return Plan{}, fmt.Errorf("capture %s: its recorded target is unusable (%w); give another target (--to)", orig.ID, err)
+			}
+		} else {
+			p.Target = u
+		}
+	case f == nil || f.Target() == nil:
+		return Plan{}, fmt.Errorf("capture %s has no recorded target: give one (--to)", orig.ID)
+	}
+	p.Header = forwardedHeader(orig.Headers)
+	if orig.ID != "" {
+		p.Header.Set(inspector.HeaderReplay, orig.ID)
+	}
+	return p, nil
+}
+
+// forwardedHeader is what of h the Forwarder passes on (it drops
+// hop-by-hop headers, Host, Content-Length and old Omega-Listen-* ones),
+// for showing a dry run.
+func forwardedHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h)+1)
+	var conn []string
+	for k, v := range h {
+		if strings.EqualFold(k, "Connection") {
+			conn = append(conn, v...)
+		}
+	}
+	hop := map[string]bool{"Connection": true, "Keep-Alive": true, "Te": true, "Trailer": true,
+		"Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
+		inspector.HeaderCapture: true, inspector.HeaderReplay: true}
+	for _, v := range conn {
+		for _, tok := range strings.Split(v, ",") {
+			hop[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(tok))] = true
+		}
+	}
+	for k, v := range h {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if hop[ck] || strings.HasPrefix(ck, "Proxy-") {
+			continue
+		}
+		out[ck] = append(out[ck], v...)
+	}
+	return out
+}
+
+// One replays orig: it records a new capture (ReplayOf orig.ID) before
+// sending, sends orig's method, headers and body (or body, if not nil) to
+// to (or orig's target; see Plan) through the Forwarder, and records the
+// outcome. The app answering non-2xx, or not at all, is not an error: it
+// is in the returned capture. The error is for what stopped the replay
+// being sent or recorded. A capture without an ID (a template from
+// FromOmega) is sent as a delivery, not a replay: no Omega-Listen-Replay
+// header and no ReplayOf.
+func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, body []byte) (*capture.Capture, error) {
+	p, err := r.Plan(orig, to, body)
+	if err != nil {
+		return nil, err
+	}
+	c := &capture.Capture{
+		SessionID:    r.o.SessionID,
+		Method:       p.Method,
+		Path:         orig.Path,
+		Headers:      orig.Headers,
+		Body:         p.Body,
+		EventID:      orig.EventID,
+		EventType:    orig.EventType,
+		EndpointID:   orig.EndpointID,
+		EventCreated: orig.EventCreated,
+		// Truncated, on a forwarded capture, was about the app's answer.
+		Flags:    orig.Flags &^ (capture.FlagRejected | capture.FlagTruncated),
+		ReplayOf: orig.ID,
+		Target:   p.TargetString(r.o.Forwarder),
+	}
+	if body != nil && !bytes.Equal(body, orig.Body) {
+		reinspect(c)
+	}
+	if err := r.o.Store.Begin(ctx, c); err != nil {
+		return nil, fmt.Errorf("recording the replay of %s, so it was not sent: %w", orig.ID, err)
+	}
+	if r.o.Publish != nil {
+		snap := *c
+		r.o.Publish(capture.Received, &snap)
+	}
+
+	res := r.o.Forwarder.Forward(ctx, inspector.Request{
+		Method: p.Method, Header: orig.Headers, Body: p.Body,
+		CaptureID: c.ID, ReplayOf: orig.ID, Target: p.Target,
+	})
+	c.Target = res.URL
+	c.Status = res.Status
+	c.RespHeaders = res.Header
+	c.RespBody = res.Body
+	c.Duration = res.Duration
+	if res.Truncated {
+		c.Flags |= capture.FlagTruncated
+	}
+	// SentStatus as the listener would have answered, so a replay reads
+	// like a delivery wherever captures are shown.
+	switch res.ErrKind {
+	case inspector.ErrNone:
+		c.SentStatus = res.Status
+	case inspector.ErrTimeout:
+		c.SentStatus = http.StatusGatewayTimeout
+	default:
+		c.SentStatus = http.StatusBadGateway
+	}
+	if res.Err != nil {
+		c.Error = res.Err.Error()
+	}
+	// The replay was sent: its outcome is recorded even if ctx has just
+	// been cancelled, or the capture would stay pending for ever.
+	ferr := r.o.Store.Finish(context.WithoutCancel(ctx), c)
+	if r.o.Publish != nil {
+		r.o.Publish(capture.Completed, c)
+	}
+	if ferr != nil {
+		return c, fmt.Errorf("recording the outcome of replay %s: %w", c.ID, ferr)
+	}
+	return c, nil
+}
+
+// reinspect sets c's envelope fields and flags from its (edited) body, and
+// a Content-Length header it carries to the body's length.
+func reinspect(c *capture.Capture) {
+	c.Flags &^= capture.FlagNotJSON | capture.FlagNotOmega
+	c.EventID, c.EventType, c.EndpointID, c.EventCreated = "", "", "", time.Time{}
+	env, err := omega.ParseEnvelopeHead(c.Body)
+	switch {
+	case errors.Is(err, omega.ErrNotJSON):
+		c.Flags |= capture.FlagNotJSON
+	case err != nil:
+		c.Flags |= capture.FlagNotOmega
+	default:
+		c.EventID, c.EventType, c.EndpointID = env.ID, env.Type, env.EndpointID
+		c.EventCreated = env.CreatedTime()
+	}
+	for k := range c.Headers {
+		if strings.EqualFold(k, "Content-Length") {
+			c.Headers = c.Headers.Clone()
+			delete(c.Headers, k)
+			c.Headers.Set("Content-Length", strconv.Itoa(len(c.Body)))
+			break
+		}
+	}
+}
+
+// Run replays origs, Concurrency at a time with Delay between starts, and
+// calls each (if not nil) once per capture, in the order of origs, from
+// the calling goroutine: i is the index in origs, res and err what One
+// returned. bodies, keyed by capture ID, replace the bodies of those
+// captures. If ctx is cancelled, captures not yet sent are reported with
+// ctx's error and Run returns it; otherwise Run returns nil (per-capture
+// errors go to each).
+func (r *Replayer) Run(ctx context.Context, origs []*capture.Capture, to string, bodies map[string][]byte, each func(i int, res *capture.Capture, err error)) error {
+	type result struct {
+		c   *capture.Capture
+		err error
+	}
+	results := make([]result, len(origs))
+	done := make(chan int, len(origs))
+	jobs := make(chan int)
+
+	var wg sync.WaitGroup
+	for range min(r.o.Concurrency, max(len(origs), 1)) {
+		wg.Go(func() {
+			for i := range jobs {
+				c, err := r.One(ctx, origs[i], to, bodies[origs[i].ID])
+				results[i] = result{c, err}
+				done <- i
+			}
+		})
+	}
+	// The dispatcher stops at cancellation; what it did not hand out is
+	// reported as not sent.
+	var stopErr error
+	stop := func(from int) {
+		stopErr = context.Cause(ctx)
+		for j := from; j < len(origs); j++ {
+			results[j] = result{nil, fmt.Errorf("not sent: %w", stopErr)}
+			done <- j
+		}
+	}
+	go func() {
+		defer close(jobs)
+		var timer *time.Timer
+		for i := range origs {
+			if i > 0 && r.o.Delay > 0 {
+				if timer == nil {
+					timer = time.NewTimer(r.o.Delay)
+				} else {
+					timer.Reset(r.o.Delay)
+				}
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+				}
+			}
+			if ctx.Err() != nil {
+				stop(i)
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				stop(i)
+				return
+			}
+		}
+	}()
+
+	ready := make([]bool, len(origs))
+	next := 0
+	for range origs {
+		i := <-done
+		ready[i] = true
+		for next < len(origs) && ready[next] {
+			if each != nil {
+				each(next, results[next].c, results[next].err)
+			}
+			next++
+		}
+	}
+	wg.Wait()
+	// Every result is in, so the dispatcher has finished with stopErr.
+	return stopErr
+}
