@@ -210,6 +210,7 @@ type listener struct {
 	started     time.Time
 	endpoint    *omega.Endpoint
 	borrowed    *omega.Endpoint // --endpoint: as it was before we pointed it at us
+	backfill    *backfiller     // --backfill
 	sessionPath string
 }
 
@@ -270,14 +271,18 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}()
 	l.out.ready(l.readyInfo())
 	go l.reportLeftovers(ctx)
-	go l.followTunnel()
+
+	// Work that runs beside the receiver, and stops before teardown closes
+	// what it uses (the store, the forwarder).
+	bgCtx, stopBg := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	if l.cfg.opts.Backfill > 0 {
+		l.backfill = newBackfiller(l)
+		bg.Go(func() { l.backfill.run(bgCtx, "start") })
+	}
+	bg.Go(func() { l.followTunnel(bgCtx, &bg) })
 	// Replays sent by `omega-listen replay` beside us show up here too.
-	followCtx, stopFollow := context.WithCancel(ctx)
-	followDone := make(chan struct{})
-	go func() {
-		defer close(followDone)
-		_ = l.store.Follow(followCtx, l.sessionID, l.started, 250*time.Millisecond, l.bus.Publish)
-	}()
+	bg.Go(func() { _ = l.store.Follow(bgCtx, l.sessionID, l.started, 250*time.Millisecond, l.bus.Publish) })
 
 	select {
 	case <-sig:
@@ -291,8 +296,8 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		fmt.Fprintln(s.Err, "Quitting at once.")
 		s.exit(130)
 	}()
-	stopFollow()
-	<-followDone
+	stopBg()
+	bg.Wait()
 	l.teardown(context.Background())
 	sub.Close()
 	<-printDone
@@ -622,35 +627,54 @@ func (l *listener) teardown(ctx context.Context) {
 }
 
 // followTunnel reports the tunnel's state changes: text on stderr (they
-// are diagnostics), or NDJSON lines on stdout with the deliveries.
-func (l *listener) followTunnel() {
+// are diagnostics), or NDJSON lines on stdout with the deliveries. After a
+// reconnect it backfills (--backfill) what Omega could not deliver.
+func (l *listener) followTunnel(ctx context.Context, bg *sync.WaitGroup) {
 	last := tunnel.Connected
-	for st := range l.tun.Status() {
+	status := l.tun.Status()
+	for {
+		var st tunnel.Status
+		select {
+		case <-ctx.Done():
+			return
+		case s, ok := <-status:
+			if !ok {
+				return
+			}
+			st = s
+		}
 		if st.State == last || st.State == tunnel.Closed {
 			continue // heartbeats repeat the state; Closed is our own doing
 		}
 		last = st.State
-		msg := ""
-		switch st.State {
-		case tunnel.Disconnected:
-			msg = "Tunnel disconnected; deliveries fail until it is back. Reconnecting…"
-			if st.Err != nil {
-				msg = fmt.Sprintf("Tunnel disconnected (%v); deliveries fail until it is back. Reconnecting…", st.Err)
-			}
-		case tunnel.Reconnected, tunnel.Connected:
-			msg = "Tunnel reconnected: " + st.URL
-		case tunnel.Connecting:
-			msg = "Tunnel connecting…"
+		l.reportTunnel(st)
+		if st.State == tunnel.Reconnected && l.backfill != nil {
+			bg.Go(func() { l.backfill.run(ctx, "reconnect") })
 		}
-		if l.cfg.json {
-			obj := map[string]any{"type": "tunnel", "time": st.At.UTC(), "state": st.State.String(), "url": st.URL}
-			if st.Err != nil {
-				obj["error"] = st.Err.Error()
-			}
-			l.out.emit("", obj)
-		} else {
-			fmt.Fprintf(l.s.Err, "%s  %s\n", time.Now().Format(timeLayout), msg)
+	}
+}
+
+func (l *listener) reportTunnel(st tunnel.Status) {
+	msg := ""
+	switch st.State {
+	case tunnel.Disconnected:
+		msg = "Tunnel disconnected; deliveries fail until it is back. Reconnecting…"
+		if st.Err != nil {
+			msg = fmt.Sprintf("Tunnel disconnected (%v); deliveries fail until it is back. Reconnecting…", st.Err)
 		}
+	case tunnel.Reconnected, tunnel.Connected:
+		msg = "Tunnel reconnected: " + st.URL
+	case tunnel.Connecting:
+		msg = "Tunnel connecting…"
+	}
+	if l.cfg.json {
+		obj := map[string]any{"type": "tunnel", "time": st.At.UTC(), "state": st.State.String(), "url": st.URL}
+		if st.Err != nil {
+			obj["error"] = st.Err.Error()
+		}
+		l.out.emit("", obj)
+	} else {
+		fmt.Fprintf(l.s.Err, "%s  %s\n", time.Now().Format(timeLayout), msg)
 	}
 }
 

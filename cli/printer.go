@@ -105,6 +105,7 @@ type deliveryLine struct {
 	ReplayOf   string    `json:"replay_of,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 	BodyBytes  int       `json:"body_bytes"`
+	Backfill   bool      `json:"backfill,omitempty"` // delivered from Omega's history (--backfill, replay --from-omega)
 }
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -127,6 +128,9 @@ func describeEvent(c capture.Summary) string {
 	if c.ReplayOf != "" {
 		s += " (replay of " + c.ReplayOf + ")"
 	}
+	if c.Flags.Has(capture.FlagBackfill) {
+		s += " (backfill)"
+	}
 	return s
 }
 
@@ -136,7 +140,7 @@ func (p *linePrinter) completed(c capture.Summary) {
 		Method: c.Method, Target: c.Target, Status: c.Status, SentStatus: c.SentStatus,
 		DurationMS: float64(c.Duration.Microseconds()) / 1000, Error: c.Error, Outcome: string(c.Outcome()),
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
-		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize,
+		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill),
 	}
 	ts := c.ReceivedAt.Local().Format(timeLayout)
 	var text string
