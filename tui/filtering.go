@@ -1,0 +1,191 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/omega-listen/omega-listen/capture"
+)
+
+// lineInput is the one-line editor of the `/` filter. (bubbles' textinput
+// brings a blinking cursor and its own styles; a filter needs neither.)
+type lineInput struct {
+	value []rune
+	err   string
+}
+
+const maxFilterLen = 200
+
+func (in *lineInput) insert(s string) {
+	for _, r := range s {
+		if len(in.value) >= maxFilterLen {
+			return
+		}
+		if r == '\n' || r == '\r' || r == '\t' {
+			r = ' '
+		}
+		if unsafeRune(r) {
+			continue
+		}
+		in.value = append(in.value, r)
+	}
+}
+
+func (m *Model) onInputKey(k tea.KeyPressMsg) tea.Cmd {
+	in := m.input
+	switch k.String() {
+	case "esc":
+		m.input = nil
+	case "enter":
+		f, err := parseFilter(string(in.value))
+		if err != nil {
+			in.err = err.Error()
+			return nil
+		}
+		m.input = nil
+		if f.empty() {
+			m.clearFilter()
+			return nil
+		}
+		return m.applyFilter(f)
+	case "backspace", "ctrl+h":
+		if len(in.value) > 0 {
+			in.value = in.value[:len(in.value)-1]
+		}
+	case "ctrl+u":
+		in.value = in.value[:0]
+	case "ctrl+w", "alt+backspace":
+		v := strings.TrimRightFunc(string(in.value), unicode.IsSpace)
+		i := strings.LastIndexFunc(v, unicode.IsSpace)
+		in.value = []rune(v[:i+1])
+	case "ctrl+c":
+		return m.quit()
+	default:
+		if k.Text != "" {
+			in.insert(k.Text)
+		} else if k.String() == "space" {
+			in.insert(" ")
+		}
+	}
+	in.err = ""
+	return nil
+}
+
+func (m *Model) clearFilter() {
+	m.filt = nil
+	m.flt = filter{}
+	m.fltGen++
+	m.fltBusy, m.fltDirty = false, false
+	m.settle(&m.main)
+}
+
+// applyFilter shows the rows f selects. Type and status conditions are
+// checked against the rows in memory; text in the body is the store's to
+// find, so a text filter asks it (for the newest filterLimit matches).
+func (m *Model) applyFilter(f filter) tea.Cmd {
+	m.clearFilter()
+	m.flt = f
+	p := newPane()
+	m.filt = p
+	if f.text == "" {
+		for i := range m.main.rows.rows {
+			if s := &m.main.rows.rows[i]; f.match(s) {
+				p.rows.rows = append(p.rows.rows, *s)
+				p.rows.byID[s.ID] = s.Seq
+			}
+		}
+		m.settle(p)
+		return nil
+	}
+	if m.act.List == nil {
+		m.clearFilter()
+		return m.setStatus("searching bodies not available: filter by type: or status: instead", true)
+	}
+	return m.textQuery(0)
+}
+
+// textQuery asks the store for the newest text matches after Seq after.
+func (m *Model) textQuery(after int64) tea.Cmd {
+	m.fltBusy = true
+	gen := m.fltGen
+	// Every row in memory now is in the store, so once the query has run
+	// the store has been searched at least up to the newest of them.
+	covered := after
+	if n := m.main.rows.len(); n > 0 {
+		covered = max(covered, m.main.rows.rows[n-1].Seq)
+	}
+	q := capture.Query{Text: m.flt.text, AfterSeq: after, Newest: true, Limit: filterLimit}
+	return m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {
+		return filterMsg{gen: gen, rows: rows, err: err, after: covered}
+	})
+}
+
+func (m *Model) onFilterResult(msg filterMsg) tea.Cmd {
+	if msg.gen != m.fltGen || m.filt == nil {
+		return nil // a filter since replaced or cleared
+	}
+	m.fltBusy = false
+	if msg.err != nil {
+		return m.setStatus(fmt.Sprintf("filter: %v", msg.err), true)
+	}
+	keep := msg.rows[:0]
+	for _, s := range msg.rows {
+		// The bus may have told us more since the store was read.
+		if cur, ok := m.main.rows.get(s.ID); ok && newer(&s, &cur) {
+			s = cur
+		}
+		m.fltSeq = max(m.fltSeq, s.Seq)
+		if m.flt.match(&s) {
+			keep = append(keep, s)
+		}
+	}
+	m.fltSeq = max(m.fltSeq, msg.after)
+	p := m.filt
+	m.mutate(p, func() {
+		p.rows.merge(keep, nil, nil)
+		m.trim(p)
+	})
+	if m.fltDirty {
+		m.fltDirty = false
+		return m.textQuery(m.fltSeq)
+	}
+	return nil
+}
+
+// filterChanged applies rows that changed in the main list to the
+// filtered one.
+func (m *Model) filterChanged(changed []capture.Summary, added bool) tea.Cmd {
+	p := m.filt
+	var add []capture.Summary
+	var del []string
+	for i := range changed {
+		s := &changed[i]
+		in := p.rows.find(s.ID) >= 0
+		switch {
+		case m.flt.match(s) && (in || m.flt.text == ""):
+			add = append(add, *s)
+		case in && !m.flt.match(s):
+			del = append(del, s.ID)
+		}
+	}
+	if len(add)+len(del) > 0 {
+		m.mutate(p, func() {
+			p.rows.merge(add, nil, nil)
+			for _, id := range del {
+				p.rows.remove(id)
+			}
+			m.trim(p)
+		})
+	}
+	if !added || m.flt.text == "" {
+		return nil
+	}
+	if m.fltBusy {
+		m.fltDirty = true
+		return nil
+	}
+	return m.textQuery(m.fltSeq)
+}
