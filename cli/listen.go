@@ -20,6 +20,7 @@ import (
 	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
+	"github.com/omega-listen/omega-listen/tui"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
 
@@ -211,6 +212,7 @@ type listener struct {
 	endpoint    *omega.Endpoint
 	borrowed    *omega.Endpoint // --endpoint: as it was before we pointed it at us
 	backfill    *backfiller     // --backfill
+	scr         *screen         // the TUI, when it runs
 	sessionPath string
 }
 
@@ -263,13 +265,20 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		fmt.Fprintf(s.Err, "Warning: %v; `omega-listen trigger` will not find this listener.\n", err)
 	}
 
-	printDone := make(chan struct{})
 	sub := l.bus.Subscribe(4096)
-	go func() {
-		defer close(printDone)
-		l.out.follow(sub, l.store)
-	}()
-	l.out.ready(l.readyInfo())
+	printDone := make(chan struct{})
+	var quit, screenGone <-chan struct{} // the screen's; nil (never ready) with lines
+	if l.useScreen() {
+		l.scr = l.startScreen(ctx, sub)
+		close(printDone)
+		quit, screenGone = l.scr.quit, l.scr.done
+	} else {
+		go func() {
+			defer close(printDone)
+			l.out.follow(sub, l.store)
+		}()
+		l.out.ready(l.readyInfo())
+	}
 	go l.reportLeftovers(ctx)
 
 	// Work that runs beside the receiver, and stops before teardown closes
@@ -286,19 +295,53 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 
 	select {
 	case <-sig:
-		fmt.Fprintln(s.Err, "Shutting down: finishing in-flight deliveries… (Ctrl-C again to quit at once)")
+		l.step("Shutting down: finishing in-flight deliveries… (Ctrl-C again to quit at once)")
+	case <-quit:
+		l.step("Shutting down: finishing in-flight deliveries… (Ctrl-C again to quit at once)")
+	case <-screenGone:
+		if l.scr.err != nil {
+			fmt.Fprintf(s.Err, "The screen stopped: %v\n", l.scr.err)
+		}
 	case err := <-l.served:
-		fmt.Fprintf(s.Err, "The receiver stopped: %v\n", err)
+		l.step(fmt.Sprintf("The receiver stopped: %v", err))
 	case <-ctx.Done():
 	}
+	// A second Ctrl-C (a signal, or the key on the screen, which then
+	// exits at once) skips the rest of teardown.
+	tornDown := make(chan struct{})
+	if l.scr != nil && !l.scr.alive() {
+		screenGone = nil // gone before teardown: not a second Ctrl-C
+	}
 	go func() {
-		<-sig
+		select {
+		case <-sig:
+		case <-screenGone:
+		case <-tornDown:
+			return
+		}
+		select {
+		case <-tornDown:
+			return // the screen ended because teardown did
+		default:
+		}
+		if l.scr != nil {
+			l.scr.p.Kill()
+			<-l.scr.done
+		}
 		fmt.Fprintln(s.Err, "Quitting at once.")
 		s.exit(130)
 	}()
 	stopBg()
 	bg.Wait()
 	l.teardown(context.Background())
+	close(tornDown)
+	if l.scr != nil {
+		// The screen is gone with its alternate screen: say again where it
+		// stays in the scrollback.
+		for _, line := range l.scr.finish() {
+			fmt.Fprintln(s.Err, line)
+		}
+	}
 	sub.Close()
 	<-printDone
 	return nil
@@ -347,7 +390,11 @@ func (l *listener) serve() error {
 		OnStoreError: func(err error) {
 			// Deliveries still flow; say so loudly once, then in the counters.
 			storeErrOnce.Do(func() {
-				fmt.Fprintf(l.s.Err, "WARNING: captures are NOT being recorded: %v. Deliveries are still forwarded and answered. Check that %s is writable and has free space.\n", err, l.cfg.dataDir)
+				msg := fmt.Sprintf("WARNING: captures are NOT being recorded: %v. Deliveries are still forwarded and answered. Check that %s is writable and has free space.", err, l.cfg.dataDir)
+				if l.scr != nil && l.scr.alive() {
+					l.scr.p.Send(tui.NoticeMsg{Text: msg, Warn: true})
+				}
+				fmt.Fprintln(l.s.Err, msg) // also where it stays after the screen
 			})
 			l.log.Error("capture store", "err", err)
 		},
@@ -560,20 +607,39 @@ func (l *listener) readyInfo() readyInfo {
 	}
 }
 
+// step reports a shutdown step: on the screen's shutdown view while it
+// runs, else on stderr.
+func (l *listener) step(msg string) {
+	if l.scr != nil && l.scr.alive() {
+		l.scr.step(msg)
+		return
+	}
+	fmt.Fprintln(l.s.Err, msg)
+}
+
+// progress shows a step being taken, on the screen only: lines say what
+// was done, and the screen has no other way to show that it is waiting.
+func (l *listener) progress(msg string) {
+	if l.scr != nil && l.scr.alive() {
+		l.scr.p.Send(tui.ShutdownMsg{Line: msg})
+	}
+}
+
 // teardown undoes what was started, in reverse, each step bounded.
 func (l *listener) teardown(ctx context.Context) {
 	if l.srv != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := l.srv.Shutdown(sctx); err != nil {
-			fmt.Fprintf(l.s.Err, "Some deliveries did not finish in time: %v\n", err)
+			l.step(fmt.Sprintf("Some deliveries did not finish in time: %v", err))
 		}
 		_ = l.h.Wait(sctx)
 		cancel()
 	}
 	if l.endpoint != nil {
 		if l.cfg.opts.Keep {
-			fmt.Fprintf(l.s.Err, "Left endpoint %s registered (--keep).\n", l.endpoint.ID)
+			l.step(fmt.Sprintf("Left endpoint %s registered (--keep).", l.endpoint.ID))
 		} else if l.borrowed != nil {
+			l.progress(fmt.Sprintf("Giving endpoint %s back…", l.borrowed.ID))
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := l.giveBack(dctx)
 			cancel()
@@ -583,27 +649,29 @@ func (l *listener) teardown(ctx context.Context) {
 				if !b.Active {
 					fix += " && omega-listen endpoints disable " + b.ID
 				}
-				fmt.Fprintf(l.s.Err, "Could not give endpoint %s back: %v\nIt still points at this listener's URL; restore it with:\n  %s\n", b.ID, err, clean(fix))
+				l.step(fmt.Sprintf("Could not give endpoint %s back: %v\nIt still points at this listener's URL; restore it with:\n  %s", b.ID, err, clean(fix)))
 			} else {
-				fmt.Fprintf(l.s.Err, "Gave endpoint %s back: %s again.\n", b.ID, clean(b.URL))
+				l.step(fmt.Sprintf("Gave endpoint %s back: %s again.", b.ID, clean(b.URL)))
 			}
 		} else if l.cfg.opts.Domain != "" && !l.cfg.opts.DeleteOnExit {
+			l.progress(fmt.Sprintf("Deactivating endpoint %s…", l.endpoint.ID))
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			_, err := l.client.SetEndpointActive(dctx, l.endpoint.ID, false)
 			cancel()
 			if err != nil {
-				fmt.Fprintf(l.s.Err, "Could not deactivate endpoint %s: %v\nOmega will keep delivering to %s; run `omega-listen endpoints disable %s`.\n", l.endpoint.ID, err, l.endpoint.URL, l.endpoint.ID)
+				l.step(fmt.Sprintf("Could not deactivate endpoint %s: %v\nOmega will keep delivering to %s; run `omega-listen endpoints disable %s`.", l.endpoint.ID, err, l.endpoint.URL, l.endpoint.ID))
 			} else {
-				fmt.Fprintf(l.s.Err, "Deactivated endpoint %s; the next run with --domain %s reuses it.\n", l.endpoint.ID, l.cfg.opts.Domain)
+				l.step(fmt.Sprintf("Deactivated endpoint %s; the next run with --domain %s reuses it.", l.endpoint.ID, l.cfg.opts.Domain))
 			}
 		} else {
+			l.progress(fmt.Sprintf("Deleting endpoint %s…", l.endpoint.ID))
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := l.client.DeleteEndpoint(dctx, l.endpoint.ID)
 			cancel()
 			if err != nil {
-				fmt.Fprintf(l.s.Err, "Could not delete endpoint %s: %v\nIt is left behind; remove it with `omega-listen endpoints prune` or `omega-listen endpoints delete %s`.\n", l.endpoint.ID, err, l.endpoint.ID)
+				l.step(fmt.Sprintf("Could not delete endpoint %s: %v\nIt is left behind; remove it with `omega-listen endpoints prune` or `omega-listen endpoints delete %s`.", l.endpoint.ID, err, l.endpoint.ID))
 			} else {
-				fmt.Fprintf(l.s.Err, "Deleted endpoint %s.\n", l.endpoint.ID)
+				l.step(fmt.Sprintf("Deleted endpoint %s.", l.endpoint.ID))
 			}
 		}
 	}
@@ -618,7 +686,7 @@ func (l *listener) teardown(ctx context.Context) {
 	}
 	if l.store != nil {
 		if err := l.store.Close(); err != nil {
-			fmt.Fprintf(l.s.Err, "Closing the capture store: %v\n", err)
+			l.step(fmt.Sprintf("Closing the capture store: %v", err))
 		}
 	}
 	if l.emu != nil {
@@ -655,6 +723,10 @@ func (l *listener) followTunnel(ctx context.Context, bg *sync.WaitGroup) {
 }
 
 func (l *listener) reportTunnel(st tunnel.Status) {
+	if l.scr != nil && l.scr.alive() {
+		l.scr.p.Send(tunnelMsg(st))
+		return
+	}
 	msg := ""
 	switch st.State {
 	case tunnel.Disconnected:

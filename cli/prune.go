@@ -110,7 +110,7 @@ func (l *listener) reportLeftovers(ctx context.Context) {
 	if err != nil || len(left) == 0 {
 		return
 	}
-	fmt.Fprintf(l.s.Err, "Note: %d webhook endpoint(s) left behind by earlier omega-listen runs still receive Omega's events. Remove them with `omega-listen endpoints prune`.\n", len(left))
+	l.notef("Note: %d webhook endpoint(s) left behind by earlier omega-listen runs still receive Omega's events. Remove them with `omega-listen endpoints prune`.", len(left))
 }
 
 type pruneOptions struct {

@@ -84,6 +84,14 @@ type ShutdownMsg struct{ Line string }
 // DoneMsg says teardown finished: the program quits.
 type DoneMsg struct{}
 
+// NoticeMsg tells the user of something that happened outside the program
+// (a backfill, a store failure). It shows in the status line; a Warn
+// notice also stays in the header until another replaces it.
+type NoticeMsg struct {
+	Text string
+	Warn bool
+}
+
 const (
 	defaultHistory = 200
 	// maxLiveRows bounds the rows kept beyond the loaded history: older
@@ -162,6 +170,7 @@ type Model struct {
 	status    string
 	statusErr bool
 	statusGen int
+	warning   string // the last NoticeMsg with Warn
 
 	shutdownLines []string
 }

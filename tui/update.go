@@ -69,6 +69,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus(fmt.Sprintf("copied the %s (%d bytes) to the clipboard", msg.what, len(msg.text)), false))
 	case statusMsg:
 		return m, m.setStatus(msg.text, msg.isErr)
+	case NoticeMsg:
+		if msg.Warn {
+			m.warning = msg.Text
+		}
+		return m, m.setStatus(sanitize(msg.Text), msg.Warn)
 	case clearStatusMsg:
 		if msg.gen == m.statusGen {
 			m.status, m.statusErr = "", false

@@ -458,3 +458,20 @@ func TestTunnelAndCounters(t *testing.T) {
 		t.Fatalf("header:\n%s", m.View().Content)
 	}
 }
+
+// A warning from outside (the store failing) stays in the header; a plain
+// notice only passes through the status line.
+func TestNoticeMsg(t *testing.T) {
+	m := newTestModel(t, Actions{}, 120, 20)
+	render := func(m *Model) string { return m.View().Content }
+	m.Update(NoticeMsg{Text: "Backfill (start): delivered 2 event(s)"})
+	if v := render(m); !strings.Contains(v, "Backfill (start): delivered 2 event(s)") {
+		t.Fatalf("notice not shown:\n%s", v)
+	}
+	m.Update(NoticeMsg{Text: "captures are NOT being recorded: disk full\x1b[2J", Warn: true})
+	m.Update(NoticeMsg{Text: "later news"})
+	v := render(m)
+	if !strings.Contains(v, "⚠ captures are NOT being recorded: disk full") || strings.Contains(v, "\x1b[2J") {
+		t.Fatalf("warning not kept in the header (or not escaped):\n%s", v)
+	}
+}

@@ -145,6 +145,9 @@ func (m *Model) header() []string {
 	if !m.cur().follow {
 		l3 += st.warn.Render("  · paused: G follows")
 	}
+	if m.warning != "" {
+		l3 += st.warn.Render("  ⚠ " + sanitize(m.warning))
+	}
 	return []string{l1, l2, l3}
 }
 

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/replay"
+	"github.com/omega-listen/omega-listen/tui"
+	"github.com/omega-listen/omega-listen/tunnel"
+)
+
+// screen is the terminal UI of a listener: the tui program, fed by the
+// capture bus through tui.Bridge, with the listener's own news (tunnel
+// state, notices, teardown steps) sent to it as messages.
+type screen struct {
+	p        *tea.Program
+	done     chan struct{} // the program has exited
+	quit     chan struct{} // the user asked to quit (q, ctrl-c)
+	quitOnce sync.Once
+	err      error // from Program.Run, once done is closed
+
+	mu    sync.Mutex
+	steps []string // teardown lines, printed again once the screen is gone
+}
+
+// useScreen: the TUI is the default on a terminal; --print and
+// --format json keep lines.
+func (l *listener) useScreen() bool {
+	return l.s.OutIsTerminal && !l.cfg.opts.Print && !l.cfg.json
+}
+
+func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *screen {
+	sc := &screen{done: make(chan struct{}), quit: make(chan struct{})}
+	rp := replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish})
+	editor := l.s.getenv("VISUAL")
+	if editor == "" {
+		editor = l.s.getenv("EDITOR")
+	}
+	m := tui.New(tui.Options{
+		Info: tui.Info{
+			WebhookURL: l.webhookURL(), PublicURL: l.tun.PublicURL(), EndpointID: l.endpoint.ID,
+			Forward: l.cfg.target.String(), Tunnel: l.tun.Provider(), Events: l.cfg.events,
+			Emulated: l.emu != nil, SessionID: l.sessionID,
+		},
+		Actions: tui.Actions{
+			List: l.store.List,
+			Load: l.store.Get,
+			Replay: func(ctx context.Context, id string, body []byte) (*capture.Capture, error) {
+				orig, err := l.store.Get(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				return rp.One(ctx, orig, "", body)
+			},
+			Curl: func(c *capture.Capture) string { return capture.Curl(c, "") },
+			Quit: func() { sc.quitOnce.Do(func() { close(sc.quit) }) },
+		},
+		NoColor: l.s.getenv("NO_COLOR") != "",
+		Editor:  editor,
+	})
+	sc.p = tea.NewProgram(m, tea.WithInput(l.s.In), tea.WithOutput(l.s.Out), tea.WithContext(ctx),
+		// Signals are the listener's: SIGINT and SIGTERM start teardown,
+		// which the screen then shows.
+		tea.WithoutSignalHandler())
+	go func() {
+		_, sc.err = sc.p.Run()
+		close(sc.done)
+	}()
+	go tui.Bridge(ctx, sub, sc.p.Send)
+	state := "connected"
+	if l.tun.Provider() == "none" {
+		state = "local"
+	}
+	sc.p.Send(tui.TunnelMsg{State: state})
+	return sc
+}
+
+// alive reports whether the program still runs.
+func (sc *screen) alive() bool {
+	select {
+	case <-sc.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// step shows one teardown line on the shutdown view.
+func (sc *screen) step(msg string) {
+	sc.mu.Lock()
+	sc.steps = append(sc.steps, msg)
+	sc.mu.Unlock()
+	for line := range strings.SplitSeq(strings.TrimRight(msg, "\n"), "\n") {
+		sc.p.Send(tui.ShutdownMsg{Line: line})
+	}
+}
+
+// finish ends the program after teardown and waits for the terminal to be
+// given back, then returns the teardown lines to print where they stay.
+func (sc *screen) finish() []string {
+	sc.p.Send(tui.DoneMsg{})
+	select {
+	case <-sc.done:
+	case <-time.After(3 * time.Second):
+		sc.p.Kill()
+		<-sc.done
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.steps
+}
+
+// tunnelMsg is a tunnel state as the screen shows it.
+func tunnelMsg(st tunnel.Status) tui.TunnelMsg {
+	m := tui.TunnelMsg{URL: st.URL}
+	if st.Err != nil {
+		m.Err = st.Err.Error()
+	}
+	switch st.State {
+	case tunnel.Connected, tunnel.Reconnected:
+		m.State = "connected"
+	case tunnel.Disconnected:
+		m.State = "reconnecting"
+	case tunnel.Connecting:
+		m.State = "connecting"
+	case tunnel.Closed:
+		m.State = "closed"
+	}
+	return m
+}
