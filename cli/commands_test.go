@@ -26,7 +26,7 @@ func run(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 	return code, out.String(), errb.String()
 }
 
-func emuEnv(t *testing.T, o emulator.Options) (*emulator.Server, map[string]string) {
+func emuEnv(t testing.TB, o emulator.Options) (*emulator.Server, map[string]string) {
 	t.Helper()
 	emu, err := emulator.Start("", o)
 	if err != nil {

@@ -44,7 +44,7 @@ type inProcListener struct {
 	out, err *lockedBuffer
 }
 
-func startInProc(t *testing.T, env map[string]string, args ...string) *inProcListener {
+func startInProc(t testing.TB, env map[string]string, args ...string) *inProcListener {
 	t.Helper()
 	p := &inProcListener{sig: make(chan os.Signal, 2), code: make(chan int, 1), exited: make(chan int, 1), out: &lockedBuffer{}, err: &lockedBuffer{}}
 	s := Streams{In: strings.NewReader(""), Out: p.out, Err: p.err, Getenv: func(k string) string { return env[k] },
@@ -63,7 +63,7 @@ func startInProc(t *testing.T, env map[string]string, args ...string) *inProcLis
 	return p
 }
 
-func (p *inProcListener) stop(t *testing.T) {
+func (p *inProcListener) stop(t testing.TB) {
 	t.Helper()
 	p.sig <- os.Interrupt
 	select {

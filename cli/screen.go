@@ -63,12 +63,15 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 		NoColor: l.s.getenv("NO_COLOR") != "",
 		Editor:  editor,
 	})
-	sc.p = tea.NewProgram(m, tea.WithInput(l.s.In), tea.WithOutput(l.s.Out), tea.WithContext(ctx),
+	opts := append([]tea.ProgramOption{tea.WithInput(l.s.In), tea.WithOutput(l.s.Out), tea.WithContext(ctx),
 		// Signals are the listener's: SIGINT and SIGTERM start teardown,
 		// which the screen then shows.
-		tea.WithoutSignalHandler())
+		tea.WithoutSignalHandler()}, screenOptions...)
+	sc.p = tea.NewProgram(m, opts...)
 	go func() {
-		_, sc.err = sc.p.Run()
+		var final tea.Model
+		final, sc.err = sc.p.Run()
+		screenExited(final)
 		close(sc.done)
 	}()
 	go tui.Bridge(ctx, sub, sc.p.Send)
@@ -133,3 +136,10 @@ func tunnelMsg(st tunnel.Status) tui.TunnelMsg {
 	}
 	return m
 }
+
+// screenOptions are added by tests (a window size, where there is no
+// terminal to ask).
+var screenOptions []tea.ProgramOption
+
+// screenExited sees the program's last model: tests read its final view.
+var screenExited = func(tea.Model) {}

@@ -15,6 +15,7 @@ package tui
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -352,4 +353,10 @@ func (m *Model) setStatus(text string, isErr bool) tea.Cmd {
 	m.status, m.statusErr = text, isErr
 	m.statusGen++
 	return m.after(statusFor, clearStatusMsg{m.statusGen})
+}
+
+// Counts returns how many of this session's captures ended each way, as
+// the header shows them.
+func (m *Model) Counts() map[capture.Outcome]int {
+	return maps.Clone(m.counts)
 }

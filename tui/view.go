@@ -405,7 +405,11 @@ func (m *Model) helpView() []string {
 func (m *Model) shutdownView() []string {
 	st := m.st
 	lines := []string{st.title.Render("Shutting down…"), ""}
-	start := max(0, len(m.shutdownLines)-(m.height-4))
+	// The newest lines that fit; all of them while the size is unknown.
+	start := 0
+	if room := m.height - 4; room > 0 {
+		start = max(0, len(m.shutdownLines)-room)
+	}
 	for _, l := range m.shutdownLines[start:] {
 		lines = append(lines, "  "+sanitize(l))
 	}
