@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -169,4 +171,47 @@ func TestParseEndpointTag(t *testing.T) {
 			t.Errorf("parseEndpointTag(%q) accepted", d)
 		}
 	}
+}
+
+// JSON output escapes C1 controls (U+009B is CSI to some terminals) and
+// stays the same JSON.
+func TestEscapeC1(t *testing.T) {
+	in := map[string]string{"type": "video.\u009b31m\u0085x\u00a0é\u009f"}
+	data, _ := json.Marshal(in)
+	got := escapeC1(data)
+	for r := rune(0x80); r <= 0x9f; r++ {
+		if bytes.ContainsRune(got, r) {
+			t.Fatalf("%q still holds U+%04X", got, r)
+		}
+	}
+	var back map[string]string
+	if err := json.Unmarshal(got, &back); err != nil || back["type"] != in["type"] {
+		t.Fatalf("round trip: %q, %v", back["type"], err)
+	}
+	if !bytes.Contains(got, []byte("\u00a0é")) {
+		t.Errorf("escaped more than C1: %q", got)
+	}
+}
+
+func FuzzEscapeC1(f *testing.F) {
+	f.Add("video.\u009b31m")
+	f.Add("\xc2")
+	f.Fuzz(func(t *testing.T, s string) {
+		data, _ := json.Marshal(map[string]string{"v": s})
+		got := escapeC1(data)
+		var back map[string]string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("escapeC1 broke the JSON %q: %v", got, err)
+		}
+		var want map[string]string
+		_ = json.Unmarshal(data, &want)
+		if back["v"] != want["v"] {
+			t.Fatalf("value changed: %q → %q", want["v"], back["v"])
+		}
+		for r := rune(0x80); r <= 0x9f; r++ {
+			if bytes.ContainsRune(got, r) {
+				t.Fatalf("%q still holds U+%04X", got, r)
+			}
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,9 +52,33 @@ func (t *table) flush() error { return t.tw.Flush() }
 
 // writeJSON prints v indented, as `gh --json` does for humans and jq alike.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(escapeC1(data), '\n'))
+	return err
+}
+
+// escapeC1 rewrites the C1 control characters (U+0080 to U+009F) in JSON
+// as \u escapes. encoding/json escapes C0 but writes these raw, and some
+// terminals take U+009B for CSI: JSON from outside reaches terminals too.
+// In JSON text they can only occur inside strings, where the escape means
+// the same character.
+func escapeC1(data []byte) []byte {
+	if !bytes.Contains(data, []byte{0xc2}) {
+		return data
+	}
+	out := make([]byte, 0, len(data)+16)
+	for i := 0; i < len(data); i++ {
+		if data[i] == 0xc2 && i+1 < len(data) && data[i+1] >= 0x80 && data[i+1] <= 0x9f {
+			out = fmt.Appendf(out, `\u%04x`, data[i+1])
+			i++
+			continue
+		}
+		out = append(out, data[i])
+	}
+	return out
 }
 
 func fmtTime(t time.Time) string {

@@ -61,7 +61,7 @@ func (p *linePrinter) write(text string, obj any) {
 		if err != nil {
 			data, _ = json.Marshal(map[string]string{"type": "error", "error": err.Error()})
 		}
-		p.w.Write(data)
+		p.w.Write(escapeC1(data))
 		p.w.WriteByte('\n')
 	} else {
 		p.w.WriteString(text)

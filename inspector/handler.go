@@ -173,6 +173,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.enter()
 	defer h.leave()
 	h.received.Add(1)
+	if len(r.TransferEncoding) > 0 {
+		// net/http serves a request with both Content-Length and chunked
+		// framing by the chunked one and drops Content-Length, so this
+		// cannot tell it from plain chunked. RFC 9112 §6.3 says to close
+		// the connection after answering such a request, so that whatever
+		// a proxy in front (ngrok) framed differently is not read as a
+		// second request. Omega sends Content-Length, so closing after
+		// every chunked request costs nothing in practice.
+		w.Header().Set("Connection", "close")
+	}
 	// The sender hanging up must not cancel recording or forwarding: the
 	// delivery was received and the app should see it.
 	ctx := context.WithoutCancel(r.Context())

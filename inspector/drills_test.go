@@ -1,0 +1,84 @@
+package inspector
+
+// Drill regressions (issue 7): request framing that could smuggle a second
+// request past a proxy in front of the receiver.
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// exchange writes raw to addr and reads every answer until the server
+// closes the connection or is silent for a second.
+func exchange(t *testing.T, addr, raw string) (answers []*http.Response, closed bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return answers, false
+			}
+			return answers, true
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answers = append(answers, resp)
+	}
+}
+
+func TestDrillChunkedRequestClosesTheConnection(t *testing.T) {
+	r := newRig(t, nil)
+	head := "POST " + r.h.Path() + " HTTP/1.1\r\nHost: x\r\n"
+	second := head + "Content-Length: 8\r\n\r\nSMUGGLED"
+	cases := []struct {
+		name       string
+		raw        string
+		answers    int
+		wantClosed bool
+	}{
+		// net/http frames this by chunked and drops Content-Length; a proxy
+		// that framed it by Content-Length would have sent "second" as
+		// part of the body. RFC 9112 §6.3: close after answering.
+		{"Content-Length and chunked", head + "Content-Length: 45\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + second, 1, true},
+		{"chunked then a pipelined request", head + "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + second, 1, true},
+		{"chunked to a wrong path", "POST /omega/nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + second, 1, true},
+		// Content-Length alone is unambiguous: keep-alive and pipelining work.
+		{"Content-Length then a pipelined request", head + "Content-Length: 4\r\n\r\nabcd" + second, 2, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(r.app.requests())
+			answers, closed := exchange(t, r.srv.Listener.Addr().String(), tc.raw)
+			if len(answers) != tc.answers || closed != tc.wantClosed {
+				t.Fatalf("%d answers, connection closed %v; want %d, %v", len(answers), closed, tc.answers, tc.wantClosed)
+			}
+			if tc.wantClosed && !answers[0].Close {
+				t.Errorf("answer does not say Connection: close: %v", answers[0].Header)
+			}
+			reqs := r.app.requests()[before:]
+			if len(reqs) != tc.answers && !strings.Contains(tc.name, "wrong path") {
+				t.Errorf("the app got %d requests, want %d", len(reqs), tc.answers)
+			}
+			for i, q := range reqs {
+				if tc.wantClosed && strings.Contains(string(q.Body), "SMUGGLED") {
+					t.Errorf("request %d reached the app: %q", i, q.Body)
+				}
+			}
+		})
+	}
+}
