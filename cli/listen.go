@@ -406,11 +406,12 @@ func (l *listener) serve() error {
 		WriteTimeout:      o.Timeout + time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       inspector.FramingContext,
 		ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelDebug),
 	}
 	l.served = make(chan error, 1)
 	go func() {
-		err := l.srv.Serve(l.tun)
+		err := l.srv.Serve(inspector.GuardFraming(l.tun))
 		if !errors.Is(err, http.ErrServerClosed) {
 			l.served <- err
 		}

@@ -50,15 +50,19 @@ func TestDrillChunkedRequestClosesTheConnection(t *testing.T) {
 		raw        string
 		answers    int
 		wantClosed bool
+		refused    bool // answered 400, the app sees nothing
 	}{
 		// net/http frames this by chunked and drops Content-Length; a proxy
 		// that framed it by Content-Length would have sent "second" as
-		// part of the body. RFC 9112 §6.3: close after answering.
-		{"Content-Length and chunked", head + "Content-Length: 45\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + second, 1, true},
-		{"chunked then a pipelined request", head + "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + second, 1, true},
-		{"chunked to a wrong path", "POST /omega/nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + second, 1, true},
+		// part of the body. The guard sees both: refused, and closed.
+		{"Content-Length and chunked", head + "Content-Length: 45\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + second, 1, true, true},
+		{"chunked and Content-Length, other case", head + "transfer-encoding: chunked\r\ncontent-length: 4\r\n\r\n0\r\n\r\n" + second, 1, true, true},
+		// Only the ambiguous one of pipelined requests is refused.
+		{"a good request, then an ambiguous one", head + "Content-Length: 4\r\n\r\nabcd" + head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 2, true, false},
+		{"chunked then a pipelined request", head + "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + second, 1, true, false},
+		{"chunked to a wrong path", "POST /omega/nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + second, 1, true, false},
 		// Content-Length alone is unambiguous: keep-alive and pipelining work.
-		{"Content-Length then a pipelined request", head + "Content-Length: 4\r\n\r\nabcd" + second, 2, false},
+		{"Content-Length then a pipelined request", head + "Content-Length: 4\r\n\r\nabcd" + second, 2, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,12 +71,26 @@ func TestDrillChunkedRequestClosesTheConnection(t *testing.T) {
 			if len(answers) != tc.answers || closed != tc.wantClosed {
 				t.Fatalf("%d answers, connection closed %v; want %d, %v", len(answers), closed, tc.answers, tc.wantClosed)
 			}
-			if tc.wantClosed && !answers[0].Close {
-				t.Errorf("answer does not say Connection: close: %v", answers[0].Header)
+			last := answers[len(answers)-1]
+			if tc.wantClosed && !last.Close {
+				t.Errorf("answer does not say Connection: close: %v", last.Header)
 			}
 			reqs := r.app.requests()[before:]
-			if len(reqs) != tc.answers && !strings.Contains(tc.name, "wrong path") {
-				t.Errorf("the app got %d requests, want %d", len(reqs), tc.answers)
+			wantReqs := tc.answers
+			if tc.refused {
+				wantReqs = 0
+				if last.StatusCode != http.StatusBadRequest {
+					t.Errorf("answered %s, want 400", last.Status)
+				}
+			}
+			if strings.HasPrefix(tc.name, "a good request") {
+				wantReqs = 1
+				if answers[0].StatusCode != 200 || last.StatusCode != 400 {
+					t.Errorf("answered %s then %s, want 200 then 400", answers[0].Status, last.Status)
+				}
+			}
+			if len(reqs) != wantReqs && !strings.Contains(tc.name, "wrong path") {
+				t.Errorf("the app got %d requests, want %d", len(reqs), wantReqs)
 			}
 			for i, q := range reqs {
 				if tc.wantClosed && strings.Contains(string(q.Body), "SMUGGLED") {

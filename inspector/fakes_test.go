@@ -229,7 +229,11 @@ func newRig(t *testing.T, answer http.HandlerFunc, opts ...rigOption) *rig {
 	t.Cleanup(fwd.Close)
 	ho.Forwarder = fwd
 	r.h = NewHandler(ho)
-	r.srv = httptest.NewServer(r.h)
+	// Served the way the listener serves it: behind the framing guard.
+	r.srv = httptest.NewUnstartedServer(r.h)
+	r.srv.Listener = GuardFraming(r.srv.Listener)
+	r.srv.Config.ConnContext = FramingContext
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	return r
 }

@@ -173,6 +173,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.enter()
 	defer h.leave()
 	h.received.Add(1)
+	// Every request must be counted on its connection, so ask first.
+	ambiguous := ambiguousFraming(r.Context())
 	if len(r.TransferEncoding) > 0 {
 		// net/http serves a request with both Content-Length and chunked
 		// framing by the chunked one and drops Content-Length, so this
@@ -207,6 +209,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.Path = RedactedPath
 	if r.URL.RawQuery != "" {
 		c.Path += "?" + r.URL.RawQuery
+	}
+	if ambiguous {
+		// Both Content-Length and Transfer-Encoding (see GuardFraming): a
+		// proxy in front that framed it by the other would have seen other
+		// requests. RFC 9112 §6.1 lets a server refuse it; it is never a
+		// real delivery.
+		w.Header().Set("Connection", "close")
+		h.reject(ctx, w, c, http.StatusBadRequest, "bad request: both Content-Length and Transfer-Encoding\n", "ambiguous framing: Content-Length and Transfer-Encoding")
+		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
