@@ -92,48 +92,6 @@ func drillReport(t *testing.T, name string, kv ...any) {
 	}
 }
 
-// ---------------------------------------------------------------------------
-// The listener process (a copy of startListener that takes the data dir, so
-// a second run can use the first one's).
-
-func startListenerDir(t *testing.T, dataDir string, env []string, args ...string) *listenerProc {
-	t.Helper()
-	p := &listenerProc{t: t, lines: make(chan string, 10000), stderr: &syncBuffer{}, done: make(chan struct{}), dataDir: dataDir}
-	args = append([]string{"--data-dir", p.dataDir}, args...)
-	p.cmd = exec.Command(binPath, args...)
-	p.cmd.Env = append(cleanEnv(), env...)
-	p.cmd.Stderr = p.stderr
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-	}()
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	first := p.next(30 * time.Second)
-	if err := json.Unmarshal([]byte(first), &p.ready); err != nil || p.ready["type"] != "ready" {
-		t.Fatalf("first line is not the ready object: %q (stderr: %s)", first, p.stderr)
-	}
-	return p
-}
-
 // drainLines reads the listener's stdout to its end, so a long run never
 // blocks on a full pipe, and keeps every line for the escape check.
 type lineSink struct {

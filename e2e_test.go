@@ -108,8 +108,14 @@ func (s *syncBuffer) String() string {
 // NDJSON output unless args say otherwise) and waits for its ready line.
 func startListener(t *testing.T, env []string, args ...string) *listenerProc {
 	t.Helper()
-	p := &listenerProc{t: t, lines: make(chan string, 10000), stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.dataDir = filepath.Join(t.TempDir(), "data")
+	return startListenerDir(t, filepath.Join(t.TempDir(), "data"), env, args...)
+}
+
+// startListenerDir is startListener on a given data dir, so that a second
+// run can use the first one's.
+func startListenerDir(t *testing.T, dataDir string, env []string, args ...string) *listenerProc {
+	t.Helper()
+	p := &listenerProc{t: t, lines: make(chan string, 10000), stderr: &syncBuffer{}, done: make(chan struct{}), dataDir: dataDir}
 	args = append([]string{"--data-dir", p.dataDir}, args...)
 	p.cmd = exec.Command(binPath, args...)
 	p.cmd.Env = append(cleanEnv(), env...)
@@ -138,7 +144,7 @@ func startListener(t *testing.T, env []string, args ...string) *listenerProc {
 			<-p.done
 		}
 	})
-	first := p.next(20 * time.Second)
+	first := p.next(30 * time.Second)
 	if strings.HasPrefix(first, "{") {
 		if err := json.Unmarshal([]byte(first), &p.ready); err != nil || p.ready["type"] != "ready" {
 			t.Fatalf("first line is not the ready object: %q (stderr: %s)", first, p.stderr)

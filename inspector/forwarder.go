@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture"
 )
 
 // DefaultTimeout bounds one forward when ForwarderOptions.Timeout is zero.
@@ -195,6 +197,34 @@ type Result struct {
 	Duration  time.Duration
 	Err       error // a *ForwardError, or nil
 	ErrKind   ErrKind
+}
+
+// Record sets c's outcome from res: where it went, what the app answered
+// (or why it was not reached), and SentStatus, what the sender is answered
+// (the app's status, or 504 when it was too slow, 502 otherwise). A replay
+// records the same, so it reads like a delivery wherever it is shown.
+func (res Result) Record(c *capture.Capture) {
+	c.Target = res.URL
+	c.Status = res.Status
+	c.RespHeaders = res.Header
+	c.RespBody = res.Body
+	c.Duration = res.Duration
+	if res.Truncated {
+		// Request bodies are never truncated (413 instead), so on a
+		// forwarded capture the flag can only mean the answer's body.
+		c.Flags |= capture.FlagTruncated
+	}
+	switch res.ErrKind {
+	case ErrNone:
+		c.SentStatus = res.Status
+	case ErrTimeout:
+		c.SentStatus = http.StatusGatewayTimeout
+	default:
+		c.SentStatus = http.StatusBadGateway
+	}
+	if res.Err != nil {
+		c.Error = res.Err.Error()
+	}
 }
 
 // Forward sends r to the app and reads its whole answer. Redirects are

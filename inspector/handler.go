@@ -237,7 +237,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Body = body
-	inspectEnvelope(c)
+	InspectEnvelope(c)
 	fwd := h.o.Forwarder
 	c.Target = fwd.targetStr
 
@@ -253,27 +253,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c.State = capture.StateDone
 	c.CompletedAt = h.o.Now()
-	c.Target = res.URL
-	c.Status = res.Status
-	c.RespHeaders = res.Header
-	c.RespBody = res.Body
-	c.Duration = res.Duration
-	if res.Truncated {
-		// Request bodies are never truncated (413 instead), so on a
-		// forwarded capture the flag can only mean the answer's body.
-		c.Flags |= capture.FlagTruncated
-	}
-	switch res.ErrKind {
-	case ErrNone:
-		c.SentStatus = res.Status
-	case ErrTimeout:
-		c.SentStatus = http.StatusGatewayTimeout
-	default:
-		c.SentStatus = http.StatusBadGateway
-	}
-	if res.Err != nil {
-		c.Error = res.Err.Error()
-	}
+	res.Record(c)
 	if err := h.o.Recorder.Finish(ctx, c); err != nil {
 		h.storeError(fmt.Errorf("recording the answer of capture %s: %w", c.ID, err))
 	}
@@ -400,8 +380,11 @@ func receivedHeaders(r *http.Request) http.Header {
 	return h
 }
 
-// inspectEnvelope flags c's body and copies the envelope's fields.
-func inspectEnvelope(c *capture.Capture) {
+// InspectEnvelope flags c's body (not JSON, not an Omega event) and sets
+// the envelope's fields from it, replacing what c said before.
+func InspectEnvelope(c *capture.Capture) {
+	c.Flags &^= capture.FlagNotJSON | capture.FlagNotOmega
+	c.EventID, c.EventType, c.EndpointID, c.EventCreated = "", "", "", time.Time{}
 	env, err := omega.ParseEnvelopeHead(c.Body)
 	switch {
 	case errors.Is(err, omega.ErrNotJSON):

@@ -3,7 +3,6 @@ package replay
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/inspector"
-	"github.com/omega-listen/omega-listen/omega"
 )
 
 // Options configure a Replayer. Store and Forwarder are required.
@@ -222,27 +220,7 @@ func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, bo
 		Method: p.Method, Header: orig.Headers, Body: p.Body,
 		CaptureID: c.ID, ReplayOf: orig.ID, Target: p.Target,
 	})
-	c.Target = res.URL
-	c.Status = res.Status
-	c.RespHeaders = res.Header
-	c.RespBody = res.Body
-	c.Duration = res.Duration
-	if res.Truncated {
-		c.Flags |= capture.FlagTruncated
-	}
-	// SentStatus as the listener would have answered, so a replay reads
-	// like a delivery wherever captures are shown.
-	switch res.ErrKind {
-	case inspector.ErrNone:
-		c.SentStatus = res.Status
-	case inspector.ErrTimeout:
-		c.SentStatus = http.StatusGatewayTimeout
-	default:
-		c.SentStatus = http.StatusBadGateway
-	}
-	if res.Err != nil {
-		c.Error = res.Err.Error()
-	}
+	res.Record(c)
 	// The replay was sent: its outcome is recorded even if ctx has just
 	// been cancelled, or the capture would stay pending for ever.
 	ferr := r.o.Store.Finish(context.WithoutCancel(ctx), c)
@@ -258,18 +236,7 @@ func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, bo
 // reinspect sets c's envelope fields and flags from its (edited) body, and
 // a Content-Length header it carries to the body's length.
 func reinspect(c *capture.Capture) {
-	c.Flags &^= capture.FlagNotJSON | capture.FlagNotOmega
-	c.EventID, c.EventType, c.EndpointID, c.EventCreated = "", "", "", time.Time{}
-	env, err := omega.ParseEnvelopeHead(c.Body)
-	switch {
-	case errors.Is(err, omega.ErrNotJSON):
-		c.Flags |= capture.FlagNotJSON
-	case err != nil:
-		c.Flags |= capture.FlagNotOmega
-	default:
-		c.EventID, c.EventType, c.EndpointID = env.ID, env.Type, env.EndpointID
-		c.EventCreated = env.CreatedTime()
-	}
+	inspector.InspectEnvelope(c)
 	for k := range c.Headers {
 		if strings.EqualFold(k, "Content-Length") {
 			c.Headers = c.Headers.Clone()
