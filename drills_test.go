@@ -1945,9 +1945,11 @@ func TestDrillSecretsNeverLeak(t *testing.T) {
 		p := startListenerDir(t, filepath.Join(t.TempDir(), "data"), env, "--emulate", "--forward", app.url(), "--format", "json", "--debug")
 		sink := p.drain(true)
 		check(t, p, sink, []string{key, ngrokToken}, func() {
-			out, err := exec.Command(binPath, "trigger", "video.process_succeeded", "video.deleted", "--data-dir", p.dataDir).CombinedOutput()
-			if err != nil {
-				t.Fatalf("trigger: %v\n%s", err, out)
+			// trigger exits 1 when the app answers non-2xx, which this app
+			// does at random: what matters is that both were delivered.
+			out, _ := exec.Command(binPath, "trigger", "video.process_succeeded", "video.deleted", "--data-dir", p.dataDir).CombinedOutput()
+			if strings.Count(string(out), "Omega (emulator) delivered") != 2 {
+				t.Fatalf("trigger did not deliver both events:\n%s", out)
 			}
 		})
 	})
