@@ -17,7 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/omega-listen/omega-listen/capture"
@@ -667,13 +666,6 @@ type capturesPruneOptions struct {
 	Yes       bool
 }
 
-// stdinIsTerminal reports whether prune can ask for confirmation. A var so
-// tests can pretend.
-var stdinIsTerminal = func(s Streams) bool {
-	f, ok := s.In.(*os.File)
-	return ok && term.IsTerminal(f.Fd())
-}
-
 func newCapturesPruneCmd(s Streams, g *globalOptions) *cobra.Command {
 	o := &capturesPruneOptions{}
 	cmd := &cobra.Command{
@@ -701,7 +693,7 @@ A running listener also prunes its store as it goes (--retain, default 10000).`,
 				return usagef("--older-than must be a positive duration, like 168h")
 			case o.Keep < 0:
 				return usagef("--keep must be 0 or more")
-			case !o.Yes && !stdinIsTerminal(s):
+			case !o.Yes && !s.InIsTerminal:
 				return usagef("prune deletes captures for good: add --yes to confirm (input is not a terminal, so it cannot ask)")
 			}
 			return runCapturesPrune(cmd.Context(), s, g, o, cmd.Flags().Changed("keep"))

@@ -382,12 +382,9 @@ func TestCapturesPrune(t *testing.T) {
 	}
 
 	// On a terminal it asks.
-	was := stdinIsTerminal
-	stdinIsTerminal = func(Streams) bool { return true }
-	defer func() { stdinIsTerminal = was }()
 	ask := func(answer string) (int, string, string) {
 		var out, errb bytes.Buffer
-		s := Streams{In: strings.NewReader(answer), Out: &out, Err: &errb}
+		s := Streams{In: strings.NewReader(answer), InIsTerminal: true, Out: &out, Err: &errb}
 		code := Main([]string{"captures", "prune", "--data-dir", dir, "--keep", "2"}, s)
 		return code, out.String(), errb.String()
 	}

@@ -30,7 +30,10 @@ type Streams struct {
 	Out           io.Writer
 	Err           io.Writer
 	OutIsTerminal bool
-	Getenv        func(string) string
+	// InIsTerminal: In is a terminal, so the screen can read keys and
+	// prompts can ask.
+	InIsTerminal bool
+	Getenv       func(string) string
 	// Signals delivers SIGINT/SIGTERM to long-running commands; nil means
 	// subscribe to the real process signals.
 	Signals <-chan os.Signal
@@ -45,6 +48,7 @@ func StdStreams() Streams {
 		Out:           os.Stdout,
 		Err:           os.Stderr,
 		OutIsTerminal: term.IsTerminal(os.Stdout.Fd()),
+		InIsTerminal:  term.IsTerminal(os.Stdin.Fd()),
 		Getenv:        os.Getenv,
 	}
 }

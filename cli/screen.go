@@ -28,10 +28,10 @@ type screen struct {
 	steps []string // teardown lines, printed again once the screen is gone
 }
 
-// useScreen: the TUI is the default on a terminal; --print and
-// --format json keep lines.
+// useScreen: the TUI is the default on a terminal (both ways: it reads
+// keys); --print and --format json keep lines.
 func (l *listener) useScreen() bool {
-	return l.s.OutIsTerminal && !l.cfg.opts.Print && !l.cfg.json
+	return l.s.OutIsTerminal && l.s.InIsTerminal && !l.cfg.opts.Print && !l.cfg.json
 }
 
 func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *screen {

@@ -49,7 +49,7 @@ func startScreenRun(t testing.TB, env map[string]string, args ...string) *screen
 		r.final <- tm.View().Content
 	}
 	t.Cleanup(func() { screenExited, screenOptions = old, oldOpts; keys.Close() })
-	s := Streams{In: in, Out: r.out, Err: r.err, OutIsTerminal: true, Getenv: func(k string) string { return env[k] },
+	s := Streams{In: in, Out: r.out, Err: r.err, OutIsTerminal: true, InIsTerminal: true, Getenv: func(k string) string { return env[k] },
 		Signals: make(chan os.Signal, 1), Exit: func(code int) { r.code <- code }}
 	go func() { r.code <- Main(args, s) }()
 	dir := env["OMEGA_LISTEN_HOME"]
