@@ -57,8 +57,9 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 				}
 				return rp.One(ctx, orig, "", body)
 			},
-			Curl: func(c *capture.Capture) string { return capture.Curl(c, "") },
-			Quit: func() { sc.quitOnce.Do(func() { close(sc.quit) }) },
+			Curl:      func(c *capture.Capture) string { return capture.Curl(c, "") },
+			CheckEdit: replay.CheckEdited,
+			Quit:      func() { sc.quitOnce.Do(func() { close(sc.quit) }) },
 		},
 		NoColor: l.s.getenv("NO_COLOR") != "",
 		Editor:  editor,

@@ -58,11 +58,11 @@ type (
 	}
 	editReadyMsg struct {
 		id, path string
-		wasJSON  bool
+		orig     []byte
 	}
 	editDoneMsg struct {
 		id, path string
-		wasJSON  bool
+		orig     []byte
 		err      error
 	}
 	clipMsg struct {
@@ -156,7 +156,7 @@ func prepareEdit(c *capture.Capture) tea.Msg {
 		os.Remove(f.Name())
 		return statusMsg{text: fmt.Sprintf("could not write the body to edit: %v", err), isErr: true}
 	}
-	return editReadyMsg{id: c.ID, path: f.Name(), wasJSON: len(c.Body) > 0 && json.Valid(c.Body)}
+	return editReadyMsg{id: c.ID, path: f.Name(), orig: c.Body}
 }
 
 // editorCmd builds the editor's command line: the editor setting may carry
@@ -171,7 +171,7 @@ func editorCmd(editor, path string) *exec.Cmd {
 
 // finishEdit reads the edited body back, checks it and replays it.
 func (m *Model) finishEdit(msg editDoneMsg) tea.Cmd {
-	replay, ctx := m.act.Replay, m.ctx
+	replay, check, ctx := m.act.Replay, m.act.CheckEdit, m.ctx
 	return func() tea.Msg {
 		defer os.Remove(msg.path)
 		if msg.err != nil {
@@ -181,11 +181,19 @@ func (m *Model) finishEdit(msg editDoneMsg) tea.Cmd {
 		if err != nil {
 			return statusMsg{text: fmt.Sprintf("could not read the edited body: %v; not replayed", err), isErr: true}
 		}
-		if len(strings.TrimSpace(string(body))) == 0 {
-			return statusMsg{text: "edited body is empty: replay aborted"}
-		}
-		if msg.wasJSON && !json.Valid(body) {
-			return statusMsg{text: "edited body is not valid JSON: not replayed (press e to edit again)", isErr: true}
+		if check != nil {
+			checked, err := check(msg.orig, body)
+			if checked == nil && err != nil {
+				return statusMsg{text: fmt.Sprintf("%v: not replayed (press e to edit again)", err), isErr: true}
+			}
+			body = checked // an unchanged body comes back with an error, and is still sent
+		} else {
+			if len(strings.TrimSpace(string(body))) == 0 {
+				return statusMsg{text: "edited body is empty: replay aborted"}
+			}
+			if len(msg.orig) > 0 && json.Valid(msg.orig) && !json.Valid(body) {
+				return statusMsg{text: "edited body is not valid JSON: not replayed (press e to edit again)", isErr: true}
+			}
 		}
 		c, err := replay(ctx, msg.id, body)
 		return replayDoneMsg{orig: msg.id, c: c, err: err, edited: true}

@@ -50,6 +50,11 @@ type Actions struct {
 	Replay func(ctx context.Context, id string, body []byte) (*capture.Capture, error)
 	// Curl returns a curl command that reproduces the request.
 	Curl func(c *capture.Capture) string
+	// CheckEdit checks an edited body against the original and returns
+	// the body to send, the same rules `replay --edit` applies. Nil: an
+	// empty body aborts, a JSON original must stay JSON, and the edit is
+	// sent as the editor left it.
+	CheckEdit func(orig, edited []byte) ([]byte, error)
 	// Quit starts the caller's teardown. The caller then sends
 	// ShutdownMsg lines as steps happen, and DoneMsg when it is finished.
 	Quit func()

@@ -60,7 +60,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case editReadyMsg:
 		path := msg.path
 		return m, tea.ExecProcess(editorCmd(m.editor, path), func(err error) tea.Msg {
-			return editDoneMsg{id: msg.id, path: path, wasJSON: msg.wasJSON, err: err}
+			return editDoneMsg{id: msg.id, path: path, orig: msg.orig, err: err}
 		})
 	case editDoneMsg:
 		return m, tea.Batch(m.setStatus("replaying edited "+msg.id+"…", false), m.finishEdit(msg))

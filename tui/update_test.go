@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -280,14 +281,14 @@ func TestEditKey(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("temp file mode %v, want 0600", fi.Mode().Perm())
 		}
-		if got, _ := os.ReadFile(ready.path); !bytes.Equal(got, last.Body) || !ready.wasJSON {
-			t.Errorf("temp file holds %q (JSON %v), want the body", got, ready.wasJSON)
+		if got, _ := os.ReadFile(ready.path); !bytes.Equal(got, last.Body) || !bytes.Equal(ready.orig, last.Body) {
+			t.Errorf("temp file holds %q, want the body", got)
 		}
 		return m, fs, ready
 	}
 	finish := func(m *Model, ready editReadyMsg, body string) {
 		os.WriteFile(ready.path, []byte(body), 0o600)
-		_, cmd := m.Update(editDoneMsg{id: ready.id, path: ready.path, wasJSON: ready.wasJSON})
+		_, cmd := m.Update(editDoneMsg{id: ready.id, path: ready.path, orig: ready.orig})
 		run(m, cmd)
 	}
 	t.Run("edited JSON is replayed", func(t *testing.T) {
@@ -308,6 +309,27 @@ func TestEditKey(t *testing.T) {
 		finish(m, ready, "  \n")
 		if len(fs.replays) != 0 || !strings.Contains(m.status, "aborted") {
 			t.Fatalf("replays %v status %q", fs.replays, m.status)
+		}
+	})
+	t.Run("with CheckEdit, its rules decide and its body is sent", func(t *testing.T) {
+		m, fs, ready := prep(t)
+		var gotOrig []byte
+		m.act.CheckEdit = func(orig, edited []byte) ([]byte, error) {
+			gotOrig = orig
+			if string(edited) == "refuse" {
+				return nil, errors.New("the edit is refused")
+			}
+			return bytes.TrimSuffix(edited, []byte("\n")), nil
+		}
+		finish(m, ready, "refuse")
+		if len(fs.replays) != 0 || !strings.Contains(m.status, "the edit is refused: not replayed") || !bytes.Equal(gotOrig, last.Body) {
+			t.Fatalf("refused: replays %v status %q orig %q", fs.replays, m.status, gotOrig)
+		}
+		m, fs, ready = prep(t)
+		m.act.CheckEdit = func(orig, edited []byte) ([]byte, error) { return bytes.TrimSuffix(edited, []byte("\n")), nil }
+		finish(m, ready, "{\"a\":1}\n")
+		if len(fs.bodies) != 1 || string(fs.bodies[0]) != `{"a":1}` {
+			t.Fatalf("sent %q, want what CheckEdit returned", fs.bodies)
 		}
 	})
 	t.Run("broken JSON is not replayed", func(t *testing.T) {
