@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -45,28 +46,29 @@ type seenCapture struct {
 type follower struct {
 	s       *Store
 	own     string
-	low     int64 // look at Seq > low (minus followMargin once something was seen)
-	high    int64 // highest Seq seen
+	low     int64 // look at Seq > low
 	seen    map[string]seenCapture
 	publish func(EventKind, *Capture)
 }
 
-// poll reads captures newer than the window and those still pending, and
-// publishes what changed. It reads bodies only of rows it will publish.
+// poll reads other processes' captures newer than the window and those
+// still pending, and publishes what changed. It reads bodies only of rows
+// it will publish. The window's start follows the newest Seq in the store,
+// whoever wrote it, so a poll costs what arrived in the last followMargin,
+// not everything since Follow started.
 func (f *follower) poll(ctx context.Context) error {
-	low := f.low
-	if f.high-followMargin > low {
-		low = f.high - followMargin
-	}
-	rows, err := f.s.List(ctx, Query{AfterSeq: low})
+	top, err := f.s.maxSeq(ctx)
 	if err != nil {
 		return err
 	}
+	low := f.low
+	rows, err := f.s.List(ctx, Query{AfterSeq: low, NotSessionID: f.own})
+	if err != nil {
+		return err
+	}
+	f.low = max(f.low, top-followMargin)
 	var changed []string
 	for _, r := range rows {
-		if r.SessionID == f.own {
-			continue
-		}
 		prev, ok := f.seen[r.ID]
 		done := r.State == StateDone
 		if ok && (prev.done || !done) {
@@ -81,7 +83,7 @@ func (f *follower) poll(ctx context.Context) error {
 		}
 	}
 	if len(changed) == 0 {
-		f.forget(low)
+		f.forget(f.low)
 		return nil
 	}
 	caps, err := f.s.ListFull(ctx, Query{IDs: changed})
@@ -103,15 +105,27 @@ func (f *follower) poll(ctx context.Context) error {
 			f.publish(Completed, c)
 		}
 		f.seen[c.ID] = seenCapture{seq: c.Seq, done: done}
-		f.high = max(f.high, c.Seq)
 	}
 	for _, id := range changed {
 		if !found[id] {
 			delete(f.seen, id) // deleted or pruned meanwhile
 		}
 	}
-	f.forget(low)
+	f.forget(f.low)
 	return nil
+}
+
+// maxSeq returns the highest Seq in the index (0 when empty): the rowid's
+// maximum, which SQLite reads without a scan.
+func (s *Store) maxSeq(ctx context.Context) (int64, error) {
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
+	var top sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT max(seq) FROM captures").Scan(&top); err != nil {
+		return 0, s.dbError("find the newest capture", err)
+	}
+	return top.Int64, nil
 }
 
 // forget drops finished captures that fell out of the window: they will

@@ -36,7 +36,9 @@ type Query struct {
 	// Since keeps captures received at or after this time (when not zero).
 	Since     time.Time
 	SessionID string
-	ReplayOf  string
+	// NotSessionID keeps captures whose SessionID is not this one.
+	NotSessionID string
+	ReplayOf     string
 	// EventID keeps captures whose envelope's event id is exactly this.
 	EventID string
 	// IDs keeps captures with exactly these IDs.
@@ -130,6 +132,10 @@ func (q Query) where(dir string) (string, []any) {
 	if q.SessionID != "" {
 		conds = append(conds, "session_id = ?")
 		args = append(args, q.SessionID)
+	}
+	if q.NotSessionID != "" {
+		conds = append(conds, "session_id != ?")
+		args = append(args, q.NotSessionID)
 	}
 	if q.ReplayOf != "" {
 		conds = append(conds, "replay_of = ?")
