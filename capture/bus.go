@@ -84,6 +84,7 @@ func (b *Bus) Subscribe(buffer int) *Subscription {
 		out:  make(chan Event),
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
+		fin:  make(chan struct{}),
 	}
 	b.mu.Lock()
 	if b.closed {
@@ -132,6 +133,8 @@ type Subscription struct {
 	wake chan struct{} // tells the pump a lag began
 	done chan struct{}
 	once sync.Once
+	fin  chan struct{} // Finish: close C once what is queued is out
+	fino sync.Once
 
 	mu     sync.Mutex
 	lagged bool  // events were dropped and the Lagged event is not yet out
@@ -148,6 +151,15 @@ func (s *Subscription) Close() {
 		close(s.done)
 		s.bus.remove(s)
 	})
+}
+
+// Finish ends the subscription gently: it takes no new events, and C() is
+// closed once the events already queued (and the Lagged event, if one is
+// owed) have been received. Use it at shutdown, after the last Publish
+// that matters, so the reader sees everything; Close drops what is queued.
+func (s *Subscription) Finish() {
+	s.bus.remove(s)
+	s.fino.Do(func() { close(s.fin) })
 }
 
 // offer queues ev, or records that it was dropped.
@@ -178,8 +190,13 @@ func (s *Subscription) offer(ev Event) {
 // a drop are out, the Lagged event.
 func (s *Subscription) pump() {
 	defer close(s.out)
+	fin := s.fin
 	for {
 		s.mu.Lock()
+		if fin == nil && !s.lagged && len(s.in) == 0 {
+			s.mu.Unlock()
+			return // finished, and everything is out
+		}
 		if s.lagged && len(s.in) == 0 {
 			// Clearing the flag before the send means an event dropped
 			// from here on starts a new lag rather than being folded into
@@ -199,6 +216,8 @@ func (s *Subscription) pump() {
 				return
 			}
 		case <-s.wake:
+		case <-fin:
+			fin = nil // from now on, stop once the queue is empty
 		case <-s.done:
 			return
 		}

@@ -223,3 +223,43 @@ func TestEventKindString(t *testing.T) {
 		}
 	}
 }
+
+// TestBusFinish: Finish hands over everything queued, and the Lagged event
+// owed, then closes C; events published after it are not taken. (Close
+// would drop the queue: at shutdown the last deliveries went missing from
+// the screen and the lines.)
+func TestBusFinish(t *testing.T) {
+	b := NewBus()
+	sub := b.Subscribe(4)
+	for i := range 10 { // 4 fit, 6 are dropped: a Lagged event is owed
+		b.Publish(Completed, &Capture{ID: "c", Seq: int64(i + 1)})
+	}
+	sub.Finish()
+	b.Publish(Completed, &Capture{ID: "late", Seq: 99})
+	var got []Event
+	timeout := time.After(10 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev, ok := <-sub.C():
+			if !ok {
+				done = true
+				break
+			}
+			got = append(got, ev)
+		case <-timeout:
+			t.Fatalf("C not closed after Finish; got %d events", len(got))
+		}
+	}
+	if len(got) != 5 {
+		t.Fatalf("got %d events, want the 4 queued and a Lagged one: %+v", len(got), got)
+	}
+	for i, ev := range got[:4] {
+		if ev.Lagged || ev.Capture.Seq != int64(i+1) {
+			t.Errorf("event %d: %+v", i, ev)
+		}
+	}
+	if !got[4].Lagged || got[4].MissedFromSeq != 5 {
+		t.Errorf("last event %+v, want Lagged from seq 5", got[4])
+	}
+	sub.Close() // still safe
+}

@@ -335,6 +335,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	bg.Wait()
 	l.teardown(context.Background())
 	close(tornDown)
+	// Every delivery is answered and published by now: let the screen or
+	// the printer take what is still queued before they end.
+	sub.Finish()
 	if l.scr != nil {
 		// The screen is gone with its alternate screen: say again where it
 		// stays in the scrollback.
@@ -342,8 +345,8 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 			fmt.Fprintln(s.Err, line)
 		}
 	}
-	sub.Close()
 	<-printDone
+	sub.Close()
 	return nil
 }
 

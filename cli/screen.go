@@ -20,6 +20,7 @@ import (
 type screen struct {
 	p        *tea.Program
 	done     chan struct{} // the program has exited
+	bridged  chan struct{} // the bridge has handed over its last events
 	quit     chan struct{} // the user asked to quit (q, ctrl-c)
 	quitOnce sync.Once
 	err      error // from Program.Run, once done is closed
@@ -35,7 +36,7 @@ func (l *listener) useScreen() bool {
 }
 
 func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *screen {
-	sc := &screen{done: make(chan struct{}), quit: make(chan struct{})}
+	sc := &screen{done: make(chan struct{}), quit: make(chan struct{}), bridged: make(chan struct{})}
 	rp := replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish})
 	editor := l.s.getenv("VISUAL")
 	if editor == "" {
@@ -75,7 +76,10 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 		screenExited(final)
 		close(sc.done)
 	}()
-	go tui.Bridge(ctx, sub, sc.p.Send)
+	go func() {
+		defer close(sc.bridged)
+		tui.Bridge(ctx, sub, sc.p.Send)
+	}()
 	state := "connected"
 	if l.tun.Provider() == "none" {
 		state = "local"
@@ -104,9 +108,16 @@ func (sc *screen) step(msg string) {
 	}
 }
 
-// finish ends the program after teardown and waits for the terminal to be
-// given back, then returns the teardown lines to print where they stay.
+// finish ends the program after teardown, once the bridge has handed over
+// the last deliveries (the caller has Finished the subscription), and waits
+// for the terminal to be given back. It returns the teardown lines to
+// print where they stay.
 func (sc *screen) finish() []string {
+	select {
+	case <-sc.bridged:
+	case <-sc.done:
+	case <-time.After(3 * time.Second):
+	}
 	sc.p.Send(tui.DoneMsg{})
 	select {
 	case <-sc.done:

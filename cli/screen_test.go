@@ -259,3 +259,4 @@ func BenchmarkBurstLatency(b *testing.B) {
 		}
 	})
 }
+
