@@ -259,4 +259,3 @@ func BenchmarkBurstLatency(b *testing.B) {
 		}
 	})
 }
-
