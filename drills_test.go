@@ -1707,48 +1707,16 @@ func terminalEscapeDrill(t *testing.T, format string, c1 bool) {
 	}
 }
 
-// startListenerDirAny is startListenerDir for either output format.
+// startListenerDirAny is startListenerDir for either output format: the
+// text Ready line names the public URL, not the secret one, so with text
+// output the secret URL comes from the session file.
 func startListenerDirAny(t *testing.T, dataDir string, env []string, args ...string) *listenerProc {
 	t.Helper()
-	if slices.Contains(args, "json") {
-		return startListenerDir(t, dataDir, env, args...)
+	p := startListenerDir(t, dataDir, env, args...)
+	if p.ready == nil {
+		si := readSession(t, dataDir)
+		p.ready = map[string]any{"webhook_url": si["public_url"]}
 	}
-	p := &listenerProc{t: t, lines: make(chan string, 10000), stderr: &syncBuffer{}, done: make(chan struct{}), dataDir: dataDir}
-	p.cmd = exec.Command(binPath, append([]string{"--data-dir", dataDir}, args...)...)
-	p.cmd.Env = append(cleanEnv(), env...)
-	p.cmd.Stderr = p.stderr
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-	}()
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	first := p.next(30 * time.Second)
-	if !strings.HasPrefix(first, "Ready! ") {
-		t.Fatalf("first line is not the Ready line: %q (stderr: %s)", first, p.stderr)
-	}
-	// The text Ready line names the public URL; the ready object is not
-	// there, so find the secret URL in the session file.
-	si := readSession(t, dataDir)
-	p.ready = map[string]any{"webhook_url": si["public_url"]}
 	return p
 }
 
