@@ -60,3 +60,14 @@ func dataDir(s Streams, g *globalOptions) (string, error) {
 	}
 	return filepath.Join(home, ".local", "state", "omega-listen"), nil
 }
+
+// editorSetting is the editor for `replay --edit` and the screen's `e`:
+// $VISUAL, else $EDITOR, else vi. It may carry arguments ("code --wait").
+func editorSetting(s Streams) string {
+	for _, k := range []string{"VISUAL", "EDITOR"} {
+		if e := s.getenv(k); e != "" {
+			return e
+		}
+	}
+	return "vi"
+}

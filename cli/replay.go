@@ -344,14 +344,7 @@ func editBodies(ctx context.Context, s Streams, origs []*capture.Capture, o *rep
 			body = b
 		}
 		if o.Edit {
-			editor := s.getenv("VISUAL")
-			if editor == "" {
-				editor = s.getenv("EDITOR")
-			}
-			if editor == "" {
-				editor = "vi"
-			}
-			edited, err := replay.EditInEditor(ctx, editor, body)
+			edited, err := replay.EditInEditor(ctx, editorSetting(s), body)
 			if err != nil {
 				return nil, err
 			}

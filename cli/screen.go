@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -38,10 +39,7 @@ func (l *listener) useScreen() bool {
 func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *screen {
 	sc := &screen{done: make(chan struct{}), quit: make(chan struct{}), bridged: make(chan struct{})}
 	rp := replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish})
-	editor := l.s.getenv("VISUAL")
-	if editor == "" {
-		editor = l.s.getenv("EDITOR")
-	}
+	editor := editorSetting(l.s)
 	m := tui.New(tui.Options{
 		Info: tui.Info{
 			WebhookURL: l.webhookURL(), PublicURL: l.tun.PublicURL(), EndpointID: l.endpoint.ID,
@@ -63,7 +61,9 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 			Quit:      func() { sc.quitOnce.Do(func() { close(sc.quit) }) },
 		},
 		NoColor: l.s.getenv("NO_COLOR") != "",
-		Editor:  editor,
+		Editor: func(path string) (*exec.Cmd, error) {
+			return replay.EditorCommand(context.Background(), editor, path)
+		},
 	})
 	opts := append([]tea.ProgramOption{tea.WithInput(l.s.In), tea.WithOutput(l.s.Out), tea.WithContext(ctx),
 		// Signals are the listener's: SIGINT and SIGTERM start teardown,

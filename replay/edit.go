@@ -86,12 +86,9 @@ func lineCol(b []byte, off int) (line, col int) {
 // file, removed afterwards; the editor runs on this process's terminal.
 // Check the result with CheckEdited.
 func EditInEditor(ctx context.Context, editor string, body []byte) ([]byte, error) {
-	args, err := splitCommand(editor)
+	args, err := editorArgs(editor)
 	if err != nil {
-		return nil, fmt.Errorf("editor %q: %w", editor, err)
-	}
-	if len(args) == 0 {
-		return nil, errors.New("no editor: set $VISUAL or $EDITOR (e.g. EDITOR=vim, or EDITOR=\"code --wait\")")
+		return nil, err // before a file is written
 	}
 	pattern := "omega-listen-replay-*.txt"
 	if json.Valid(body) {
@@ -125,6 +122,28 @@ func EditInEditor(ctx context.Context, editor string, body []byte) ([]byte, erro
 		return nil, fmt.Errorf("reading back %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// EditorCommand is the command that opens path in editor, a $VISUAL or
+// $EDITOR setting that may carry arguments ("code --wait") split as
+// splitCommand says. The screen's `e` key runs the same command.
+func EditorCommand(ctx context.Context, editor, path string) (*exec.Cmd, error) {
+	args, err := editorArgs(editor)
+	if err != nil {
+		return nil, err
+	}
+	return exec.CommandContext(ctx, args[0], append(args[1:], path)...), nil
+}
+
+func editorArgs(editor string) ([]string, error) {
+	args, err := splitCommand(editor)
+	if err != nil {
+		return nil, fmt.Errorf("editor %q: %w", editor, err)
+	}
+	if len(args) == 0 {
+		return nil, errors.New("no editor: set $VISUAL or $EDITOR (e.g. EDITOR=vim, or EDITOR=\"code --wait\")")
+	}
+	return args, nil
 }
 
 // splitCommand splits a command line into words: blanks separate them,

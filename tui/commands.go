@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -157,16 +156,6 @@ func prepareEdit(c *capture.Capture) tea.Msg {
 		return statusMsg{text: fmt.Sprintf("could not write the body to edit: %v", err), isErr: true}
 	}
 	return editReadyMsg{id: c.ID, path: f.Name(), orig: c.Body}
-}
-
-// editorCmd builds the editor's command line: the editor setting may carry
-// arguments ("code -w").
-func editorCmd(editor, path string) *exec.Cmd {
-	args := strings.Fields(editor)
-	if len(args) == 0 {
-		args = []string{"vi"}
-	}
-	return exec.Command(args[0], append(args[1:], path)...)
 }
 
 // finishEdit reads the edited body back, checks it and replays it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -208,7 +209,7 @@ func (f *fakeStore) replay(_ context.Context, id string, body []byte) (*capture.
 // status lines that never expire.
 func newTestModel(t testing.TB, acts Actions, w, h int) *Model {
 	t.Helper()
-	m := New(Options{Info: testInfo, Actions: acts, NoColor: true, Editor: "true"})
+	m := New(Options{Info: testInfo, Actions: acts, NoColor: true, Editor: func(path string) (*exec.Cmd, error) { return exec.Command("true", path), nil }})
 	m.loc = time.UTC
 	m.after = func(time.Duration, tea.Msg) tea.Cmd { return nil }
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})

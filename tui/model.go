@@ -16,6 +16,7 @@ package tui
 import (
 	"context"
 	"maps"
+	"os/exec"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -69,9 +70,11 @@ type Options struct {
 	History int
 	// NoColor: no ANSI styling at all (NO_COLOR, or colour unwanted).
 	NoColor bool
-	// Editor is the command that edits a body for `e` ($EDITOR or
-	// $VISUAL); "" means vi. It may carry arguments ("code -w").
-	Editor string
+	// Editor returns the command that edits the file at path for `e` (the
+	// caller's $VISUAL or $EDITOR, split as `replay --edit` splits it);
+	// nil means vi. Building the command does no I/O; running it is the
+	// program's (tea.ExecProcess).
+	Editor func(path string) (*exec.Cmd, error)
 }
 
 // TunnelMsg reports the tunnel's state: "connecting", "connected",
@@ -137,7 +140,7 @@ type Model struct {
 	act     Actions
 	history int
 	noColor bool
-	editor  string
+	editor  func(path string) (*exec.Cmd, error)
 	keys    KeyMap
 	help    help.Model
 	st      styles
@@ -188,8 +191,8 @@ func New(o Options) *Model {
 		h = defaultHistory
 	}
 	ed := o.Editor
-	if ed == "" {
-		ed = "vi"
+	if ed == nil {
+		ed = func(path string) (*exec.Cmd, error) { return exec.Command("vi", path), nil }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Model{

@@ -59,7 +59,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmd, m.setStatus(text, isErr))
 	case editReadyMsg:
 		path := msg.path
-		return m, tea.ExecProcess(editorCmd(m.editor, path), func(err error) tea.Msg {
+		cmd, err := m.editor(path)
+		if err != nil {
+			// finishEdit reports it and removes the file.
+			return m, m.finishEdit(editDoneMsg{id: msg.id, path: path, orig: msg.orig, err: err})
+		}
+		return m, tea.ExecProcess(cmd, func(err error) tea.Msg {
 			return editDoneMsg{id: msg.id, path: path, orig: msg.orig, err: err}
 		})
 	case editDoneMsg:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -330,6 +331,21 @@ func TestEditKey(t *testing.T) {
 		finish(m, ready, "{\"a\":1}\n")
 		if len(fs.bodies) != 1 || string(fs.bodies[0]) != `{"a":1}` {
 			t.Fatalf("sent %q, want what CheckEdit returned", fs.bodies)
+		}
+	})
+	t.Run("an editor that cannot be run says so", func(t *testing.T) {
+		m, fs := started(t, caps, 100, 30)
+		m.editor = func(string) (*exec.Cmd, error) { return nil, errors.New(`editor "vim \"x": unterminated quote`) }
+		msgs := press(m, "e")
+		if msgOfType(msgs, "tea.execMsg") || len(fs.replays) != 0 || !strings.Contains(m.status, "editor failed") || !m.statusErr {
+			t.Fatalf("msgs %v replays %v status %q", msgs, fs.replays, m.status)
+		}
+		for _, x := range msgs {
+			if r, ok := x.(editReadyMsg); ok {
+				if _, err := os.Stat(r.path); !os.IsNotExist(err) {
+					t.Errorf("temp file left behind: %v", err)
+				}
+			}
 		}
 	})
 	t.Run("broken JSON is not replayed", func(t *testing.T) {
