@@ -19,14 +19,9 @@ import (
 type backfiller struct {
 	l  *listener
 	mu sync.Mutex
-	rp *replay.Replayer
 }
 
-func newBackfiller(l *listener) *backfiller {
-	return &backfiller{l: l, rp: replay.New(replay.Options{
-		Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish, Concurrency: 1,
-	})}
-}
+func newBackfiller(l *listener) *backfiller { return &backfiller{l: l} }
 
 // run backfills once; why says what prompted it ("start", "reconnect").
 func (b *backfiller) run(ctx context.Context, why string) {
@@ -40,7 +35,7 @@ func (b *backfiller) run(ctx context.Context, why string) {
 		return err != nil || len(caps) > 0
 	}
 	n, err := replay.Backfill(ctx, l.client, l.endpoint.ID, window, time.Now(), already, func(ctx context.Context, c *capture.Capture) error {
-		_, err := b.rp.One(ctx, c, "", nil)
+		_, err := l.rp.One(ctx, c, "", nil)
 		return err
 	})
 	switch {

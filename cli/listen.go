@@ -20,6 +20,7 @@ import (
 	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
+	"github.com/omega-listen/omega-listen/replay"
 	"github.com/omega-listen/omega-listen/tui"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
@@ -114,12 +115,8 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	if cfg.headers, err = parseHeaders(o.Headers); err != nil {
 		return nil, &usageError{err}
 	}
-	switch o.Format {
-	case "text":
-	case "json":
-		cfg.json = true
-	default:
-		return nil, usagef("--format %q: want text or json", o.Format)
+	if cfg.json, err = parseFormat(o.Format); err != nil {
+		return nil, err
 	}
 	if o.Emulate {
 		if cmd.Flags().Changed("tunnel") && o.Tunnel != "none" {
@@ -203,6 +200,7 @@ type listener struct {
 	client *omega.Client
 	tun    tunnel.Tunnel
 	fwd    *inspector.Forwarder
+	rp     *replay.Replayer // sends what the screen replays and what backfill delivers, through fwd
 	h      *inspector.Handler
 	srv    *http.Server
 	served chan error
@@ -381,6 +379,7 @@ func (l *listener) serve() error {
 		token = inspector.NewToken()
 	}
 	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: l.cfg.target, Timeout: o.Timeout, Headers: l.cfg.headers})
+	l.rp = replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish})
 	var storeErrOnce sync.Once
 	l.h = inspector.NewHandler(inspector.HandlerOptions{
 		Token:     token,

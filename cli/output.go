@@ -102,3 +102,14 @@ func shortID(id string, n int) string {
 	}
 	return id[:n]
 }
+
+// parseFormat reads a --format flag: text (false) or json (true).
+func parseFormat(f string) (asJSON bool, err error) {
+	switch f {
+	case "text":
+		return false, nil
+	case "json":
+		return true, nil
+	}
+	return false, usagef("--format %q: want text or json", f)
+}

@@ -137,14 +137,10 @@ Exit status: 0 if every replay got a 2xx, 1 if any did not (so scripts and CI ca
 // checkReplay checks the flags without reading anything.
 func checkReplay(o *replayOptions) (*replayConfig, error) {
 	cfg := &replayConfig{opts: o}
-	switch o.Format {
-	case "text":
-	case "json":
-		cfg.json = true
-	default:
-		return nil, usagef("--format %q: want text or json", o.Format)
-	}
 	var err error
+	if cfg.json, err = parseFormat(o.Format); err != nil {
+		return nil, err
+	}
 	if cfg.headers, err = parseHeaders(o.Headers); err != nil {
 		return nil, &usageError{err}
 	}

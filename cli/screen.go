@@ -38,7 +38,6 @@ func (l *listener) useScreen() bool {
 
 func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *screen {
 	sc := &screen{done: make(chan struct{}), quit: make(chan struct{}), bridged: make(chan struct{})}
-	rp := replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish})
 	editor := editorSetting(l.s)
 	m := tui.New(tui.Options{
 		Info: tui.Info{
@@ -54,7 +53,7 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 				if err != nil {
 					return nil, err
 				}
-				return rp.One(ctx, orig, "", body)
+				return l.rp.One(ctx, orig, "", body)
 			},
 			Curl:      func(c *capture.Capture) string { return capture.Curl(c, "") },
 			CheckEdit: replay.CheckEdited,

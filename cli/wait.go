@@ -97,8 +97,9 @@ func runWait(ctx context.Context, s Streams, g *globalOptions, o *waitOptions) e
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if o.Format != "text" && o.Format != "json" {
-		return usagef("--format %q: use text or json", o.Format)
+	asJSON, err := parseFormat(o.Format)
+	if err != nil {
+		return err
 	}
 	if o.Timeout < 0 || o.Since < 0 {
 		return usagef("--timeout and --since must not be negative")
@@ -161,7 +162,7 @@ func runWait(ctx context.Context, s Streams, g *globalOptions, o *waitOptions) e
 		return ctx.Err()
 	}
 	p := newLinePrinter(s.Out, false)
-	if o.Format == "json" {
+	if asJSON {
 		if err := writeJSON(s.Out, match); err != nil {
 			return err
 		}
