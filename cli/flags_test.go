@@ -153,6 +153,8 @@ func TestClean(t *testing.T) {
 		"bidi\u202eoops":    `bidi\u202eoops`,
 		"ünïcode ok":        "ünïcode ok",
 		"bad\xffutf8":       `bad\xffutf8`,
+		"mark\u200fflip":    `mark\u200fflip`,
+		"C1\u009bcsi":       `C1\u009bcsi`,
 	}
 	for in, want := range tests {
 		if got := clean(in); got != want {

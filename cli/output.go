@@ -5,30 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
+
+	"github.com/omega-listen/omega-listen/tui"
 )
 
 // clean makes text from outside (Omega, the network, a file) safe to show
-// on a terminal: control characters and invalid UTF-8 are shown escaped, so
-// a hostile value cannot move the cursor or recolour the screen.
-func clean(s string) string {
-	ok := true
-	for _, r := range s {
-		if r == unicode.ReplacementChar || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
-}
+// on a terminal: control characters, invalid UTF-8 and the characters that
+// reorder or break lines are shown escaped, so a hostile value cannot move
+// the cursor or recolour the screen. The screen escapes the same way.
+func clean(s string) string { return tui.Sanitize(s) }
 
 // table prints aligned columns; every cell is cleaned.
 type table struct {

@@ -6,6 +6,10 @@ import (
 	"unicode/utf8"
 )
 
+// Sanitize is sanitize, for the line output too: one escaping for
+// everything omega-listen shows on a terminal.
+func Sanitize(s string) string { return sanitize(s) }
+
 // sanitize makes text from outside (a request, the app's answer, an error)
 // safe to put on the terminal as one line: control characters, invalid
 // UTF-8 and the characters that reorder or break lines are shown escaped,
