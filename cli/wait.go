@@ -135,9 +135,8 @@ func runWait(ctx context.Context, s Streams, g *globalOptions, o *waitOptions) e
 	start := time.Now()
 	from := start.Add(-o.Since)
 	waitWatching()
-	// wait never writes captures, so a session id of its own excludes
-	// nothing: Follow reports everyone's, and the listener's are picked here.
-	_ = store.Follow(ctx, capture.NewID(), from, 50*time.Millisecond, func(k capture.EventKind, c *capture.Capture) {
+	// Everyone's captures (own ""); the listener's are picked here.
+	_ = store.Follow(ctx, "", from, 50*time.Millisecond, func(k capture.EventKind, c *capture.Capture) {
 		if match != nil || k != capture.Completed || c.SessionID != si.ID || c.Flags.Has(capture.FlagRejected) || !want[c.EventType] {
 			return
 		}
