@@ -15,9 +15,8 @@ const followMargin = int64(5 * time.Second / time.Microsecond)
 
 // Follow tells publish about captures that other processes write to the
 // store (those whose SessionID is not own; every capture when own is ""),
-// as they reach the index, until
-// ctx ends: Received when a capture is first seen, Completed when it is
-// first seen done. It starts with captures received at or after from, and
+// as they reach the index, until ctx ends: Received when a capture is
+// first seen, Completed when it is first seen done. It starts with captures received at or after from, and
 // looks every interval. This is how a listener's screen shows what
 // `omega-listen replay`, run beside it, sends.
 //

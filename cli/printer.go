@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/tui"
 )
 
 // linePrinter writes the listener's output lines: stripe-style text, or
@@ -257,15 +258,8 @@ func (p *linePrinter) handle(ev capture.Event, store *capture.Store, done printe
 	}
 }
 
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
-	}
-	return d.Round(10 * time.Millisecond).String()
-}
+// fmtDuration is the screen's, so lines and screen agree.
+func fmtDuration(d time.Duration) string { return tui.FormatDuration(d) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

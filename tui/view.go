@@ -417,6 +417,10 @@ func (m *Model) shutdownView() []string {
 	return lines
 }
 
+// FormatDuration writes a latency as the screen and the lines show it:
+// 850µs, 3.1ms, 1.25s.
+func FormatDuration(d time.Duration) string { return fmtDuration(d) }
+
 func fmtDuration(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
