@@ -250,16 +250,19 @@ func TestBusFinish(t *testing.T) {
 			t.Fatalf("C not closed after Finish; got %d events", len(got))
 		}
 	}
-	if len(got) != 5 {
-		t.Fatalf("got %d events, want the 4 queued and a Lagged one: %+v", len(got), got)
+	// The pump may already hold the first event, waiting to hand it over,
+	// when the rest arrive: then 5 fit rather than 4.
+	if len(got) != 5 && len(got) != 6 {
+		t.Fatalf("got %d events, want the 4 (or 5) queued and a Lagged one: %+v", len(got), got)
 	}
-	for i, ev := range got[:4] {
+	queued := got[:len(got)-1]
+	for i, ev := range queued {
 		if ev.Lagged || ev.Capture.Seq != int64(i+1) {
 			t.Errorf("event %d: %+v", i, ev)
 		}
 	}
-	if !got[4].Lagged || got[4].MissedFromSeq != 5 {
-		t.Errorf("last event %+v, want Lagged from seq 5", got[4])
+	if last := got[len(got)-1]; !last.Lagged || last.MissedFromSeq != int64(len(queued)+1) {
+		t.Errorf("last event %+v, want Lagged from seq %d", last, len(queued)+1)
 	}
 	sub.Close() // still safe
 }
