@@ -31,8 +31,17 @@ type Query struct {
 	Newest bool
 	// Types keeps captures whose EventType is one of these.
 	Types []string
+	// TypePrefixes keeps captures whose EventType starts with one of these.
+	TypePrefixes []string
 	// Failed keeps captures whose Outcome is OutcomeAppError or OutcomeFailed.
 	Failed bool
+	// Outcomes and StatusClasses select by result; when either is set, a
+	// capture passes if one of them keeps it. Outcomes keeps captures whose
+	// Outcome is one of these. StatusClasses keeps captures the app
+	// answered (OutcomeOK or OutcomeAppError) with a status in one of these
+	// hundreds: 2 for 2xx, 5 for 5xx.
+	Outcomes      []Outcome
+	StatusClasses []int
 	// Since keeps captures received at or after this time (when not zero).
 	Since     time.Time
 	SessionID string
@@ -120,10 +129,26 @@ func (q Query) where(dir string) (string, []any) {
 			args = append(args, t)
 		}
 	}
+	if len(q.TypePrefixes) > 0 {
+		var or []string
+		for _, p := range q.TypePrefixes {
+			or = append(or, "substr(event_type, 1, length(?)) = ?")
+			args = append(args, p, p)
+		}
+		conds = append(conds, "("+strings.Join(or, " OR ")+")")
+	}
 	if q.Failed {
-		// Capture.Outcome in SQL: not rejected, done, and not a clean 2xx.
-		conds = append(conds, fmt.Sprintf("flags & %d = 0 AND state = '%s' AND NOT (error = '' AND status BETWEEN 200 AND 299)",
-			FlagRejected, StateDone))
+		conds = append(conds, "("+outcomeSQL(OutcomeFailed)+" OR "+outcomeSQL(OutcomeAppError)+")")
+	}
+	if len(q.Outcomes)+len(q.StatusClasses) > 0 {
+		var or []string
+		for _, o := range q.Outcomes {
+			or = append(or, outcomeSQL(o))
+		}
+		for _, k := range q.StatusClasses {
+			or = append(or, fmt.Sprintf("(%s AND status BETWEEN %d AND %d)", answeredSQL, k*100, k*100+99))
+		}
+		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
 	if !q.Since.IsZero() {
 		conds = append(conds, "received_at >= ?")
@@ -161,6 +186,29 @@ func (q Query) where(dir string) (string, []any) {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Capture.Outcome in SQL, case by case.
+var (
+	notRejectedSQL = fmt.Sprintf("flags & %d = 0", FlagRejected)
+	doneSQL        = fmt.Sprintf("%s AND state = '%s'", notRejectedSQL, StateDone)
+	answeredSQL    = doneSQL + " AND error = '' AND status != 0"
+)
+
+func outcomeSQL(o Outcome) string {
+	switch o {
+	case OutcomeRejected:
+		return fmt.Sprintf("(flags & %d != 0)", FlagRejected)
+	case OutcomePending:
+		return fmt.Sprintf("(%s AND state != '%s')", notRejectedSQL, StateDone)
+	case OutcomeFailed:
+		return "(" + doneSQL + " AND (error != '' OR status = 0))"
+	case OutcomeOK:
+		return "(" + answeredSQL + " AND status BETWEEN 200 AND 299)"
+	case OutcomeAppError:
+		return "(" + answeredSQL + " AND status NOT BETWEEN 200 AND 299)"
+	}
+	return "0" // no capture has an unknown outcome
 }
 
 // tail renders q's order and limit.

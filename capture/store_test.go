@@ -337,6 +337,21 @@ func TestQuery(t *testing.T) {
 		{"text with NUL", Query{Text: "v7\x00"}, []string{"c_g"}},
 		{"combined", Query{SessionID: "s2", Types: []string{"video.uploaded"}, Failed: true}, []string{"c_g"}},
 		{"nothing", Query{Types: []string{"video.deleted"}}, nil},
+		{"type prefix", Query{TypePrefixes: []string{"video.process"}}, []string{"c_a", "c_b", "c_c", "c_e"}},
+		{"type prefixes", Query{TypePrefixes: []string{"video.up", "video.del"}}, []string{"c_f", "c_g"}},
+		{"whole type as prefix", Query{TypePrefixes: []string{"video.process_failed"}}, []string{"c_b"}},
+		{"outcome ok", Query{Outcomes: []Outcome{OutcomeOK}}, []string{"c_a", "c_e"}},
+		{"outcome app error", Query{Outcomes: []Outcome{OutcomeAppError}}, []string{"c_b", "c_g"}},
+		{"outcome failed", Query{Outcomes: []Outcome{OutcomeFailed}}, []string{"c_c"}},
+		{"outcome rejected", Query{Outcomes: []Outcome{OutcomeRejected}}, []string{"c_d"}},
+		{"outcome pending", Query{Outcomes: []Outcome{OutcomePending}}, []string{"c_f"}},
+		{"2xx", Query{StatusClasses: []int{2}}, []string{"c_a", "c_e"}},
+		{"3xx", Query{StatusClasses: []int{3}}, []string{"c_g"}},
+		// c_d's 404 is the receiver's own answer to a rejected request,
+		// not the app's.
+		{"4xx", Query{StatusClasses: []int{4}}, nil},
+		{"5xx or failed", Query{StatusClasses: []int{5}, Outcomes: []Outcome{OutcomeFailed}}, []string{"c_b", "c_c"}},
+		{"result and type", Query{StatusClasses: []int{2}, TypePrefixes: []string{"video.process"}, SessionID: "s2"}, []string{"c_e"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -349,6 +364,9 @@ func TestQuery(t *testing.T) {
 				got = append(got, m.ID)
 				if tc.q.Failed && m.Outcome() != OutcomeFailed && m.Outcome() != OutcomeAppError {
 					t.Errorf("%s has outcome %s in a Failed query", m.ID, m.Outcome())
+				}
+				if len(tc.q.Outcomes) > 0 && len(tc.q.StatusClasses) == 0 && !slices.Contains(tc.q.Outcomes, m.Outcome()) {
+					t.Errorf("%s has outcome %s in a query for %v", m.ID, m.Outcome(), tc.q.Outcomes)
 				}
 			}
 			if !slices.Equal(got, tc.want) {

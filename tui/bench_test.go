@@ -58,25 +58,7 @@ func BenchmarkView(b *testing.B) {
 // BenchmarkStart measures New, loading the history from a real store of
 // 100 000 captures, and the first frame.
 func BenchmarkStart(b *testing.B) {
-	const n = 100_000
-	store, err := capture.Open(b.TempDir(), capture.Options{Retain: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	ctx := context.Background()
-	types := omega.AllTypes()
-	for i := range n {
-		c := fixture(i, types[i%len(types)], 200)
-		c.ID, c.Seq = "", 0 // the store assigns them
-		c.SessionID = fmt.Sprintf("s_%d", i/1000)
-		if err := store.Record(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if got, err := store.Count(ctx, capture.Query{}); err != nil || got != n {
-		b.Fatalf("store holds %d captures (%v)", got, err)
-	}
+	store := benchStore(b, 100_000)
 	acts := Actions{List: store.List, Load: store.Get}
 	b.ResetTimer()
 	for b.Loop() {
@@ -89,5 +71,60 @@ func BenchmarkStart(b *testing.B) {
 			b.Fatalf("%d rows loaded", m.main.rows.len())
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "ms/start")
+	}
+}
+
+// benchStore is a real store of n captures of every type, one in 50
+// answered 500.
+func benchStore(b *testing.B, n int) *capture.Store {
+	store, err := capture.Open(b.TempDir(), capture.Options{Retain: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	ctx := context.Background()
+	types := omega.AllTypes()
+	for i := range n {
+		status := 200
+		if i%50 == 0 {
+			status = 500
+		}
+		c := fixture(i, types[i%len(types)], status)
+		c.ID, c.Seq = "", 0 // the store assigns them
+		c.SessionID = fmt.Sprintf("s_%d", i/1000)
+		if err := store.Record(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if got, err := store.Count(ctx, capture.Query{}); err != nil || got != n {
+		b.Fatalf("store holds %d captures (%v)", got, err)
+	}
+	return store
+}
+
+// BenchmarkFilter measures a type and status filter over a real store of
+// 100 000 captures, from enter to the matches on screen.
+func BenchmarkFilter(b *testing.B) {
+	store := benchStore(b, 100_000)
+	acts := Actions{List: store.List, Load: store.Get}
+	m := New(Options{Info: testInfo, Actions: acts})
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+	run(m, m.Init())
+	want, err := store.Count(context.Background(), capture.Query{StatusClasses: []int{5}, TypePrefixes: []string{"video.process"}})
+	if err != nil || want == 0 {
+		b.Fatalf("%d matches in the store (%v)", want, err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		press(m, "/")
+		typeText(m, "status:5xx type:video.process")
+		press(m, "enter")
+		_ = m.View()
+		if got := m.filt.rows.len(); got != min(want, filterLimit) {
+			b.Fatalf("%d rows match, want %d", got, min(want, filterLimit))
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "ms/filter")
+		press(m, "esc")
 	}
 }

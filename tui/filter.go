@@ -163,6 +163,29 @@ func (f filter) match(s *capture.Summary) bool {
 	return true
 }
 
+// query is the store's form of f: the same conditions, so the store can
+// find matches among captures not in memory.
+func (f filter) query() capture.Query {
+	q := capture.Query{TypePrefixes: f.types, Text: f.text}
+	for _, st := range f.statuses {
+		switch st {
+		case "2xx", "3xx", "4xx", "5xx":
+			q.StatusClasses = append(q.StatusClasses, int(st[0]-'0'))
+		case "ok":
+			q.Outcomes = append(q.Outcomes, capture.OutcomeOK)
+		case "error":
+			q.Outcomes = append(q.Outcomes, capture.OutcomeAppError)
+		case "failed":
+			q.Outcomes = append(q.Outcomes, capture.OutcomeFailed)
+		case "rejected":
+			q.Outcomes = append(q.Outcomes, capture.OutcomeRejected)
+		case "pending":
+			q.Outcomes = append(q.Outcomes, capture.OutcomePending)
+		}
+	}
+	return q
+}
+
 func matchStatus(st string, s *capture.Summary) bool {
 	o := s.Outcome()
 	answered := o == capture.OutcomeOK || o == capture.OutcomeAppError

@@ -82,9 +82,11 @@ func (m *Model) clearFilter() {
 	m.settle(&m.main)
 }
 
-// applyFilter shows the rows f selects. Type and status conditions are
-// checked against the rows in memory; text in the body is the store's to
-// find, so a text filter asks it (for the newest filterLimit matches).
+// applyFilter shows the rows f selects. The store holds more than memory
+// does, so the filter is asked of it (for the newest filterLimit matches);
+// a filter without text shows the matches in memory at once, while the
+// store is searched. Without a store, type and status filters still work
+// on the rows in memory.
 func (m *Model) applyFilter(f filter) tea.Cmd {
 	m.clearFilter()
 	m.flt = f
@@ -98,17 +100,19 @@ func (m *Model) applyFilter(f filter) tea.Cmd {
 			}
 		}
 		m.settle(p)
-		return nil
 	}
 	if m.act.List == nil {
+		if f.text == "" {
+			return nil
+		}
 		m.clearFilter()
 		return m.setStatus("searching bodies not available: filter by type: or status: instead", true)
 	}
-	return m.textQuery(0)
+	return m.filterQuery(0)
 }
 
-// textQuery asks the store for the newest text matches after Seq after.
-func (m *Model) textQuery(after int64) tea.Cmd {
+// filterQuery asks the store for the newest matches after Seq after.
+func (m *Model) filterQuery(after int64) tea.Cmd {
 	m.fltBusy = true
 	gen := m.fltGen
 	// Every row in memory now is in the store, so once the query has run
@@ -117,7 +121,8 @@ func (m *Model) textQuery(after int64) tea.Cmd {
 	if n := m.main.rows.len(); n > 0 {
 		covered = max(covered, m.main.rows.rows[n-1].Seq)
 	}
-	q := capture.Query{Text: m.flt.text, AfterSeq: after, Newest: true, Limit: filterLimit}
+	q := m.flt.query()
+	q.AfterSeq, q.Newest, q.Limit = after, true, filterLimit
 	return m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {
 		return filterMsg{gen: gen, rows: rows, err: err, after: covered}
 	})
@@ -150,7 +155,7 @@ func (m *Model) onFilterResult(msg filterMsg) tea.Cmd {
 	})
 	if m.fltDirty {
 		m.fltDirty = false
-		return m.textQuery(m.fltSeq)
+		return m.filterQuery(m.fltSeq)
 	}
 	return nil
 }
@@ -187,5 +192,5 @@ func (m *Model) filterChanged(changed []capture.Summary, added bool) tea.Cmd {
 		m.fltDirty = true
 		return nil
 	}
-	return m.textQuery(m.fltSeq)
+	return m.filterQuery(m.fltSeq)
 }

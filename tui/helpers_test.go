@@ -168,7 +168,9 @@ func (f *fakeStore) list(_ context.Context, q capture.Query) ([]capture.Summary,
 			q.BeforeSeq != 0 && c.Seq >= q.BeforeSeq,
 			q.SessionID != "" && c.SessionID != q.SessionID,
 			q.ReplayOf != "" && c.ReplayOf != q.ReplayOf,
-			q.Text != "" && !strings.Contains(string(c.Body), q.Text):
+			q.Text != "" && !strings.Contains(string(c.Body), q.Text),
+			len(q.TypePrefixes) > 0 && !slices.ContainsFunc(q.TypePrefixes, func(p string) bool { return strings.HasPrefix(c.EventType, p) }),
+			len(q.Outcomes)+len(q.StatusClasses) > 0 && !fakeResult(c, q):
 			continue
 		}
 		out = append(out, c.Summary())
@@ -180,6 +182,13 @@ func (f *fakeStore) list(_ context.Context, q capture.Query) ([]capture.Summary,
 		out = out[:q.Limit]
 	}
 	return out, nil
+}
+
+// fakeResult is capture.Query's Outcomes or StatusClasses.
+func fakeResult(c *capture.Capture, q capture.Query) bool {
+	o := c.Outcome()
+	answered := o == capture.OutcomeOK || o == capture.OutcomeAppError
+	return slices.Contains(q.Outcomes, o) || answered && slices.Contains(q.StatusClasses, c.Status/100)
 }
 
 func (f *fakeStore) load(_ context.Context, id string) (*capture.Capture, error) {

@@ -41,7 +41,7 @@ type Info struct {
 // not available.
 type Actions struct {
 	// List reads summaries from the store: the history at start, the rows
-	// missed when the bus lagged, text filters, and older pages when the
+	// missed when the bus lagged, filters, and older pages when the
 	// user scrolls past the top.
 	List func(ctx context.Context, q capture.Query) ([]capture.Summary, error)
 	// Load reads a whole capture (headers, bodies).
@@ -107,7 +107,7 @@ const (
 	// rows are dropped (in chunks) and read back from the store if the
 	// user scrolls up to them.
 	maxLiveRows = 5000
-	// filterLimit caps how many matches a text filter asks the store for.
+	// filterLimit caps how many matches a filter asks the store for.
 	filterLimit = 1000
 	// maxShownBody is how much of a body the detail view renders; copy
 	// and edit use all of it.
@@ -162,7 +162,7 @@ type Model struct {
 	fltGen   int
 	fltBusy  bool
 	fltDirty bool
-	fltSeq   int64 // the newest Seq a text query has covered
+	fltSeq   int64 // the newest Seq a filter query has covered
 	input    *lineInput
 
 	earlierMaxSeq int64 // newest Seq of an earlier session's row: the divider goes after it

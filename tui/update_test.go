@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -359,29 +360,72 @@ func TestEditKey(t *testing.T) {
 
 func TestFilterKeys(t *testing.T) {
 	caps := fixtures()
-	t.Run("type and status filter in memory", func(t *testing.T) {
+	t.Run("type and status filter", func(t *testing.T) {
 		m, fs := started(t, caps, 100, 30)
-		nq := len(fs.queries)
+		// One match is in the store only (as if from a page never loaded).
+		old := fixture(5, omega.TypeProcessFailed, 201)
+		fs.add(old)
 		press(m, "/")
-		typeText(m, "status:ok type:video.process_failed")
-		press(m, "enter")
-		if m.filt == nil || m.filt.rows.len() != 1 || m.filt.rows.rows[0].ID != caps[7].ID {
-			t.Fatalf("filtered rows: %+v", m.filt)
+		typeText(m, "status:ok type:video.process_f")
+		_, cmd := m.Update(keyMsg("enter"))
+		// The match in memory shows at once, before the store answers.
+		if m.filt == nil || m.filt.rows.len() != 1 || m.filt.rows.rows[0].ID != caps[7].ID || !m.fltBusy {
+			t.Fatalf("filtered rows before the store answered: %+v", m.filt)
 		}
-		if len(fs.queries) != nq {
-			t.Errorf("a type/status filter asked the store: %+v", fs.queries[nq:])
+		run(m, cmd)
+		q := fs.queries[len(fs.queries)-1]
+		if !slices.Equal(q.TypePrefixes, []string{"video.process_f"}) || !slices.Equal(q.Outcomes, []capture.Outcome{capture.OutcomeOK}) ||
+			len(q.StatusClasses) != 0 || q.Text != "" || !q.Newest || q.Limit != filterLimit {
+			t.Fatalf("query %+v", q)
+		}
+		if m.filt.rows.len() != 2 || m.filt.rows.find(old.ID) < 0 || m.filt.rows.find(caps[7].ID) < 0 || m.fltBusy {
+			t.Fatalf("filtered rows after the store answered: %+v", m.filt.rows.rows)
 		}
 		// A live row that matches joins the filtered list; one that does
-		// not, only the main list.
+		// not, only the main list. Neither needs the store again.
+		nq := len(fs.queries)
 		hit := fixture(50, omega.TypeProcessFailed, 204).Summary()
 		miss := fixture(51, omega.TypeProcessFailed, 500).Summary()
-		m.Update(deliveriesMsg{rows: []capture.Summary{hit, miss}})
-		if m.filt.rows.len() != 2 || m.filt.rows.find(hit.ID) < 0 || m.main.rows.find(miss.ID) < 0 {
+		_, cmd = m.Update(deliveriesMsg{rows: []capture.Summary{hit, miss}})
+		run(m, cmd)
+		if m.filt.rows.len() != 3 || m.filt.rows.find(hit.ID) < 0 || m.filt.rows.find(miss.ID) >= 0 || m.main.rows.find(miss.ID) < 0 {
 			t.Fatalf("live rows: filtered %d rows", m.filt.rows.len())
+		}
+		if len(fs.queries) != nq {
+			t.Errorf("live rows asked the store: %+v", fs.queries[nq:])
 		}
 		press(m, "esc")
 		if m.filt != nil || m.main.rows.len() != len(caps)+2 {
 			t.Fatalf("esc: filter %v, %d rows", m.filt, m.main.rows.len())
+		}
+	})
+	t.Run("status classes and outcomes", func(t *testing.T) {
+		m, fs := started(t, caps, 100, 30)
+		press(m, "/")
+		typeText(m, "status:5xx,failed,rejected,pending,error,2xx")
+		press(m, "enter")
+		q := fs.queries[len(fs.queries)-1]
+		want := []capture.Outcome{capture.OutcomeFailed, capture.OutcomeRejected, capture.OutcomePending, capture.OutcomeAppError}
+		if !slices.Equal(q.StatusClasses, []int{5, 2}) || !slices.Equal(q.Outcomes, want) {
+			t.Fatalf("query %+v", q)
+		}
+	})
+	t.Run("without a store, type and status filter the rows in memory", func(t *testing.T) {
+		fs := &fakeStore{}
+		m := newTestModel(t, Actions{}, 100, 30)
+		var rows []capture.Summary
+		for _, c := range caps {
+			rows = append(rows, c.Summary())
+		}
+		m.Update(deliveriesMsg{rows: rows})
+		press(m, "/")
+		typeText(m, "status:ok type:video.process_failed")
+		press(m, "enter")
+		if m.filt == nil || m.filt.rows.len() != 1 || m.filt.rows.rows[0].ID != caps[7].ID || m.fltBusy {
+			t.Fatalf("filtered rows: %+v", m.filt)
+		}
+		if len(fs.queries) != 0 {
+			t.Fatal("asked a store")
 		}
 	})
 	t.Run("text asks the store", func(t *testing.T) {

@@ -87,7 +87,7 @@ func (m *Model) statusLine() string {
 		}
 		if m.fltBusy {
 			l += " · searching…"
-		} else if m.flt.text != "" && n >= filterLimit {
+		} else if m.act.List != nil && n >= filterLimit {
 			l += fmt.Sprintf(" (the newest %d)", filterLimit)
 		}
 		return st.warn.Render(l) + st.dim.Render(" · esc clears")
