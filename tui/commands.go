@@ -38,6 +38,8 @@ type (
 		rows  []capture.Summary // oldest first
 		err   error
 		after int64
+		whole bool // the newest matches in the whole store (not only after a Seq)
+		older bool // a page before the first filtered row
 	}
 	detailMsg struct {
 		id  string

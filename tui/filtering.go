@@ -79,6 +79,7 @@ func (m *Model) clearFilter() {
 	m.flt = filter{}
 	m.fltGen++
 	m.fltBusy, m.fltDirty = false, false
+	m.fltOlderDone, m.fltLoadingOlder = false, false
 	m.settle(&m.main)
 }
 
@@ -103,6 +104,7 @@ func (m *Model) applyFilter(f filter) tea.Cmd {
 	}
 	if m.act.List == nil {
 		if f.text == "" {
+			m.fltOlderDone = true
 			return nil
 		}
 		m.clearFilter()
@@ -124,7 +126,23 @@ func (m *Model) filterQuery(after int64) tea.Cmd {
 	q := m.flt.query()
 	q.AfterSeq, q.Newest, q.Limit = after, true, filterLimit
 	return m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {
-		return filterMsg{gen: gen, rows: rows, err: err, after: covered}
+		return filterMsg{gen: gen, rows: rows, err: err, after: covered, whole: after == 0}
+	})
+}
+
+// loadOlderMatches asks the store for the page of matches before the
+// first filtered row, when the user scrolls past the top.
+func (m *Model) loadOlderMatches() tea.Cmd {
+	p := m.filt
+	if m.fltOlderDone || m.fltLoadingOlder || m.fltBusy || m.act.List == nil || p.rows.len() == 0 {
+		return nil
+	}
+	m.fltLoadingOlder = true
+	gen := m.fltGen
+	q := m.flt.query()
+	q.BeforeSeq, q.Newest, q.Limit = p.rows.rows[0].Seq, true, filterLimit
+	return m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {
+		return filterMsg{gen: gen, rows: rows, err: err, older: true}
 	})
 }
 
@@ -132,9 +150,16 @@ func (m *Model) onFilterResult(msg filterMsg) tea.Cmd {
 	if msg.gen != m.fltGen || m.filt == nil {
 		return nil // a filter since replaced or cleared
 	}
-	m.fltBusy = false
+	if msg.older {
+		m.fltLoadingOlder = false
+	} else {
+		m.fltBusy = false
+	}
 	if msg.err != nil {
 		return m.setStatus(fmt.Sprintf("filter: %v", msg.err), true)
+	}
+	if (msg.whole || msg.older) && len(msg.rows) < filterLimit {
+		m.fltOlderDone = true
 	}
 	keep := msg.rows[:0]
 	for _, s := range msg.rows {
@@ -153,7 +178,7 @@ func (m *Model) onFilterResult(msg filterMsg) tea.Cmd {
 		p.rows.merge(keep, nil, nil)
 		m.trim(p)
 	})
-	if m.fltDirty {
+	if m.fltDirty && !m.fltBusy {
 		m.fltDirty = false
 		return m.filterQuery(m.fltSeq)
 	}

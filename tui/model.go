@@ -163,7 +163,10 @@ type Model struct {
 	fltBusy  bool
 	fltDirty bool
 	fltSeq   int64 // the newest Seq a filter query has covered
-	input    *lineInput
+	// fltOlderDone: the store has no match older than the first filtered
+	// row; fltLoadingOlder: a page of older matches is on its way.
+	fltOlderDone, fltLoadingOlder bool
+	input                         *lineInput
 
 	earlierMaxSeq int64 // newest Seq of an earlier session's row: the divider goes after it
 	historyDone   bool  // the initial history load returned
@@ -352,6 +355,8 @@ func (m *Model) trim(p *pane) bool {
 	if p == &m.main {
 		m.trimSeq = max(m.trimSeq, p.rows.rows[drop-1].Seq)
 		m.olderDone = false
+	} else {
+		m.fltOlderDone = false
 	}
 	p.rows.dropFront(drop)
 	return true

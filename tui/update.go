@@ -223,7 +223,10 @@ func (m *Model) move(d int) tea.Cmd {
 }
 
 func (m *Model) loadOlder() tea.Cmd {
-	if m.filt != nil || !m.historyDone || m.olderDone || m.loadingOlder || m.act.List == nil || m.main.rows.len() == 0 {
+	if m.filt != nil {
+		return m.loadOlderMatches()
+	}
+	if !m.historyDone || m.olderDone || m.loadingOlder || m.act.List == nil || m.main.rows.len() == 0 {
 		return nil
 	}
 	m.loadingOlder = true

@@ -475,6 +475,64 @@ func TestFilterKeys(t *testing.T) {
 	})
 }
 
+// TestFilterOlderPages: a filter shows the newest filterLimit matches in
+// the store; scrolling past the top asks for the ones before them, until
+// the store has no more.
+func TestFilterOlderPages(t *testing.T) {
+	fs := &fakeStore{}
+	var caps []*capture.Capture
+	for i := range 2500 {
+		status := 200
+		if i%2 == 0 {
+			status = 500
+		}
+		caps = append(caps, fixture(100+i, omega.TypeProcessSucceeded, status))
+	}
+	fs.add(caps...)
+	m := New(Options{Info: testInfo, Actions: fs.actions(), NoColor: true, History: 10})
+	m.after = func(time.Duration, tea.Msg) tea.Cmd { return nil }
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
+	run(m, m.Init())
+	press(m, "/")
+	typeText(m, "status:5xx")
+	press(m, "enter")
+	if n := m.filt.rows.len(); n != filterLimit || m.fltOlderDone {
+		t.Fatalf("after enter: %d rows (older done %v), want the newest %d", n, m.fltOlderDone, filterLimit)
+	}
+	first := m.filt.rows.rows[0].Seq
+	if !strings.Contains(m.View().Content, "1000 matches · more above") {
+		t.Errorf("status line does not say there is more:\n%s", m.View().Content)
+	}
+	press(m, "g") // to the oldest shown, which asks for the matches before it
+	q := fs.queries[len(fs.queries)-1]
+	if q.BeforeSeq != first || !q.Newest || q.Limit != filterLimit || !slices.Equal(q.StatusClasses, []int{5}) {
+		t.Fatalf("older page query %+v, want BeforeSeq %d and the filter", q, first)
+	}
+	if n := m.filt.rows.len(); n != 1250 || !m.fltOlderDone {
+		t.Fatalf("after g: %d rows (older done %v), want all 1250", n, m.fltOlderDone)
+	}
+	if s, _ := m.selected(); s.Seq != first {
+		t.Errorf("the selection moved with the load: now Seq %d, want %d", s.Seq, first)
+	}
+	for i, s := range m.filt.rows.rows {
+		if s.Status != 500 || i > 0 && s.Seq <= m.filt.rows.rows[i-1].Seq {
+			t.Fatalf("row %d: %+v", i, s)
+		}
+	}
+	if strings.Contains(m.View().Content, "more above") {
+		t.Error("status line still says there is more")
+	}
+	nq := len(fs.queries)
+	press(m, "g", "k")
+	if len(fs.queries) != nq {
+		t.Errorf("asked the store again with nothing older left: %+v", fs.queries[nq:])
+	}
+	// The main list did not page: the filter's pages are its own.
+	if n := m.main.rows.len(); n != 10 {
+		t.Errorf("main list has %d rows, want the history of 10", n)
+	}
+}
+
 func TestQuit(t *testing.T) {
 	m, fs := started(t, fixtures(), 100, 20)
 	msgs := press(m, "q")

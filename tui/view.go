@@ -85,10 +85,13 @@ func (m *Model) statusLine() string {
 		if n != 1 {
 			l += "es"
 		}
-		if m.fltBusy {
+		switch {
+		case m.fltBusy:
 			l += " · searching…"
-		} else if m.act.List != nil && n >= filterLimit {
-			l += fmt.Sprintf(" (the newest %d)", filterLimit)
+		case m.fltLoadingOlder:
+			l += " · searching older…"
+		case !m.fltOlderDone && n > 0:
+			l += " · more above"
 		}
 		return st.warn.Render(l) + st.dim.Render(" · esc clears")
 	}
