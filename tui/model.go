@@ -157,16 +157,16 @@ type Model struct {
 	main pane
 	filt *pane // the filtered list while a filter is applied
 	flt  filter
-	// Text filters are the store's to answer: one query in flight at a
-	// time, and another after it if rows arrived meanwhile.
-	fltGen   int
-	fltBusy  bool
-	fltDirty bool
-	fltSeq   int64 // the newest Seq a filter query has covered
-	// fltOlderDone: the store has no match older than the first filtered
-	// row; fltLoadingOlder: a page of older matches is on its way.
-	fltOlderDone, fltLoadingOlder bool
-	input                         *lineInput
+	// Filters are the store's to answer: one query in flight at a time,
+	// and, for text, another after it if rows arrived meanwhile.
+	fltGen          int
+	fltBusy         bool
+	fltDirty        bool
+	fltSeq          int64 // the newest Seq a filter query has covered
+	fltOlderDone    bool  // the store has no match older than the first filtered row
+	fltLoadingOlder bool  // a page of older matches is on its way
+
+	input *lineInput
 
 	earlierMaxSeq int64 // newest Seq of an earlier session's row: the divider goes after it
 	historyDone   bool  // the initial history load returned
