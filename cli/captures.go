@@ -63,7 +63,7 @@ func addSelectFlags(cmd *cobra.Command, o *captureSelect, defLimit int) {
 	f.IntVarP(&o.Limit, "limit", "n", defLimit, "at most this many, the newest (0: all)")
 	f.StringSliceVarP(&o.Types, "type", "t", nil, "only these event types (comma-separated)")
 	f.BoolVar(&o.Failed, "failed", false, "only deliveries your app answered with non-2xx or never answered")
-	f.DurationVar(&o.Since, "since", 0, "only deliveries received in this long before now (e.g. 30m, 24h)")
+	agoVar(f, &o.Since, "since", true, "only deliveries received since then: 30m, 24h, 2d, 2026-11-26, '2026-11-26 15:04', 15:04")
 	f.StringVar(&o.Session, "session", "", "only deliveries of this listener session")
 	f.StringVar(&o.Grep, "grep", "", "only deliveries whose request body contains this text (case-sensitive)")
 }
@@ -699,7 +699,7 @@ A running listener also prunes its store as it goes (--retain, default 10000).`,
 			return runCapturesPrune(cmd.Context(), s, g, o, cmd.Flags().Changed("keep"))
 		},
 	}
-	cmd.Flags().DurationVar(&o.OlderThan, "older-than", 0, "delete captures received longer ago than this (e.g. 24h)")
+	agoVar(cmd.Flags(), &o.OlderThan, "older-than", true, "delete captures received before then: 24h, 7d, 2026-11-01")
 	cmd.Flags().IntVar(&o.Keep, "keep", 0, "delete all but the newest N captures")
 	cmd.Flags().BoolVar(&o.All, "all", false, "delete every capture")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")

@@ -118,6 +118,8 @@ func TestCapturesList(t *testing.T) {
 		{[]string{"--failed"}, []string{"2", "4"}},
 		{[]string{"--type", "video.process_failed,video.process_succeeded"}, []string{"1", "2"}},
 		{[]string{"--since", "10m"}, []string{"2", "3", "4"}},
+		{[]string{"--since", time.Now().Add(-10 * time.Minute).Format(time.RFC3339)}, []string{"2", "3", "4"}},
+		{[]string{"--since", "1d"}, []string{"1", "2", "3", "4"}},
 		{[]string{"--grep", "it's"}, []string{"1"}},
 		{[]string{"--session", "nope"}, nil},
 	} {
@@ -142,6 +144,7 @@ func TestCapturesList(t *testing.T) {
 		{"--limit", "-1"},
 		{"--since", "-5m"},
 		{"--since", "soon"},
+		{"--since", time.Now().Add(time.Hour).Format(time.RFC3339)},
 		{"extra-arg"},
 	} {
 		code, _, errs := run(t, nil, append([]string{"captures", "list", "--data-dir", dir}, bad...)...)

@@ -115,7 +115,7 @@ Exit status: 0 if every replay got a 2xx, 1 if any did not (so scripts and CI ca
 	f := cmd.Flags()
 	f.IntVar(&o.Last, "last", 0, "replay the newest N of the selected captures")
 	f.StringSliceVar(&o.Types, "type", nil, "only captures of these event types (comma-separated or repeated)")
-	f.DurationVar(&o.Since, "since", 0, "only captures received in this long before now, e.g. 30m or 24h")
+	agoVar(f, &o.Since, "since", true, "only captures received since then: 30m, 24h, 2d, 2026-11-26, '2026-11-26 15:04', 15:04")
 	f.BoolVar(&o.Failed, "failed", false, "only deliveries your app has not accepted yet (non-2xx or unreachable, not since replayed with a 2xx)")
 	f.BoolVar(&o.All, "all", false, "replay every capture")
 	f.StringVar(&o.To, "to", "", "send to this target instead of each capture's own (8888, localhost:8888/webhook or a URL)")

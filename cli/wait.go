@@ -56,7 +56,7 @@ how far back to look too: use it when the event may already have arrived.`,
 	f.StringSliceVarP(&o.Types, "type", "t", nil, "event types to wait for (comma-separated or repeated; \"all\" for any)")
 	f.DurationVar(&o.Timeout, "timeout", time.Minute, "give up after this long (0: wait forever)")
 	f.StringVar(&o.Expect, "expect", "2xx", "the answer that counts as success: 2xx, 3xx, 4xx, 5xx, a status such as 202, failed (the app was not reached), or any")
-	f.DurationVar(&o.Since, "since", 0, "also accept deliveries completed up to this long before wait started")
+	agoVar(f, &o.Since, "since", true, "also accept deliveries completed since then (before wait started): 30s, 5m, 15:04")
 	f.StringVar(&o.Format, "format", "text", "output: text, or json (the whole capture)")
 	_ = cmd.MarkFlagRequired("type")
 	_ = cmd.RegisterFlagCompletionFunc("type", completeEventTypes)

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// How far back a flag such as --since reaches. Go's durations (90s, 30m,
+// 1h30m) are accepted, and whole days (2d) and weeks (1w), which Go's
+// parser refuses; flags that name a moment also take a time: RFC 3339
+// (2026-11-26T15:04:05Z), or in local time a date (2026-11-26), a date and
+// time (2026-11-26 15:04, 2026-11-26T15:04:05) or a time today (15:04).
+// A moment is kept as its distance from when the flag was read.
+
+const (
+	agoDurationHelp = "a duration: 30m, 24h, 2d"
+	agoMomentHelp   = "a duration (30m, 24h, 2d) or a time (2026-11-26, '2026-11-26 15:04', 15:04, RFC 3339)"
+	maxAgo          = 100 * 365 * 24 * time.Hour
+)
+
+// localLayouts are the moments read in local time, longest first.
+var localLayouts = []string{
+	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02",
+}
+
+// parseAgo reads s as described above, relative to now. moments says
+// whether times are accepted as well as durations.
+func parseAgo(s string, now time.Time, moments bool) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	want := agoDurationHelp
+	if moments {
+		want = agoMomentHelp
+	}
+	if s == "" {
+		return 0, fmt.Errorf("empty: want %s", want)
+	}
+	if d, ok, err := parseDays(s); ok || err != nil {
+		return d, err
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return 0, fmt.Errorf("negative: want %s", want)
+		}
+		if d > maxAgo {
+			return 0, errors.New("more than 100 years")
+		}
+		return d, nil
+	}
+	if !moments {
+		return 0, fmt.Errorf("want %s", want)
+	}
+	t, ok := parseMoment(s, now)
+	if !ok {
+		return 0, fmt.Errorf("want %s", want)
+	}
+	if t.After(now) {
+		return 0, fmt.Errorf("in the future (it is %s now)", now.Format("2006-01-02 15:04:05 MST"))
+	}
+	d := now.Sub(t)
+	if d > maxAgo {
+		return 0, errors.New("more than 100 years ago")
+	}
+	return d, nil
+}
+
+// parseDays reads whole days (2d) or weeks (1w). ok is false when s is
+// not of that form at all.
+func parseDays(s string) (d time.Duration, ok bool, err error) {
+	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	digits := s[:len(s)-1]
+	if unit == 0 || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, false, nil
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || time.Duration(n) > maxAgo/unit {
+		return 0, true, errors.New("more than 100 years")
+	}
+	return time.Duration(n) * unit, true, nil
+}
+
+func parseMoment(s string, now time.Time) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	for _, l := range localLayouts {
+		if t, err := time.ParseInLocation(l, s, now.Location()); err == nil {
+			return t, true
+		}
+	}
+	for _, l := range []string{"15:04:05", "15:04"} {
+		if t, err := time.ParseInLocation(l, s, now.Location()); err == nil {
+			y, m, d := now.Date()
+			return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, now.Location()), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// agoValue is a pflag.Value for parseAgo, stored as a duration.
+type agoValue struct {
+	d       *time.Duration
+	moments bool
+	now     func() time.Time
+}
+
+func (v *agoValue) Set(s string) error {
+	d, err := parseAgo(s, v.now(), v.moments)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func (v *agoValue) String() string {
+	if v.d == nil || *v.d == 0 {
+		return "0" // pflag shows no default for "0"
+	}
+	return v.d.String()
+}
+
+func (v *agoValue) Type() string {
+	if v.moments {
+		return "when"
+	}
+	return "duration"
+}
+
+// agoVar defines a flag read by parseAgo.
+func agoVar(f *pflag.FlagSet, d *time.Duration, name string, moments bool, usage string) {
+	f.Var(&agoValue{d: d, moments: moments, now: time.Now}, name, usage)
+}
