@@ -34,12 +34,13 @@ type (
 		err  error
 	}
 	filterMsg struct {
-		gen   int
-		rows  []capture.Summary // oldest first
-		err   error
-		after int64
-		whole bool // the newest matches in the whole store (not only after a Seq)
-		older bool // a page before the first filtered row
+		gen     int
+		rows    []capture.Summary // oldest first
+		err     error
+		after   int64
+		whole   bool // the newest matches in the whole store (not only after a Seq)
+		older   bool // a page before the first filtered row
+		recheck bool // rows asked for by ID, whose status changed
 	}
 	detailMsg struct {
 		id  string

@@ -79,7 +79,7 @@ func (m *Model) clearFilter() {
 	m.flt = filter{}
 	m.fltGen++
 	m.fltBusy, m.fltDirty = false, false
-	m.fltOlderDone, m.fltLoadingOlder = false, false
+	m.fltSearched, m.fltOlderDone, m.fltLoadingOlder = false, false, false
 	m.settle(&m.main)
 }
 
@@ -134,7 +134,9 @@ func (m *Model) filterQuery(after int64) tea.Cmd {
 // first filtered row, when the user scrolls past the top.
 func (m *Model) loadOlderMatches() tea.Cmd {
 	p := m.filt
-	if m.fltOlderDone || m.fltLoadingOlder || m.fltBusy || m.act.List == nil || p.rows.len() == 0 {
+	// A refresh in flight (for rows after the newest) does not get in the
+	// way; only the first search, which may bring older rows, does.
+	if !m.fltSearched || m.fltOlderDone || m.fltLoadingOlder || m.act.List == nil || p.rows.len() == 0 {
 		return nil
 	}
 	m.fltLoadingOlder = true
@@ -150,13 +152,17 @@ func (m *Model) onFilterResult(msg filterMsg) tea.Cmd {
 	if msg.gen != m.fltGen || m.filt == nil {
 		return nil // a filter since replaced or cleared
 	}
-	if msg.older {
+	switch {
+	case msg.older:
 		m.fltLoadingOlder = false
-	} else {
+	case !msg.recheck:
 		m.fltBusy = false
 	}
 	if msg.err != nil {
 		return m.setStatus(fmt.Sprintf("filter: %v", msg.err), true)
+	}
+	if msg.whole {
+		m.fltSearched = true
 	}
 	if (msg.whole || msg.older) && len(msg.rows) < filterLimit {
 		m.fltOlderDone = true
@@ -167,7 +173,9 @@ func (m *Model) onFilterResult(msg filterMsg) tea.Cmd {
 		if cur, ok := m.main.rows.get(s.ID); ok && newer(&s, &cur) {
 			s = cur
 		}
-		m.fltSeq = max(m.fltSeq, s.Seq)
+		if !msg.recheck {
+			m.fltSeq = max(m.fltSeq, s.Seq)
+		}
 		if m.flt.match(&s) {
 			keep = append(keep, s)
 		}
@@ -190,7 +198,7 @@ func (m *Model) onFilterResult(msg filterMsg) tea.Cmd {
 func (m *Model) filterChanged(changed []capture.Summary, added bool) tea.Cmd {
 	p := m.filt
 	var add []capture.Summary
-	var del []string
+	var del, recheck []string
 	for i := range changed {
 		s := &changed[i]
 		in := p.rows.find(s.ID) >= 0
@@ -199,6 +207,11 @@ func (m *Model) filterChanged(changed []capture.Summary, added bool) tea.Cmd {
 			add = append(add, *s)
 		case in && !m.flt.match(s):
 			del = append(del, s.ID)
+		case m.flt.match(s) && len(m.flt.statuses) > 0:
+			// A text and status filter: the row now has a status that
+			// matches (it was pending when the store was searched), and
+			// only the store can say whether its body has the text.
+			recheck = append(recheck, s.ID)
 		}
 	}
 	if len(add)+len(del) > 0 {
@@ -210,12 +223,21 @@ func (m *Model) filterChanged(changed []capture.Summary, added bool) tea.Cmd {
 			m.trim(p)
 		})
 	}
+	var cmds []tea.Cmd
+	if len(recheck) > 0 && m.act.List != nil {
+		q := m.flt.query()
+		q.IDs = recheck
+		gen := m.fltGen
+		cmds = append(cmds, m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {
+			return filterMsg{gen: gen, rows: rows, err: err, recheck: true}
+		}))
+	}
 	if !added || m.flt.text == "" {
-		return nil
+		return tea.Batch(cmds...)
 	}
 	if m.fltBusy {
 		m.fltDirty = true
-		return nil
+		return tea.Batch(cmds...)
 	}
-	return m.filterQuery(m.fltSeq)
+	return tea.Batch(append(cmds, m.filterQuery(m.fltSeq))...)
 }

@@ -170,7 +170,8 @@ func (f *fakeStore) list(_ context.Context, q capture.Query) ([]capture.Summary,
 			q.ReplayOf != "" && c.ReplayOf != q.ReplayOf,
 			q.Text != "" && !strings.Contains(string(c.Body), q.Text),
 			len(q.TypePrefixes) > 0 && !slices.ContainsFunc(q.TypePrefixes, func(p string) bool { return strings.HasPrefix(c.EventType, p) }),
-			len(q.Outcomes)+len(q.StatusClasses) > 0 && !fakeResult(c, q):
+			len(q.Outcomes)+len(q.StatusClasses) > 0 && !fakeResult(c, q),
+			len(q.IDs) > 0 && !slices.Contains(q.IDs, c.ID):
 			continue
 		}
 		out = append(out, c.Summary())

@@ -163,6 +163,7 @@ type Model struct {
 	fltBusy         bool
 	fltDirty        bool
 	fltSeq          int64 // the newest Seq a filter query has covered
+	fltSearched     bool  // the whole store has answered the filter once
 	fltOlderDone    bool  // the store has no match older than the first filtered row
 	fltLoadingOlder bool  // a page of older matches is on its way
 

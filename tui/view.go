@@ -90,7 +90,7 @@ func (m *Model) statusLine() string {
 			l += " · searching…"
 		case m.fltLoadingOlder:
 			l += " · searching older…"
-		case !m.fltOlderDone && n > 0:
+		case m.fltSearched && !m.fltOlderDone && n > 0:
 			l += " · more above"
 		}
 		return st.warn.Render(l) + st.dim.Render(" · esc clears")
