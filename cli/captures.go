@@ -36,7 +36,7 @@ func newCapturesCmd(s Streams, g *globalOptions) *cobra.Command {
 		Example: `  omega-listen captures list
   omega-listen captures show c_01jd3k
   omega-listen captures export --format har --out deliveries.har
-  omega-listen captures prune --older-than 168h`,
+  omega-listen captures prune --older-than 7d`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(
@@ -85,7 +85,7 @@ func (o *captureSelect) query(now time.Time) (capture.Query, error) {
 		return q, usagef("--limit must be 0 (all) or more, not %d", o.Limit)
 	}
 	if o.Since < 0 {
-		return q, usagef("--since must be a positive duration, like 30m or 24h")
+		return q, usagef("--since must not be in the future")
 	}
 	if o.Since > 0 {
 		q.Since = now.Add(-o.Since)
@@ -671,11 +671,12 @@ func newCapturesPruneCmd(s Streams, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Delete recorded deliveries",
-		Long: `Delete captures from the store: those received more than --older-than ago, all but the
-newest --keep, or --all. On a terminal it asks first; elsewhere it needs --yes.
+		Long: `Delete captures from the store: those received before --older-than (a duration such as
+7d, or a time such as 2026-11-01), all but the newest --keep, or --all. On a terminal it asks first; elsewhere it needs --yes.
 
 A running listener also prunes its store as it goes (--retain, default 10000).`,
-		Example: `  omega-listen captures prune --older-than 168h
+		Example: `  omega-listen captures prune --older-than 7d
+  omega-listen captures prune --older-than 2026-11-01
   omega-listen captures prune --keep 100 --yes
   omega-listen captures prune --all --yes`,
 		Args: cobra.NoArgs,
@@ -688,9 +689,9 @@ A running listener also prunes its store as it goes (--retain, default 10000).`,
 			}
 			switch {
 			case n != 1:
-				return usagef("say what to delete with exactly one of --older-than DUR, --keep N or --all")
+				return usagef("say what to delete with exactly one of --older-than WHEN, --keep N or --all")
 			case o.OlderThan < 0 || cmd.Flags().Changed("older-than") && o.OlderThan == 0:
-				return usagef("--older-than must be a positive duration, like 168h")
+				return usagef("--older-than must be more than 0, like 7d or 2026-11-01")
 			case o.Keep < 0:
 				return usagef("--keep must be 0 or more")
 			case !o.Yes && !s.InIsTerminal:

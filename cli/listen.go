@@ -73,7 +73,7 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	f.BoolVar(&o.Keep, "keep", false, "leave the endpoint registered at exit")
 	f.BoolVar(&o.DeleteOnExit, "delete-on-exit", false, "with --domain: delete the endpoint at exit instead of deactivating it for the next run")
 	f.StringVar(&o.Endpoint, "endpoint", "", "borrow this existing endpoint: point it at the tunnel while running, restore its URL, events and state at exit")
-	agoVar(f, &o.Backfill, "backfill", false, "with --domain or --endpoint: at start and after each tunnel reconnect, deliver the endpoint's events of this window that Omega could not deliver (missing or non-2xx response)")
+	agoVar(f, &o.Backfill, "backfill", false, "with --domain or --endpoint: at start and after each tunnel reconnect, deliver the endpoint's events of this window (e.g. 1h, 2d) that Omega could not deliver (missing or non-2xx response)")
 	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
 	addNgrokFlags(f, &o.Ngrok)
 	_ = cmd.RegisterFlagCompletionFunc("events", completeEventTypes)

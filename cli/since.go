@@ -12,9 +12,11 @@ import (
 
 // How far back a flag such as --since reaches. Go's durations (90s, 30m,
 // 1h30m) are accepted, and whole days (2d) and weeks (1w), which Go's
-// parser refuses; flags that name a moment also take a time: RFC 3339
-// (2026-11-26T15:04:05Z), or in local time a date (2026-11-26), a date and
-// time (2026-11-26 15:04, 2026-11-26T15:04:05) or a time today (15:04).
+// parser refuses (a day is 24 hours; 1d12h works too); flags that name a
+// moment also take a time: RFC 3339 (2026-11-26T15:04:05Z), or in local
+// time a date (2026-11-26), a date and time (2026-11-26 15:04,
+// 2026-11-26T15:04:05) or a time of day (15:04: the last time the clock
+// showed it).
 // A moment is kept as its distance from when the flag was read.
 
 const (
@@ -43,12 +45,15 @@ func parseAgo(s string, now time.Time, moments bool) (time.Duration, error) {
 	if d, ok, err := parseDays(s); ok || err != nil {
 		return d, err
 	}
+	if _, ok, _ := parseDays(strings.TrimPrefix(s, "-")); ok && strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("negative: want %s", want)
+	}
 	if d, err := time.ParseDuration(s); err == nil {
 		if d < 0 {
 			return 0, fmt.Errorf("negative: want %s", want)
 		}
 		if d > maxAgo {
-			return 0, errors.New("more than 100 years")
+			return 0, errors.New("more than 100 years: give a shorter one")
 		}
 		return d, nil
 	}
@@ -64,24 +69,41 @@ func parseAgo(s string, now time.Time, moments bool) (time.Duration, error) {
 	}
 	d := now.Sub(t)
 	if d > maxAgo {
-		return 0, errors.New("more than 100 years ago")
+		return 0, errors.New("more than 100 years ago: give a later time")
 	}
 	return d, nil
 }
 
-// parseDays reads whole days (2d) or weeks (1w). ok is false when s is
-// not of that form at all.
+// parseDays reads days (2d) or weeks (1w), a day being 24 hours, with an
+// optional Go duration after them (1d12h). ok is false when s is not of
+// that form at all.
 func parseDays(s string) (d time.Duration, ok bool, err error) {
-	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
-	digits := s[:len(s)-1]
-	if unit == 0 || digits == "" || strings.Trim(digits, "0123456789") != "" {
+	body := strings.TrimPrefix(s, "+")
+	i := 0
+	for i < len(body) && body[i] >= '0' && body[i] <= '9' {
+		i++
+	}
+	if i == 0 || i == len(body) || body[i] != 'd' && body[i] != 'w' {
 		return 0, false, nil
 	}
-	n, err := strconv.Atoi(digits)
-	if err != nil || time.Duration(n) > maxAgo/unit {
-		return 0, true, errors.New("more than 100 years")
+	unit := 24 * time.Hour
+	if body[i] == 'w' {
+		unit *= 7
 	}
-	return time.Duration(n) * unit, true, nil
+	var rest time.Duration
+	if tail := body[i+1:]; tail != "" {
+		if tail[0] == '+' || tail[0] == '-' {
+			return 0, false, nil
+		}
+		if rest, err = time.ParseDuration(tail); err != nil {
+			return 0, false, nil
+		}
+	}
+	n, err := strconv.Atoi(body[:i])
+	if err != nil || time.Duration(n) > maxAgo/unit || time.Duration(n)*unit > maxAgo-rest {
+		return 0, true, errors.New("more than 100 years: give a shorter one")
+	}
+	return time.Duration(n)*unit + rest, true, nil
 }
 
 func parseMoment(s string, now time.Time) (time.Time, bool) {
@@ -95,8 +117,14 @@ func parseMoment(s string, now time.Time) (time.Time, bool) {
 	}
 	for _, l := range []string{"15:04:05", "15:04"} {
 		if t, err := time.ParseInLocation(l, s, now.Location()); err == nil {
+			// The last time the clock showed it: today, or yesterday if
+			// that is still to come (--since 23:50 at five past midnight).
 			y, m, d := now.Date()
-			return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, now.Location()), true
+			at := time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, now.Location())
+			if at.After(now) {
+				at = time.Date(y, m, d-1, t.Hour(), t.Minute(), t.Second(), 0, now.Location())
+			}
+			return at, true
 		}
 	}
 	return time.Time{}, false

@@ -26,13 +26,22 @@ func TestParseAgo(t *testing.T) {
 		{"0d", false, 0, ""},
 		{"2d", true, 48 * time.Hour, ""},
 		{"-5m", false, 0, "negative"},
-		{"-2d", true, 0, "want a duration"},
+		{"-2d", true, 0, "negative"},
+		{"-1d12h", false, 0, "negative"},
+		{"+2d", false, 48 * time.Hour, ""},
+		{"+5m", false, 5 * time.Minute, ""},
+		{"1d12h", false, 36 * time.Hour, ""},
+		{"1w2d", false, 0, "want a duration"},
+		{"1d-2h", false, 0, "want a duration"},
+		{"1d+2h", false, 0, "want a duration"},
+		{"1dx", false, 0, "want a duration"},
+		{"36500d1h", false, 0, "more than 100 years"},
 		{"", true, 0, "empty"},
 		{"d", false, 0, "want a duration: 30m"},
 		{"1.5d", false, 0, "want a duration: 30m"},
 		{"2026-11-26", false, 0, "want a duration: 30m"},
 		{"99999999999999999999d", false, 0, "more than 100 years"},
-		{"36501d", false, 0, "more than 100 years"},
+		{"36501d", false, 0, "more than 100 years: give a shorter one"},
 		{"900000h", false, 0, "more than 100 years"},
 		// Moments, in now's zone unless they say otherwise.
 		{"2026-11-26", true, 15*time.Hour + 30*time.Minute, ""},
@@ -44,12 +53,13 @@ func TestParseAgo(t *testing.T) {
 		{"15:04", true, 26 * time.Minute, ""},
 		{"15:29:30", true, 30 * time.Second, ""},
 		{"15:30", true, 0, ""},
-		{"16:00", true, 0, "in the future"},
+		{"16:00", true, 23*time.Hour + 30*time.Minute, ""}, // yesterday's
 		{"2026-11-27", true, 0, "in the future"},
 		{"1900-01-01", true, 0, "more than 100 years ago"},
 		{"2026-13-01", true, 0, "want a duration (30m"},
 		{"yesterday", true, 0, "want a duration (30m"},
 		{"25:00", true, 0, "want a duration (30m"},
+		{"2026-11-26 16:00", true, 0, "in the future"},
 	} {
 		got, err := parseAgo(tc.in, now, tc.moments)
 		switch {
@@ -60,6 +70,18 @@ func TestParseAgo(t *testing.T) {
 		case tc.err == "" && got != tc.want:
 			t.Errorf("parseAgo(%q, %v) = %v, want %v", tc.in, tc.moments, got, tc.want)
 		}
+	}
+}
+
+// TestParseAgoJustAfterMidnight: a time of day later than now is
+// yesterday's.
+func TestParseAgoJustAfterMidnight(t *testing.T) {
+	now := time.Date(2026, 11, 27, 0, 5, 0, 0, time.UTC)
+	if d, err := parseAgo("23:50", now, true); err != nil || d != 15*time.Minute {
+		t.Errorf("23:50 at 00:05 = %v, %v; want 15m", d, err)
+	}
+	if d, err := parseAgo("00:01", now, true); err != nil || d != 4*time.Minute {
+		t.Errorf("00:01 at 00:05 = %v, %v; want 4m", d, err)
 	}
 }
 

@@ -53,13 +53,13 @@ func (s Selector) Validate() error {
 	case s.Last < 0:
 		return errors.New("--last must be a positive number")
 	case s.Since < 0:
-		return errors.New("--since must be a positive duration, e.g. 1h")
+		return errors.New("--since must not be in the future")
 	case len(s.IDs) > 0 && (s.filters() || s.All):
 		return errors.New("give capture IDs or filters (--last, --type, --since, --failed, --all), not both")
 	case s.All && s.filters():
 		return errors.New("--all selects every capture: drop it, or drop the other filters")
 	case len(s.IDs) == 0 && !s.filters() && !s.All:
-		return errors.New("say what to replay: capture IDs, or --last N, --type T, --since DUR, --failed, or --all")
+		return errors.New("say what to replay: capture IDs, or --last N, --type T, --since WHEN, --failed, or --all")
 	}
 	for _, t := range s.Types {
 		if strings.TrimSpace(t) == "" {
