@@ -210,7 +210,8 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		<-release // an app stuck on a delivery
 	}))
 	defer app.Close()
-	defer close(release)
+	var unstick sync.Once
+	defer unstick.Do(func() { close(release) })
 	p := startInProc(t, env, "--tunnel", "none", "--forward", app.URL)
 	go emu.Deliver(context.Background(), omega.TypeProcessSucceeded)
 	<-entered
@@ -237,6 +238,15 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	}
 	if !strings.Contains(p.err.String(), "Quitting at once.") {
 		t.Errorf("stderr: %s", p.err)
+	}
+	// Exit is stubbed, so Main is still running: let the stuck delivery go
+	// and wait for Main to finish its teardown, which writes to the data
+	// dir, before the test's cleanup removes that dir.
+	unstick.Do(func() { close(release) })
+	select {
+	case <-p.code:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Main did not return after the stuck delivery was released")
 	}
 }
 
