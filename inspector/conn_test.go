@@ -608,8 +608,8 @@ func TestDirectTimeoutMidBody(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
 		return true
 	})
-	// Long enough for the header to arrive on a loaded machine.
-	f := NewForwarder(ForwarderOptions{Target: u, Timeout: 500 * time.Millisecond})
+	// Long enough for the header to arrive on a loaded machine under -race.
+	f := NewForwarder(ForwarderOptions{Target: u, Timeout: 2 * time.Second})
 	defer f.Close()
 	res := f.Forward(context.Background(), Request{Body: []byte("x")})
 	if res.ErrKind != ErrTimeout || !errors.Is(res.Err, context.DeadlineExceeded) || res.Status != 200 {

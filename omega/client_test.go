@@ -984,7 +984,9 @@ func TestPerAttemptTimeoutIsRetried(t *testing.T) {
 		writeJSON(w, 200, `[]`)
 	})
 	defer close(release)
-	c, _ := testClient(t, s.URL, func(o *Options) { o.Timeout = 50 * time.Millisecond })
+	// The second attempt must answer within the same timeout, on a new
+	// connection and under -race: give it a second, not a blink.
+	c, _ := testClient(t, s.URL, func(o *Options) { o.Timeout = time.Second })
 	if _, err := c.ListEndpoints(context.Background()); err != nil {
 		t.Fatalf("err = %v", err)
 	}

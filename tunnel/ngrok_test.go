@@ -406,7 +406,9 @@ func TestNgrokStartTimeout(t *testing.T) {
 	t.Run("no answer to listen", func(t *testing.T) {
 		release := make(chan struct{})
 		late := make(chan *fakeEndpoint, 1)
-		f, _, err := ngStart(t, NgrokOptions{StartTimeout: 50 * time.Millisecond}, func(f *fakeAgent) {
+		// The limit also covers the (instant) connect, so it must not be so
+		// short that a slow scheduler makes connecting what timed out.
+		f, _, err := ngStart(t, NgrokOptions{StartTimeout: time.Second}, func(f *fakeAgent) {
 			f.listen = func(context.Context, *fakeAgent) (ngrokEndpoint, error) {
 				<-release // the SDK's Listen ignores its context
 				ep := f.newEndpoint()
@@ -414,7 +416,7 @@ func TestNgrokStartTimeout(t *testing.T) {
 				return ep, nil
 			}
 		})
-		want := "ngrok did not open the endpoint within 50ms (last seen: connected; opening the endpoint)\n" +
+		want := "ngrok did not open the endpoint within 1s (last seen: connected; opening the endpoint)\n" +
 			"  Hint: check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443); or go without ngrok: --tunnel none --public-url URL, or --emulate"
 		if err == nil || err.Error() != want {
 			t.Errorf("err = %v\nwant %s", err, want)
