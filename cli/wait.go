@@ -38,15 +38,20 @@ Exits 0 when a matching delivery got the expected answer, 1 when it got
 another (or the wait timed out), 2 on a usage error. The delivery is printed
 like listen prints it (--format json: the whole capture as JSON).
 
-Only deliveries that complete after wait starts count, unless --since says
-how far back to look too: use it when the event may already have arrived.`,
-		Example: `  # In CI: start the listener, trigger something, wait for the app to accept it
+Only deliveries that complete after wait starts count (including one that
+was already in flight), unless --since says how far back to look too: use it
+when the event may already have arrived, as after a trigger.`,
+		Example: `  # In CI: start the listener, trigger something, check the app accepted it
   omega-listen --print --forward localhost:8888/webhook &
   omega-listen trigger video.process_succeeded
-  omega-listen wait --type video.process_succeeded --expect 2xx --timeout 30s
+  omega-listen wait --type video.process_succeeded --since 1m --expect 2xx --timeout 30s
 
-  # Expect the app to refuse a malformed event
-  omega-listen wait --type video.created --expect 4xx`,
+  # Or start waiting first, then cause the event
+  omega-listen wait --type video.process_succeeded --timeout 5m &
+  ./upload-a-test-video.sh && wait $!
+
+  # Expect the app to refuse an event
+  omega-listen wait --type video.process_failed --expect 4xx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runWait(cmd.Context(), s, g, o)
@@ -129,25 +134,32 @@ func runWait(ctx context.Context, s Streams, g *globalOptions, o *waitOptions) e
 	ctx, found := context.WithCancel(ctx)
 	defer found()
 	// The first delivery that meets --expect wins. One that does not ends
-	// the wait too if it arrived live; one from before wait started
-	// (--since) is only kept, in case nothing better comes.
-	var match, miss *capture.Capture
+	// the wait too if it completed after wait started; one from before
+	// (--since) is only kept, in case nothing better comes. Deliveries
+	// from further back are read too: one received before wait started
+	// may complete after it (a slow app), and one that completed just
+	// before is worth naming if the wait times out.
+	var match, miss, earlier *capture.Capture
 	start := time.Now()
-	from := start.Add(-o.Since)
+	since := start.Add(-o.Since)
 	waitWatching()
 	// Everyone's captures (own ""); the listener's are picked here.
-	_ = store.Follow(ctx, "", from, 50*time.Millisecond, func(k capture.EventKind, c *capture.Capture) {
+	_ = store.Follow(ctx, "", start.Add(-max(o.Since, waitLookback)), 50*time.Millisecond, func(k capture.EventKind, c *capture.Capture) {
 		if match != nil || k != capture.Completed || c.SessionID != si.ID || c.Flags.Has(capture.FlagRejected) || !want[c.EventType] {
 			return
 		}
 		switch {
-		case expect(c):
+		case !c.CompletedAt.Before(start):
 			match = c
-		case c.ReceivedAt.Before(start):
-			miss = c
-			return
+		case o.Since > 0 && !c.CompletedAt.Before(since):
+			if !expect(c) {
+				miss = c
+				return
+			}
+			match = c
 		default:
-			match = c
+			earlier = c
+			return
 		}
 		found()
 	})
@@ -155,10 +167,16 @@ func runWait(ctx context.Context, s Streams, g *globalOptions, o *waitOptions) e
 		match = miss
 	}
 	if match == nil {
-		if o.Timeout > 0 {
-			return fmt.Errorf("no %s delivery completed within %s", strings.Join(types, " or "), o.Timeout)
+		if o.Timeout == 0 {
+			return ctx.Err()
 		}
-		return ctx.Err()
+		msg := fmt.Sprintf("no %s delivery completed within %s", strings.Join(types, " or "), o.Timeout)
+		if earlier != nil {
+			age := start.Sub(earlier.CompletedAt)
+			msg += fmt.Sprintf("\n  Hint: %s [%s] completed %s before wait started, and only later ones count: add --since %s to count it",
+				clean(earlier.EventType), clean(earlier.EventID), roundAge(age), sinceHint(age))
+		}
+		return errors.New(msg)
 	}
 	p := newLinePrinter(s.Out, false)
 	if asJSON {
@@ -180,6 +198,33 @@ func outcomeText(c *capture.Capture) string {
 		return "no answer (" + clean(c.Error) + ")"
 	}
 	return fmt.Sprintf("%d", c.Status)
+}
+
+// waitLookback is how far before it started wait reads deliveries
+// without --since: for ones still in flight then, and for the hint.
+const waitLookback = 10 * time.Minute
+
+// roundAge says how long ago, to the second (or the millisecond below
+// one).
+func roundAge(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// sinceHint is a --since value that reaches back past d, rounded up to
+// a whole minute, hour or day.
+func sinceHint(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "1m"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)+1) + "m"
+	case d < 24*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)+1) + "h"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))+1) + "d"
 }
 
 // waitWatching is called once wait counts deliveries: tests trigger after it.

@@ -41,7 +41,13 @@ func TestWait(t *testing.T) {
 	}
 	var status atomic.Int32
 	status.Store(200)
+	var hold atomic.Pointer[chan struct{}] // when set, the app waits for it to close
+	entered := make(chan struct{}, 1)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := hold.Load(); h != nil {
+			entered <- struct{}{}
+			<-*h
+		}
 		w.WriteHeader(int(status.Load()))
 	}))
 	defer app.Close()
@@ -65,6 +71,10 @@ func TestWait(t *testing.T) {
 	// wait counts only deliveries received after it started: trigger
 	// once it watches.
 	startWait := func(args ...string) <-chan [3]string {
+		select {
+		case <-watching: // left by a wait run without startWait
+		default:
+		}
 		ch := waitRun(t, env, args...)
 		waitUntilWatching(t)
 		return ch
@@ -95,8 +105,56 @@ func TestWait(t *testing.T) {
 
 	// Nothing comes: timeout exits 1.
 	code, _, errs = run(t, env, "wait", "--type", "video.process_failed", "--timeout", "300ms")
-	if code != 1 || !strings.Contains(errs, "no video.process_failed delivery completed within 300ms") {
+	if code != 1 || !strings.Contains(errs, "no video.process_failed delivery completed within 300ms") || strings.Contains(errs, "Hint") {
 		t.Fatalf("timeout: exit %d, %q", code, errs)
+	}
+
+	// Trigger, then wait without --since: the delivery came before wait
+	// started, so it does not count, and the error says how to count it.
+	status.Store(200)
+	trigger("video.process_succeeded")
+	code, _, errs = run(t, env, "wait", "--type", "video.process_succeeded", "--timeout", "300ms")
+	if code != 1 || !strings.Contains(errs, "Hint: video.process_succeeded [") || !strings.Contains(errs, "before wait started, and only later ones count: add --since 1m to count it") {
+		t.Fatalf("trigger then wait: exit %d, %q", code, errs)
+	}
+
+	// A delivery in flight when wait starts (the app is slow) counts when
+	// it completes.
+	h := make(chan struct{})
+	hold.Store(&h)
+	triggered := make(chan struct{})
+	go func() {
+		defer close(triggered)
+		if code, out, errs := run(t, env, "trigger", "video.deletion_reverted"); code != 0 {
+			t.Errorf("trigger: exit %d %s %s", code, out, errs)
+		}
+	}()
+	select {
+	case <-entered:
+	case <-triggered:
+		t.Fatal("the delivery never reached the app")
+	}
+	ch = startWait("--type", "video.deletion_reverted", "--timeout", "20s")
+	hold.Store(nil)
+	close(h)
+	r = <-ch
+	<-triggered
+	if r[0] != "0" || !strings.Contains(r[1], "[200] POST") {
+		t.Fatalf("in flight at start: exit %s, out %q, err %q", r[0], r[1], r[2])
+	}
+}
+
+func TestSinceHint(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		3 * time.Second:                 "1m",
+		time.Minute:                     "2m",
+		59*time.Minute + 59*time.Second: "60m",
+		time.Hour:                       "2h",
+		25 * time.Hour:                  "2d",
+	} {
+		if got := sinceHint(d); got != want {
+			t.Errorf("sinceHint(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
 
