@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
 )
 
@@ -92,6 +94,16 @@ func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOpti
 			return derr
 		}
 		si, serr := findSession(dir)
+		if serr == nil {
+			if err := checkSubscribed(si, types); err != nil {
+				return err
+			}
+			defer func() {
+				if len(results) > 0 {
+					waitRecorded(ctx, s, g, si.ID, results[len(results)-1].EventID)
+				}
+			}()
+		}
 		switch {
 		case serr == nil && si.Emulator != nil:
 			results, err = triggerEmulator(ctx, si.Emulator.BaseURL, si.Emulator.APIKey, si.EndpointID, types, o.Count)
@@ -233,4 +245,50 @@ func triggerEmulator(ctx context.Context, baseURL, key, endpointID string, types
 		}
 	}
 	return out, nil
+}
+
+// checkSubscribed refuses types the running listener's endpoint is not
+// subscribed to: Omega would never send them, so a trigger that did would
+// show the app something it cannot get.
+func checkSubscribed(si *sessionInfo, types []string) error {
+	if len(si.Events) == 0 {
+		return nil
+	}
+	var missing []string
+	for _, t := range types {
+		if !slices.Contains(si.Events, t) {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the running listener is not subscribed to %s, so Omega would not send it (its events: %s).\n"+
+		"  Restart it with --events including it (or --events all), or post a sample straight to your app:\n"+
+		"  omega-listen trigger %s --to %s",
+		strings.Join(missing, ", "), strings.Join(si.Events, ", "), missing[0], si.Forward)
+}
+
+// waitRecorded waits, briefly, until the listener's capture of eventID is
+// in the store's index, done. The listener indexes in batches, so without
+// this `trigger X && replay --last 1` could replay the delivery before X.
+// Everything the listener recorded before it is indexed by then too.
+func waitRecorded(ctx context.Context, s Streams, g *globalOptions, session, eventID string) {
+	if eventID == "" {
+		return
+	}
+	st, err := openStore(s, g)
+	if err != nil {
+		return // the listener's own problem; trigger has done its part
+	}
+	defer st.Close()
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		got, err := st.List(ctx, capture.Query{SessionID: session, EventID: eventID, Outcomes: []capture.Outcome{
+			capture.OutcomeOK, capture.OutcomeAppError, capture.OutcomeFailed}})
+		if err != nil || len(got) > 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

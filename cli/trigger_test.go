@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/omega-listen/omega-listen/capture"
+)
+
+// TestTriggerRefusesUnsubscribedTypes: Omega never sends a type the
+// endpoint is not subscribed to, so trigger does not either.
+func TestTriggerRefusesUnsubscribedTypes(t *testing.T) {
+	var hits atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer app.Close()
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	p := startInProc(t, env, "--emulate", "--forward", app.URL, "-e", "video.process_succeeded,video.process_failed", "--print")
+	defer p.stop(t)
+
+	code, out, errs := run(t, env, "trigger", "video.process_succeeded", "video.deleted")
+	if code != 1 || out != "" {
+		t.Fatalf("exit %d, out %q; want 1 and nothing delivered", code, out)
+	}
+	for _, want := range []string{
+		"not subscribed to video.deleted, so Omega would not send it (its events: video.process_succeeded, video.process_failed)",
+		"omega-listen trigger video.deleted --to " + app.URL,
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the app got %d requests, want none (not even the subscribed type)", n)
+	}
+	if code, _, errs := run(t, env, "trigger", "video.process_succeeded"); code != 0 || hits.Load() != 1 {
+		t.Errorf("a subscribed type: exit %d, app hits %d, %s", code, hits.Load(), errs)
+	}
+}
+
+// TestTriggerReturnsOnceRecorded: when trigger returns, the listener's
+// capture of the event is in the store for other commands to find, so
+// `trigger X && replay --last 1` replays X.
+func TestTriggerReturnsOnceRecorded(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer app.Close()
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	p := startInProc(t, env, "--emulate", "--forward", app.URL, "--print")
+	defer p.stop(t)
+	eventID := regexp.MustCompile(`\[([0-9a-f]{24})\]`)
+	for i := range 5 {
+		code, out, errs := run(t, env, "trigger", "video.process_succeeded")
+		m := eventID.FindStringSubmatch(out)
+		if code != 0 || m == nil {
+			t.Fatalf("trigger %d: exit %d, %q %q", i, code, out, errs)
+		}
+		st, err := capture.Open(env["OMEGA_LISTEN_HOME"], capture.Options{Retain: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		newest, err := st.List(context.Background(), capture.Query{Newest: true, Limit: 1})
+		st.Close()
+		if err != nil || len(newest) != 1 || newest[0].EventID != m[1] || newest[0].State != capture.StateDone {
+			t.Fatalf("trigger %d delivered %s; the newest capture in the store is %+v (%v)", i, m[1], newest, err)
+		}
+	}
+}
