@@ -226,7 +226,19 @@ func runReplay(ctx context.Context, s Streams, g *globalOptions, cfg *replayConf
 	} else {
 		origs, err = replay.Select(ctx, store, cfg.sel, time.Now())
 		if err != nil {
-			if errors.Is(err, replay.ErrNothingSelected) {
+			switch {
+			case errors.Is(err, replay.ErrNothingSelected) && cfg.sel.Failed:
+				// Every failure has been retried to a 2xx: what --failed is
+				// for, so a script that reruns it succeeds.
+				why := strings.TrimPrefix(err.Error(), replay.ErrNothingSelected.Error()+": ")
+				if cfg.json {
+					p := newLinePrinter(s.Out, true)
+					p.emit("", map[string]any{"type": "summary", "replayed": 0, "ok": 0, "failed": 0})
+					p.flush()
+				}
+				fmt.Fprintf(s.Err, "Nothing to replay: %s.\n", why)
+				return nil
+			case errors.Is(err, replay.ErrNothingSelected):
 				return fmt.Errorf("%w (see `omega-listen captures list`)", err)
 			}
 			return err

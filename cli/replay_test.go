@@ -250,10 +250,14 @@ func TestReplayFailedAfterFix(t *testing.T) {
 		t.Errorf("app got %d requests in all, want 3 + 3", n)
 	}
 
-	// Nothing is left to retry.
-	code, _, errs = run(t, env, "replay", "--failed")
-	if code != 1 || !strings.Contains(errs, "nothing to replay: there are no failed captures") || len(app.got()) != 6 {
-		t.Errorf("third run: exit %d %q, app got %d", code, errs, len(app.got()))
+	// Nothing is left to retry: that is success, so a script can rerun it.
+	code, out, errs = run(t, env, "replay", "--failed")
+	if code != 0 || !strings.Contains(errs, "Nothing to replay: there are no failed captures") || out != "" || len(app.got()) != 6 {
+		t.Errorf("third run: exit %d %q %q, app got %d", code, out, errs, len(app.got()))
+	}
+	code, out, _ = run(t, env, "replay", "--failed", "--format", "json")
+	if code != 0 || strings.TrimSpace(out) != `{"failed":0,"ok":0,"replayed":0,"type":"summary"}` || len(app.got()) != 6 {
+		t.Errorf("third run, json: exit %d %q, app got %d", code, out, len(app.got()))
 	}
 }
 

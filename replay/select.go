@@ -106,7 +106,7 @@ func nothingSelected(sel Selector) error {
 	}
 	err := fmt.Errorf("%w: there are no %s", ErrNothingSelected, sel.matching())
 	if sel.Failed {
-		err = fmt.Errorf("%w (a delivery that a replay has since got a 2xx for is not failed any more)", err)
+		err = fmt.Errorf("%w (a delivery that a replay has since got a 2xx for is not failed any more, though `captures list --failed` still lists its failed attempts)", err)
 	}
 	return err
 }
