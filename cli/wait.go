@@ -142,27 +142,36 @@ func runWait(ctx context.Context, s Streams, g *globalOptions, o *waitOptions) e
 	var match, miss, earlier *capture.Capture
 	start := time.Now()
 	since := start.Add(-o.Since)
-	waitWatching()
-	// Everyone's captures (own ""); the listener's are picked here.
-	_ = store.Follow(ctx, "", start.Add(-max(o.Since, waitLookback)), 50*time.Millisecond, func(k capture.EventKind, c *capture.Capture) {
-		if match != nil || k != capture.Completed || c.SessionID != si.ID || c.Flags.Has(capture.FlagRejected) || !want[c.EventType] {
-			return
+	if o.Since > 0 {
+		// What already happened: the newest delivery that meets --expect
+		// wins at once (following would meet the oldest first).
+		if match, err = newestExpected(ctx, store, si.ID, types, since, expect); err != nil {
+			return err
 		}
-		switch {
-		case !c.CompletedAt.Before(start):
-			match = c
-		case o.Since > 0 && !c.CompletedAt.Before(since):
-			if !expect(c) {
-				miss = c
+	}
+	if match == nil {
+		waitWatching()
+		// Everyone's captures (own ""); the listener's are picked here.
+		_ = store.Follow(ctx, "", start.Add(-max(o.Since, waitLookback)), 50*time.Millisecond, func(k capture.EventKind, c *capture.Capture) {
+			if match != nil || k != capture.Completed || c.SessionID != si.ID || c.Flags.Has(capture.FlagRejected) || !want[c.EventType] {
 				return
 			}
-			match = c
-		default:
-			earlier = c
-			return
-		}
-		found()
-	})
+			switch {
+			case !c.CompletedAt.Before(start):
+				match = c
+			case o.Since > 0 && !c.CompletedAt.Before(since):
+				// One that met --expect was found above; this one
+				// did not. The newest such is kept (they come oldest
+				// first), in case nothing better comes.
+				miss = c
+				return
+			default:
+				earlier = c
+				return
+			}
+			found()
+		})
+	}
 	if match == nil {
 		match = miss
 	}
@@ -198,6 +207,32 @@ func outcomeText(c *capture.Capture) string {
 		return "no answer (" + clean(c.Error) + ")"
 	}
 	return fmt.Sprintf("%d", c.Status)
+}
+
+// newestExpected returns the newest of the session's deliveries of types
+// that completed since then and meets expect, or nil.
+func newestExpected(ctx context.Context, store *capture.Store, session string, types []string, since time.Time, expect expectation) (*capture.Capture, error) {
+	sums, err := store.List(ctx, capture.Query{SessionID: session, Types: types, Since: since.Add(-waitLookback), Newest: true,
+		Outcomes: []capture.Outcome{capture.OutcomeOK, capture.OutcomeAppError, capture.OutcomeFailed}})
+	if err != nil {
+		return nil, err
+	}
+	// Newest by Seq is newest received; the one completed last may be
+	// another, and completion is what --since counts.
+	var best *capture.Summary
+	for i := range sums {
+		m := &sums[i]
+		if m.CompletedAt.Before(since) || !expect(&capture.Capture{Flags: m.Flags, State: m.State, Error: m.Error, Status: m.Status}) {
+			continue
+		}
+		if best == nil || m.CompletedAt.After(best.CompletedAt) {
+			best = m
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return store.Get(ctx, best.ID)
 }
 
 // waitLookback is how far before it started wait reads deliveries

@@ -118,6 +118,21 @@ func TestWait(t *testing.T) {
 		t.Fatalf("trigger then wait: exit %d, %q", code, errs)
 	}
 
+	// With --since, of several that already happened the newest counts.
+	var ids []string
+	for range 2 {
+		code, out, errs := run(t, env, "trigger", "video.ready_for_processing")
+		i := strings.Index(out, "[")
+		if code != 0 || i < 0 {
+			t.Fatalf("trigger: exit %d %q %q", code, out, errs)
+		}
+		ids = append(ids, out[i+1:i+25])
+	}
+	code, out, errs = run(t, env, "wait", "--type", "video.ready_for_processing", "--since", "1m", "--timeout", "20s")
+	if code != 0 || !strings.Contains(out, ids[1]) {
+		t.Fatalf("--since with two earlier deliveries: exit %d, out %q (want the newest, %s), err %q", code, out, ids[1], errs)
+	}
+
 	// A delivery in flight when wait starts (the app is slow) counts when
 	// it completes.
 	h := make(chan struct{})
