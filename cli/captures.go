@@ -303,7 +303,7 @@ characters (as 'captures list' prints it).`,
 		Example: `  omega-listen captures show c_01jd3k8m2x
   omega-listen captures show c_01jd3k8m2x --json | jq .response_headers
   omega-listen captures show c_01jd3k8m2x --body | jq .data`,
-		Args: cobra.ExactArgs(1),
+		Args: needArgs(1, 1, "one capture ID", "`omega-listen captures list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.JSON && o.Body {
 				return usagef("--json and --body cannot be combined")

@@ -146,7 +146,11 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"--forward", "8888", "-H", "bad header"}, "-H"},
 		{[]string{"--bogus-flag"}, "unknown flag"},
 		{[]string{"nosuchcommand"}, "unknown command"},
-		{[]string{"endpoints", "delete"}, "requires at least 1 arg"},
+		{[]string{"endpoints", "delete"}, "give one or more endpoint IDs (`omega-listen endpoints list` shows them)"},
+		{[]string{"captures", "show"}, "give one capture ID (`omega-listen captures list` shows them)"},
+		{[]string{"captures", "show", "a", "b"}, "2 arguments, but omega-listen captures show takes one capture ID"},
+		{[]string{"trigger"}, "give one or more event types"},
+		{[]string{"replay", "--last", "0"}, "--last must be at least 1"},
 		{[]string{"trigger", "video.nope"}, "unknown event type"},
 	}
 	for _, tt := range tests {

@@ -38,7 +38,7 @@ Point any omega-listen command at it with the two variables it prints.`,
 func runEmulator(s Streams, g *globalOptions, o *emulatorOptions) error {
 	srv, err := emulator.Start(o.Addr, emulator.Options{APIKey: o.APIKey, Logger: newLogger(s, g)})
 	if err != nil {
-		return fmt.Errorf("starting the emulator on %s: %w (choose another address with --addr)", o.Addr, err)
+		return fmt.Errorf("%w (choose another address with --addr)", err)
 	}
 	defer srv.Close()
 	fmt.Fprintf(s.Out, "Omega emulator serving at %s\n\n", srv.BaseURL)

@@ -122,14 +122,14 @@ func newEndpointsCreateCmd(s Streams, g *globalOptions) *cobra.Command {
 			return printEndpoint(s, ep, o.JSON, "Created")
 		},
 	}
-	addEndpointWriteFlags(cmd, o)
+	addEndpointWriteFlags(cmd, o, "the live types")
 	return cmd
 }
 
-func addEndpointWriteFlags(cmd *cobra.Command, o *endpointWriteOptions) {
+func addEndpointWriteFlags(cmd *cobra.Command, o *endpointWriteOptions, eventsDefault string) {
 	f := cmd.Flags()
 	f.StringVar(&o.URL, "url", "", "the URL Omega delivers to")
-	f.StringVarP(&o.Events, "events", "e", "", "comma-separated event types, or all (default: the live types)")
+	f.StringVarP(&o.Events, "events", "e", "", "comma-separated event types, or all (default: "+eventsDefault+")")
 	f.StringVar(&o.Description, "description", "", "free text shown in listings")
 	f.BoolVar(&o.JSON, "json", false, "print the endpoint as JSON")
 	_ = cmd.RegisterFlagCompletionFunc("events", completeEventTypes)
@@ -143,7 +143,7 @@ func newEndpointsUpdateCmd(s Streams, g *globalOptions) *cobra.Command {
 		Long:  "Change an endpoint. Omega's update takes the whole endpoint, so fields you do not give keep their current values.",
 		Example: `  omega-listen endpoints update 6323940afc8e1c02d9f3b155 --events all
   omega-listen endpoints update 6323940afc8e1c02d9f3b155 --url https://example.com/new`,
-		Args: cobra.ExactArgs(1),
+		Args: needArgs(1, 1, "one endpoint ID", "`omega-listen endpoints list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
 			if !f.Changed("url") && !f.Changed("events") && !f.Changed("description") {
@@ -181,7 +181,7 @@ func newEndpointsUpdateCmd(s Streams, g *globalOptions) *cobra.Command {
 			return printEndpoint(s, ep, o.JSON, "Updated")
 		},
 	}
-	addEndpointWriteFlags(cmd, o)
+	addEndpointWriteFlags(cmd, o, "keep the current ones")
 	return cmd
 }
 
@@ -205,7 +205,7 @@ func newEndpointsDeleteCmd(s Streams, g *globalOptions) *cobra.Command {
 		Aliases: []string{"rm"},
 		Short:   "Delete webhook endpoints",
 		Example: "  omega-listen endpoints delete 6323940afc8e1c02d9f3b155",
-		Args:    cobra.MinimumNArgs(1),
+		Args:    needArgs(1, -1, "one or more endpoint IDs", "`omega-listen endpoints list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newClient(s, g)
 			if err != nil {
@@ -227,7 +227,7 @@ func newEndpointsStatusCmd(s Streams, g *globalOptions, active bool) *cobra.Comm
 		Use:     use + " ID...",
 		Short:   short,
 		Example: "  omega-listen endpoints " + use + " 6323940afc8e1c02d9f3b155",
-		Args:    cobra.MinimumNArgs(1),
+		Args:    needArgs(1, -1, "one or more endpoint IDs", "`omega-listen endpoints list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newClient(s, g)
 			if err != nil {

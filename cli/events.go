@@ -78,7 +78,7 @@ func newEventsShowCmd(s Streams, g *globalOptions) *cobra.Command {
 		Use:     "show --endpoint ID EVENT_ID",
 		Short:   "Show one event whole: its data and what the endpoint answered",
 		Example: "  omega-listen events show --endpoint 6323940afc8e1c02d9f3b155 630fac88bd5bb64cf8b24b99",
-		Args:    cobra.ExactArgs(1),
+		Args:    needArgs(1, 1, "one event ID", "`omega-listen events list --endpoint ID` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Endpoint == "" {
 				return usagef("--endpoint is required (see `omega-listen endpoints list`)")

@@ -88,6 +88,21 @@ func usagef(format string, a ...any) error {
 	return &usageError{fmt.Errorf(format, a...)}
 }
 
+// needArgs is cobra's argument count check with a message that names what
+// is missing and where to find it, instead of "accepts 1 arg(s), received
+// 0". max < 0 means no upper bound.
+func needArgs(min, max int, what, where string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < min:
+			return usagef("give %s (%s)", what, where)
+		case max >= 0 && len(args) > max:
+			return usagef("%d arguments, but %s takes %s", len(args), cmd.CommandPath(), what)
+		}
+		return nil
+	}
+}
+
 // exitError carries an exit code chosen by a command that already told the
 // user what happened (for example replay: some deliveries were not 2xx).
 type exitError struct{ code int }

@@ -105,6 +105,9 @@ Exit status: 0 if every replay got a 2xx, 1 if any did not (so scripts and CI ca
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.IDs = args
+			if cmd.Flags().Changed("last") && o.Last < 1 {
+				return usagef("--last must be at least 1")
+			}
 			cfg, err := checkReplay(o)
 			if err != nil {
 				return err

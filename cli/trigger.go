@@ -42,7 +42,7 @@ With --to, the sample is posted to any URL.`,
 		Example: `  omega-listen trigger video.process_succeeded
   omega-listen trigger video.process_failed --count 5
   omega-listen trigger video.deleted --to http://localhost:8888/webhook`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needArgs(1, -1, "one or more event types", "`omega-listen events types` lists them"),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			var out []string
 			for _, ti := range omega.Catalogue {

@@ -42,7 +42,7 @@ Only deliveries that complete after wait starts count (including one that
 was already in flight), unless --since says how far back to look too: use it
 when the event may already have arrived, as after a trigger.`,
 		Example: `  # In CI: start the listener, trigger something, check the app accepted it
-  omega-listen --print --forward localhost:8888/webhook &
+  omega-listen --emulate --print --forward localhost:8888/webhook &
   omega-listen trigger video.process_succeeded
   omega-listen wait --type video.process_succeeded --since 1m --expect 2xx --timeout 30s
 

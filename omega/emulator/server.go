@@ -29,7 +29,7 @@ func Start(addr string, o Options) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("omega emulator: listen on %s: %w (pick another address, or \"\" for a free port)", addr, err)
+		return nil, fmt.Errorf("omega emulator: listen on %s: %w", addr, err)
 	}
 	e := New(o)
 	s := &Server{
