@@ -28,6 +28,26 @@ func newClient(s Streams, g *globalOptions) (*omega.Client, error) {
 	return c, nil
 }
 
+// commandClient is newClient for the commands beside a listener
+// (endpoints, events, replay --from-omega): with no API key given, a
+// running `omega-listen --emulate` on the data dir lends its emulator, so
+// those commands work against it as they would against Omega.
+func commandClient(s Streams, g *globalOptions) (*omega.Client, error) {
+	if g.APIKey == "" && g.BaseURL == defaultBaseURL {
+		if dir, err := dataDir(s, g); err == nil {
+			if si, err := findSession(dir); err == nil && si.Emulator != nil {
+				fmt.Fprintf(s.Err, "Using the emulator of the omega-listen --emulate running on %s.\n", dir)
+				c, err := omega.NewClient(omega.Options{BaseURL: si.Emulator.BaseURL, APIKey: si.Emulator.APIKey, UserAgent: userAgent(), Logger: newLogger(s, g)})
+				if err != nil {
+					return nil, fmt.Errorf("the running emulator's session: %w", err)
+				}
+				return c, nil
+			}
+		}
+	}
+	return newClient(s, g)
+}
+
 func newLogger(s Streams, g *globalOptions) *slog.Logger {
 	if !g.Debug {
 		return slog.New(slog.DiscardHandler)

@@ -51,7 +51,7 @@ func newEndpointsListCmd(s Streams, g *globalOptions) *cobra.Command {
 		Example: "  omega-listen endpoints list\n  omega-listen endpoints list --json | jq '.[].url'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}
@@ -111,7 +111,7 @@ func newEndpointsCreateCmd(s Streams, g *globalOptions) *cobra.Command {
 			if err != nil {
 				return &usageError{err}
 			}
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}
@@ -156,7 +156,7 @@ func newEndpointsUpdateCmd(s Streams, g *globalOptions) *cobra.Command {
 					return &usageError{err}
 				}
 			}
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}
@@ -207,7 +207,7 @@ func newEndpointsDeleteCmd(s Streams, g *globalOptions) *cobra.Command {
 		Example: "  omega-listen endpoints delete 6323940afc8e1c02d9f3b155",
 		Args:    needArgs(1, -1, "one or more endpoint IDs", "`omega-listen endpoints list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}
@@ -229,7 +229,7 @@ func newEndpointsStatusCmd(s Streams, g *globalOptions, active bool) *cobra.Comm
 		Example: "  omega-listen endpoints " + use + " 6323940afc8e1c02d9f3b155",
 		Args:    needArgs(1, -1, "one or more endpoint IDs", "`omega-listen endpoints list` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ func newEventsListCmd(s Streams, g *globalOptions) *cobra.Command {
 			if o.Endpoint == "" {
 				return usagef("--endpoint is required (see `omega-listen endpoints list`)")
 			}
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func newEventsShowCmd(s Streams, g *globalOptions) *cobra.Command {
 			if o.Endpoint == "" {
 				return usagef("--endpoint is required (see `omega-listen endpoints list`)")
 			}
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}

@@ -128,7 +128,7 @@ Endpoints of listeners that are still running, and endpoints you made yourself, 
 		Example: "  omega-listen endpoints prune --dry-run\n  omega-listen endpoints prune",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newClient(s, g)
+			c, err := commandClient(s, g)
 			if err != nil {
 				return err
 			}

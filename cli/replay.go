@@ -15,7 +15,6 @@ import (
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/inspector"
-	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/replay"
 )
 
@@ -321,13 +320,8 @@ func fromOmega(ctx context.Context, s Streams, g *globalOptions, cfg *replayConf
 	default:
 		return nil, "", usagef("--from-omega: no omega-listen is running to take the target from: pass --to, e.g. --to localhost:8888/webhook")
 	}
-	var client *omega.Client
-	if g.APIKey == "" && si != nil && si.Emulator != nil {
-		// A running `omega-listen --emulate`: its emulator holds the history.
-		client, err = omega.NewClient(omega.Options{BaseURL: si.Emulator.BaseURL, APIKey: si.Emulator.APIKey, UserAgent: userAgent(), Logger: newLogger(s, g)})
-	} else {
-		client, err = newClient(s, g)
-	}
+	// A running `omega-listen --emulate`: its emulator holds the history.
+	client, err := commandClient(s, g)
 	if err != nil {
 		return nil, "", err
 	}

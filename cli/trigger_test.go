@@ -69,3 +69,34 @@ func TestTriggerReturnsOnceRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandsUseTheRunningEmulator: with no API key, endpoints and events
+// talk to the emulator of the `--emulate` listener on the data dir.
+func TestCommandsUseTheRunningEmulator(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer app.Close()
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+
+	// Nothing running: the usual advice.
+	if code, _, errs := run(t, env, "endpoints", "list"); code != 1 || !strings.Contains(errs, "no Omega API key") {
+		t.Fatalf("no listener: exit %d %q", code, errs)
+	}
+
+	p := startInProc(t, env, "--emulate", "--forward", app.URL, "--print")
+	defer p.stop(t)
+	si, err := findSession(env["OMEGA_LISTEN_HOME"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, env, "endpoints", "list")
+	if code != 0 || !strings.Contains(out, si.EndpointID) || !strings.Contains(errs, "Using the emulator of the omega-listen --emulate running on") {
+		t.Fatalf("endpoints list: exit %d, out %q, err %q; want the listener's endpoint %s", code, out, errs, si.EndpointID)
+	}
+	if code, out, errs := run(t, env, "trigger", "video.process_succeeded"); code != 0 {
+		t.Fatalf("trigger: exit %d %q %q", code, out, errs)
+	}
+	code, out, errs = run(t, env, "events", "list", "--endpoint", si.EndpointID)
+	if code != 0 || !strings.Contains(out, "video.process_succeeded") {
+		t.Fatalf("events list: exit %d, out %q, err %q", code, out, errs)
+	}
+}
