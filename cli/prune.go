@@ -122,8 +122,8 @@ func newEndpointsPruneCmd(s Streams, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Delete endpoints that crashed omega-listen runs left behind",
-		Long: `Delete the endpoints omega-listen created (their description starts with "omega-listen")
-whose listener is gone: its process on this machine has ended, or its URL no longer answers.
+		Long: `Delete the endpoints omega-listen created (their description is the tag it writes:
+"omega-listen HOST PID START-TIME") whose listener is gone: its process on this machine has ended, or its URL no longer answers.
 Endpoints of listeners that are still running, and endpoints you made yourself, are kept.`,
 		Example: "  omega-listen endpoints prune --dry-run\n  omega-listen endpoints prune",
 		Args:    cobra.NoArgs,
