@@ -282,7 +282,7 @@ func waitRecorded(ctx context.Context, s Streams, g *globalOptions, session, eve
 		return // the listener's own problem; trigger has done its part
 	}
 	defer st.Close()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second) // usually ~100 ms; a loaded machine may take longer
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		got, err := st.List(ctx, capture.Query{SessionID: session, EventID: eventID, Outcomes: []capture.Outcome{
 			capture.OutcomeOK, capture.OutcomeAppError, capture.OutcomeFailed}})

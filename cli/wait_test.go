@@ -113,7 +113,7 @@ func TestWait(t *testing.T) {
 	// started, so it does not count, and the error says how to count it.
 	status.Store(200)
 	trigger("video.process_succeeded")
-	code, _, errs = run(t, env, "wait", "--type", "video.process_succeeded", "--timeout", "300ms")
+	code, _, errs = run(t, env, "wait", "--type", "video.process_succeeded", "--timeout", "2s")
 	if code != 1 || !strings.Contains(errs, "Hint: video.process_succeeded [") || !strings.Contains(errs, "before wait started, and only later ones count: add --since 1m to count it") {
 		t.Fatalf("trigger then wait: exit %d, %q", code, errs)
 	}
