@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -186,6 +187,22 @@ func (q Query) where(dir string) (string, []any) {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// MatchesSummary reports whether s passes q's TypePrefixes, Outcomes and
+// StatusClasses: the conditions a summary answers by itself, decided as
+// the store's SQL decides them. The other fields are not looked at. It is
+// for callers that hold rows in memory and must agree with the store.
+func (q Query) MatchesSummary(s *Summary) bool {
+	if len(q.TypePrefixes) > 0 && !slices.ContainsFunc(q.TypePrefixes, func(p string) bool { return strings.HasPrefix(s.EventType, p) }) {
+		return false
+	}
+	if len(q.Outcomes)+len(q.StatusClasses) == 0 {
+		return true
+	}
+	o := s.Outcome()
+	answered := o == OutcomeOK || o == OutcomeAppError
+	return slices.Contains(q.Outcomes, o) || answered && slices.Contains(q.StatusClasses, s.Status/100)
 }
 
 // Capture.Outcome in SQL, case by case.

@@ -372,6 +372,23 @@ func TestQuery(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("List = %v, want %v", got, tc.want)
 			}
+			// Where the query asks only what a summary answers by itself,
+			// MatchesSummary agrees with the SQL.
+			if only := (Query{TypePrefixes: tc.q.TypePrefixes, Outcomes: tc.q.Outcomes, StatusClasses: tc.q.StatusClasses}); reflect.DeepEqual(only, tc.q) {
+				all, err := s.List(ctx, Query{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var inGo []string
+				for i := range all {
+					if tc.q.MatchesSummary(&all[i]) {
+						inGo = append(inGo, all[i].ID)
+					}
+				}
+				if !slices.Equal(inGo, tc.want) {
+					t.Errorf("MatchesSummary keeps %v, the store %v", inGo, tc.want)
+				}
+			}
 			full, err := s.ListFull(ctx, tc.q)
 			if err != nil {
 				t.Fatal(err)

@@ -15,6 +15,9 @@ type filter struct {
 	types    []string // event type prefixes
 	statuses []string // "2xx", "4xx", "5xx", "ok", "failed", "rejected", "error", "pending"
 	text     string   // must occur in the request body (asked of the store)
+	// q is the same conditions as a store query, worked out once: the
+	// store searches with it, and rows in memory are matched by it.
+	q capture.Query
 }
 
 func (f filter) empty() bool { return len(f.types) == 0 && len(f.statuses) == 0 && f.text == "" }
@@ -78,6 +81,7 @@ func parseFilter(s string) (filter, error) {
 		}
 	}
 	f.text = strings.Join(words, " ")
+	f.q = f.query()
 	return f, nil
 }
 
@@ -133,38 +137,12 @@ func splitQuoted(s string) []token {
 	}
 }
 
-// match reports whether a row passes the type and status conditions. The
-// text condition is the store's to check (the row has no body).
-func (f filter) match(s *capture.Summary) bool {
-	if len(f.types) > 0 {
-		ok := false
-		for _, t := range f.types {
-			if strings.HasPrefix(s.EventType, t) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	if len(f.statuses) > 0 {
-		ok := false
-		for _, st := range f.statuses {
-			if matchStatus(st, s) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+// match reports whether a row passes the type and status conditions, as
+// the store would. The text condition is the store's to check (the row
+// has no body).
+func (f filter) match(s *capture.Summary) bool { return f.q.MatchesSummary(s) }
 
-// query is the store's form of f: the same conditions, so the store can
-// find matches among captures not in memory.
+// query builds f.q from the parsed conditions.
 func (f filter) query() capture.Query {
 	q := capture.Query{TypePrefixes: f.types, Text: f.text}
 	for _, st := range f.statuses {
@@ -184,25 +162,4 @@ func (f filter) query() capture.Query {
 		}
 	}
 	return q
-}
-
-func matchStatus(st string, s *capture.Summary) bool {
-	o := s.Outcome()
-	answered := o == capture.OutcomeOK || o == capture.OutcomeAppError
-	switch st {
-	case "2xx", "3xx", "4xx", "5xx":
-		lo := int(st[0]-'0') * 100
-		return answered && s.Status >= lo && s.Status < lo+100
-	case "ok":
-		return o == capture.OutcomeOK
-	case "error":
-		return o == capture.OutcomeAppError
-	case "failed":
-		return o == capture.OutcomeFailed
-	case "rejected":
-		return o == capture.OutcomeRejected
-	case "pending":
-		return o == capture.OutcomePending
-	}
-	return false
 }

@@ -123,7 +123,7 @@ func (m *Model) filterQuery(after int64) tea.Cmd {
 	if n := m.main.rows.len(); n > 0 {
 		covered = max(covered, m.main.rows.rows[n-1].Seq)
 	}
-	q := m.flt.query()
+	q := m.flt.q
 	q.AfterSeq, q.Newest, q.Limit = after, true, filterLimit
 	return m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {
 		return filterMsg{gen: gen, rows: rows, err: err, after: covered, whole: after == 0}
@@ -141,7 +141,7 @@ func (m *Model) loadOlderMatches() tea.Cmd {
 	}
 	m.fltLoadingOlder = true
 	gen := m.fltGen
-	q := m.flt.query()
+	q := m.flt.q
 	q.BeforeSeq, q.Newest, q.Limit = p.rows.rows[0].Seq, true, filterLimit
 	return m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {
 		return filterMsg{gen: gen, rows: rows, err: err, older: true}
@@ -225,7 +225,7 @@ func (m *Model) filterChanged(changed []capture.Summary, added bool) tea.Cmd {
 	}
 	var cmds []tea.Cmd
 	if len(recheck) > 0 && m.act.List != nil {
-		q := m.flt.query()
+		q := m.flt.q
 		q.IDs = recheck
 		gen := m.fltGen
 		cmds = append(cmds, m.listCmd(q, func(rows []capture.Summary, err error) tea.Msg {

@@ -169,8 +169,7 @@ func (f *fakeStore) list(_ context.Context, q capture.Query) ([]capture.Summary,
 			q.SessionID != "" && c.SessionID != q.SessionID,
 			q.ReplayOf != "" && c.ReplayOf != q.ReplayOf,
 			q.Text != "" && !strings.Contains(string(c.Body), q.Text),
-			len(q.TypePrefixes) > 0 && !slices.ContainsFunc(q.TypePrefixes, func(p string) bool { return strings.HasPrefix(c.EventType, p) }),
-			len(q.Outcomes)+len(q.StatusClasses) > 0 && !fakeResult(c, q),
+			!q.MatchesSummary(new(c.Summary())),
 			len(q.IDs) > 0 && !slices.Contains(q.IDs, c.ID):
 			continue
 		}
@@ -183,13 +182,6 @@ func (f *fakeStore) list(_ context.Context, q capture.Query) ([]capture.Summary,
 		out = out[:q.Limit]
 	}
 	return out, nil
-}
-
-// fakeResult is capture.Query's Outcomes or StatusClasses.
-func fakeResult(c *capture.Capture, q capture.Query) bool {
-	o := c.Outcome()
-	answered := o == capture.OutcomeOK || o == capture.OutcomeAppError
-	return slices.Contains(q.Outcomes, o) || answered && slices.Contains(q.StatusClasses, c.Status/100)
 }
 
 func (f *fakeStore) load(_ context.Context, id string) (*capture.Capture, error) {
