@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -1423,7 +1424,7 @@ func rawExchange(t *testing.T, addr, raw string, want int, quiet time.Duration) 
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			var ne net.Error
-			if ok := errorAs(err, &ne); ok && ne.Timeout() {
+			if errors.As(err, &ne) && ne.Timeout() {
 				return statuses, false
 			}
 			return statuses, true
@@ -1432,21 +1433,6 @@ func rawExchange(t *testing.T, addr, raw string, want int, quiet time.Duration) 
 		resp.Body.Close()
 		statuses = append(statuses, resp.StatusCode)
 	}
-}
-
-func errorAs(err error, target *net.Error) bool {
-	for err != nil {
-		if ne, ok := err.(net.Error); ok {
-			*target = ne
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 // TestDrillSlowloris trickles request heads on many connections: the
