@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,12 +64,7 @@ func TestBackfillAtStartAndAfterReconnect(t *testing.T) {
 	}
 
 	st := make(chan tunnel.Status, 8)
-	old := ngrokOpener
-	ngrokOpener = func(ctx context.Context, _ Streams, o *listenOptions, _ *slog.Logger) (tunnel.Tunnel, error) {
-		tun, err := tunnel.ListenNone(ctx, tunnel.NoneOptions{ListenAddr: o.Listen})
-		return &statusTunnel{tun, st}, err
-	}
-	t.Cleanup(func() { ngrokOpener = old })
+	fakeNgrokWithStatus(t, st)
 	env["NGROK_AUTHTOKEN"] = "x"
 	p := startInProc(t, env, "--forward", app.URL, "--endpoint", ep.ID, "--backfill", "1h", "--print")
 

@@ -172,14 +172,20 @@ type statusTunnel struct {
 
 func (s *statusTunnel) Status() <-chan tunnel.Status { return s.ch }
 
-func TestTunnelStateChangesArePrinted(t *testing.T) {
-	st := make(chan tunnel.Status, 8)
+// fakeNgrokWithStatus makes --tunnel ngrok open a statusTunnel (a none tunnel) whose
+// status the test sends on st, for the rest of the test.
+func fakeNgrokWithStatus(t *testing.T, st chan tunnel.Status) {
 	old := ngrokOpener
 	ngrokOpener = func(ctx context.Context, _ Streams, o *listenOptions, _ *slog.Logger) (tunnel.Tunnel, error) {
 		tun, err := tunnel.ListenNone(ctx, tunnel.NoneOptions{ListenAddr: o.Listen})
 		return &statusTunnel{tun, st}, err
 	}
 	t.Cleanup(func() { ngrokOpener = old })
+}
+
+func TestTunnelStateChangesArePrinted(t *testing.T) {
+	st := make(chan tunnel.Status, 8)
+	fakeNgrokWithStatus(t, st)
 	_, env := emuEnv(t, emulator.Options{})
 	env["NGROK_AUTHTOKEN"] = "x"
 	p := startInProc(t, env, "--forward", "8888", "--format", "json")
