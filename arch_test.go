@@ -6,48 +6,116 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 )
 
 const modulePath = "github.com/omega-listen/omega-listen"
 
-// allowed mirrors the import table of DESIGN.md ("The house"): a package may
-// import only the project packages its row names. TestArchMatchesDesign keeps
-// the two in step when the design file is at hand.
-var allowed = map[string][]string{
-	"":               {"cli"},
-	"cli":            {"*"},
-	"omega":          {},
-	"omega/emulator": {"omega"},
-	"capture":        {},
-	"tunnel":         {},
-	"inspector":      {"capture", "omega"},
-	"replay":         {"capture", "inspector", "omega"},
-	"tui":            {"capture", "omega"},
-	// bench is a developer tool (`go run ./bench`), not part of the binary;
-	// it may borrow Omega's sample events and nothing else.
-	"bench": {"omega"},
-}
-
+// TestArchImports holds every project package to its row of the import
+// table in ARCHITECTURE.md. A package under X/internal/ has X's row; a
+// package under cli/ has cli's.
 func TestArchImports(t *testing.T) {
+	allowed := archTable(t)
 	imports := projectImports(t)
 	if len(imports) < 2 {
 		t.Fatalf("found only %d packages; is the test running at the module root?", len(imports))
 	}
 	for pkg, deps := range imports {
-		rule, ok := allowed[pkg]
+		rule, ok := allowed[rowOf(pkg)]
 		if !ok {
-			t.Errorf("package %q is not in the import table of DESIGN.md; add it there and to allowed", pkgName(pkg))
+			t.Errorf("package %q has no row in ARCHITECTURE.md's import table; add one (and a line in \"The house\")", pkgName(pkg))
 			continue
 		}
 		for _, d := range deps {
-			if !permits(rule, d) {
-				t.Errorf("%s imports %s, which DESIGN.md's table does not allow (allowed: %v)", pkgName(pkg), d, rule)
+			if d == pkg || strings.HasPrefix(d, pkg+"/internal/") || rowOf(d) == rowOf(pkg) {
+				continue // a package's own internal packages
+			}
+			if !permits(rule, rowOf(d)) {
+				t.Errorf("%s imports %s, which ARCHITECTURE.md's table does not allow (allowed: %v)", pkgName(pkg), pkgName(d), rule)
 			}
 		}
 	}
+	for row := range allowed {
+		if _, ok := imports[row]; !ok && row != "" {
+			found := false
+			for pkg := range imports {
+				if rowOf(pkg) == row {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("ARCHITECTURE.md has a row for %s, but there is no such package", row)
+			}
+		}
+	}
+}
+
+// rowOf names the row of the import table that governs pkg.
+func rowOf(pkg string) string {
+	if i := strings.Index(pkg, "/internal/"); i >= 0 {
+		pkg = pkg[:i]
+	} else if strings.HasSuffix(pkg, "/internal") {
+		pkg = strings.TrimSuffix(pkg, "/internal")
+	}
+	if strings.HasPrefix(pkg, "cli/") {
+		return "cli"
+	}
+	return pkg
+}
+
+// archTable reads the import table of ARCHITECTURE.md: package (module-relative,
+// "" for main) to the rows it may import ("*" for everything).
+func archTable(t *testing.T) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile("ARCHITECTURE.md")
+	if err != nil {
+		t.Fatalf("the import table lives in ARCHITECTURE.md: %v", err)
+	}
+	text := string(data)
+	start := strings.Index(text, "| package | may import |")
+	if start < 0 {
+		t.Fatal("ARCHITECTURE.md has no import table (a row \"| package | may import |\")")
+	}
+	text = text[start:]
+	if end := strings.Index(text, "\n\n"); end > 0 {
+		text = text[:end]
+	}
+	rows := regexp.MustCompile(`(?m)^\| ([a-z/, ]+) \| (.+) \|$`).FindAllStringSubmatch(text, -1)
+	if len(rows) < 3 {
+		t.Fatalf("ARCHITECTURE.md's import table has %d rows", len(rows))
+	}
+	table := map[string][]string{}
+	for _, r := range rows {
+		if r[1] == "package" {
+			continue
+		}
+		var deps []string
+		switch {
+		case strings.Contains(r[2], "everything"):
+			deps = []string{"*"}
+		case strings.Contains(r[2], "nothing of the project"):
+		default:
+			for _, d := range strings.Split(r[2], ",") {
+				d = strings.TrimSpace(d)
+				if d == "main" {
+					d = ""
+				}
+				deps = append(deps, d)
+			}
+		}
+		for _, p := range strings.Split(r[1], ",") {
+			p = strings.TrimSpace(p)
+			if p == "main" {
+				p = ""
+			}
+			if _, dup := table[p]; dup {
+				t.Errorf("ARCHITECTURE.md has two rows for %s", pkgName(p))
+			}
+			table[p] = deps
+		}
+	}
+	return table
 }
 
 func permits(rule []string, dep string) bool {
@@ -111,70 +179,4 @@ func projectImports(t *testing.T) map[string][]string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// TestArchMatchesDesign checks allowed against the table in DESIGN.md when
-// the shared design folder sits beside the checkout (as it does for
-// developers and CI).
-func TestArchMatchesDesign(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "shared", "DESIGN.md"))
-	if err != nil {
-		t.Skipf("DESIGN.md not beside the checkout (%v); TestArchImports still enforces the table", err)
-	}
-	text := string(data)
-	start := strings.Index(text, "| package | may import |")
-	if start < 0 {
-		t.Fatal("DESIGN.md has no import table (a row \"| package | may import |\")")
-	}
-	text = text[start:]
-	if end := strings.Index(text, "\n\n"); end > 0 {
-		text = text[:end]
-	}
-	rows := regexp.MustCompile(`(?m)^\| ([a-z/, ]+) \| (.+) \|$`).FindAllStringSubmatch(text, -1)
-	design := map[string]string{}
-	for _, r := range rows {
-		if r[1] == "package" {
-			continue // the header row
-		}
-		for _, p := range strings.Split(r[1], ",") {
-			design[strings.TrimSpace(p)] = r[2]
-		}
-	}
-	for pkg, rule := range allowed {
-		name := pkgName(pkg)
-		if name == "bench" || name == "omega/emulator" {
-			continue // not rows of the table: bench is a dev tool; the emulator is named in omega's row
-		}
-		text, ok := design[name]
-		if !ok {
-			t.Errorf("DESIGN.md has no import-table row for %s", name)
-			continue
-		}
-		for _, dep := range rule {
-			if dep == "*" {
-				if !strings.Contains(text, "everything") {
-					t.Errorf("DESIGN.md row %s = %q, but allowed says everything", name, text)
-				}
-				continue
-			}
-			if !regexp.MustCompile(`\b` + regexp.QuoteMeta(pkgName(dep)) + `\b`).MatchString(text) {
-				t.Errorf("allowed lets %s import %s, but DESIGN.md's row says %q", name, pkgName(dep), text)
-			}
-		}
-	}
-	// And nothing the design forbids slipped into allowed.
-	var names []string
-	for n := range design {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		pkg := n
-		if n == "main" {
-			pkg = ""
-		}
-		if _, ok := allowed[pkg]; !ok {
-			t.Errorf("DESIGN.md lists %s but allowed does not", n)
-		}
-	}
 }
