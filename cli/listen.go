@@ -244,11 +244,13 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		return err
 	}
 
-	l.store, err = capture.Open(cfg.dataDir, capture.Options{Retain: o.Retain, Logger: l.log})
+	// The store publishes every capture it writes (deliveries, rejects,
+	// replays) on the bus the presenters read.
+	l.bus = capture.NewBus()
+	l.store, err = capture.Open(cfg.dataDir, capture.Options{Retain: o.Retain, Logger: l.log, Bus: l.bus})
 	if err != nil {
 		return fmt.Errorf("opening the capture store: %w", err)
 	}
-	l.bus = capture.NewBus()
 
 	if err := l.openTunnel(ctx); err != nil {
 		return err
@@ -379,14 +381,13 @@ func (l *listener) serve() error {
 		token = inspector.NewToken()
 	}
 	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: l.cfg.target, Timeout: o.Timeout, Headers: l.cfg.headers})
-	l.rp = replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish})
+	l.rp = replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID})
 	var storeErrOnce sync.Once
 	l.h = inspector.NewHandler(inspector.HandlerOptions{
 		Token:     token,
 		MaxBody:   o.MaxBody,
 		Forwarder: l.fwd,
 		Recorder:  l.store,
-		Publisher: busPublisher{l.bus},
 		SessionID: l.sessionID,
 		Logger:    l.log,
 		OnStoreError: func(err error) {
@@ -755,9 +756,3 @@ func (l *listener) reportTunnel(st tunnel.Status) {
 
 // ngrokOpener is openNgrok, replaceable in tests (there is no ngrok offline).
 var ngrokOpener = openNgrok
-
-// busPublisher adapts the capture bus to what the inspector publishes.
-type busPublisher struct{ b *capture.Bus }
-
-func (p busPublisher) Received(c *capture.Capture)  { p.b.Publish(capture.Received, c) }
-func (p busPublisher) Completed(c *capture.Capture) { p.b.Publish(capture.Completed, c) }

@@ -28,19 +28,12 @@ const DefaultMaxBody = 10 << 20
 // Recorder stores captures durably. Begin and Finish bracket a forwarded
 // delivery; Record stores a rejected request in one step. The Handler
 // calls them with a context that the sender hanging up does not cancel.
+// The Recorder (capture.Store) also tells the rest of the program: the
+// Handler publishes nothing itself.
 type Recorder interface {
 	Begin(ctx context.Context, c *capture.Capture) error
 	Finish(ctx context.Context, c *capture.Capture) error
 	Record(ctx context.Context, c *capture.Capture) error
-}
-
-// Publisher tells the rest of the program about captures. It must not
-// block: it is called on the delivery path. A capture passed to Received
-// is a snapshot the Handler no longer changes; one passed to Completed is
-// final. Rejected requests are published once, as Completed.
-type Publisher interface {
-	Received(c *capture.Capture)
-	Completed(c *capture.Capture)
 }
 
 // HandlerOptions configure a Handler. Token, Forwarder and Recorder are
@@ -50,7 +43,6 @@ type HandlerOptions struct {
 	MaxBody   int64 // default DefaultMaxBody
 	Forwarder *Forwarder
 	Recorder  Recorder
-	Publisher Publisher // may be nil
 	SessionID string
 	// OnStoreError is called when the Recorder fails. The delivery is
 	// still forwarded and answered. It must not block.
@@ -244,10 +236,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.o.Recorder.Begin(ctx, c); err != nil {
 		h.storeError(fmt.Errorf("recording capture %s before forwarding: %w", c.ID, err))
 	}
-	if h.o.Publisher != nil {
-		snap := *c
-		h.o.Publisher.Received(&snap)
-	}
 
 	res := fwd.Forward(ctx, Request{Method: r.Method, Header: r.Header, Body: body, CaptureID: c.ID})
 
@@ -268,9 +256,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.DebugContext(ctx, "delivery", "capture", c.ID, "event", c.EventID, "type", c.EventType,
 			"status", c.Status, "sent", c.SentStatus, "duration", c.Duration, "error", c.Error)
 	}
-	if h.o.Publisher != nil {
-		h.o.Publisher.Completed(c)
-	}
 }
 
 // reject answers a request that is not forwarded and records it. The body
@@ -287,9 +272,6 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, c *capture.
 	writeText(w, status, msg)
 	h.count(c)
 	h.log.DebugContext(ctx, "rejected", "capture", c.ID, "method", c.Method, "path", c.Path, "remote", c.RemoteAddr, "reason", reason)
-	if h.o.Publisher != nil {
-		h.o.Publisher.Completed(c)
-	}
 }
 
 func (h *Handler) count(c *capture.Capture) {
