@@ -12,16 +12,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/feed"
 	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
 	"github.com/omega-listen/omega-listen/replay"
-	"github.com/omega-listen/omega-listen/tui"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
 
@@ -212,12 +213,20 @@ type listener struct {
 	backfill    *backfiller     // --backfill
 	scr         *screen         // the TUI, when it runs
 	sessionPath string
+
+	// feed is what every presenter (the lines, the screen) shows: the
+	// store's captures and the listener's own news. presenting is set once
+	// a presenter reads it; before that (a failed start), news goes to
+	// stderr.
+	feed       *feed.Stream
+	presenting atomic.Bool
 }
 
 func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	o := cfg.opts
 	l := &listener{s: s, cfg: cfg, log: newLogger(s, o.global), started: time.Now(), sessionID: capture.NewID()}
 	l.out = newLinePrinter(s.Out, cfg.json)
+	l.out.errW = s.Err
 	sig, stopSignals := s.signals()
 	defer stopSignals()
 	defer func() {
@@ -247,6 +256,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	// The store publishes every capture it writes (deliveries, rejects,
 	// replays) on the bus the presenters read.
 	l.bus = capture.NewBus()
+	l.feed = feed.New(l.bus)
 	l.store, err = capture.Open(cfg.dataDir, capture.Options{Retain: o.Retain, Logger: l.log, Bus: l.bus})
 	if err != nil {
 		return fmt.Errorf("opening the capture store: %w", err)
@@ -265,7 +275,10 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		fmt.Fprintf(s.Err, "Warning: %v; `omega-listen trigger` will not find this listener.\n", err)
 	}
 
-	sub := l.bus.Subscribe(4096)
+	// The tunnel's state as the presenters start: later ones are changes.
+	l.feed.SetTunnel(feedTunnel(l.tun.Provider(), tunnel.Status{State: tunnel.Connected, URL: l.tun.PublicURL()}))
+	sub := l.feed.Subscribe(4096)
+	l.presenting.Store(true)
 	printDone := make(chan struct{})
 	var quit, screenGone <-chan struct{} // the screen's; nil (never ready) with lines
 	if l.useScreen() {
@@ -393,11 +406,7 @@ func (l *listener) serve() error {
 		OnStoreError: func(err error) {
 			// Deliveries still flow; say so loudly once, then in the counters.
 			storeErrOnce.Do(func() {
-				msg := fmt.Sprintf("WARNING: captures are NOT being recorded: %v. Deliveries are still forwarded and answered. Check that %s is writable and has free space.", err, l.cfg.dataDir)
-				if l.scr != nil && l.scr.alive() {
-					l.scr.p.Send(tui.NoticeMsg{Text: msg, Warn: true})
-				}
-				fmt.Fprintln(l.s.Err, msg) // also where it stays after the screen
+				l.warn(fmt.Sprintf("WARNING: captures are NOT being recorded: %v. Deliveries are still forwarded and answered. Check that %s is writable and has free space.", err, l.cfg.dataDir))
 			})
 			l.log.Error("capture store", "err", err)
 		},
@@ -611,22 +620,37 @@ func (l *listener) readyInfo() readyInfo {
 	}
 }
 
-// step reports a shutdown step: on the screen's shutdown view while it
-// runs, else on stderr.
+// step reports a shutdown step to the presenters (the screen's shutdown
+// view, or stderr beside the lines); before any presenter runs, on stderr.
 func (l *listener) step(msg string) {
-	if l.scr != nil && l.scr.alive() {
-		l.scr.step(msg)
+	if l.presenting.Load() {
+		l.feed.Step(msg)
 		return
 	}
 	fmt.Fprintln(l.s.Err, msg)
 }
 
-// progress shows a step being taken, on the screen only: lines say what
-// was done, and the screen has no other way to show that it is waiting.
+// progress tells the presenters of a step being taken; the screen shows it
+// while it waits, the lines only say what was done.
 func (l *listener) progress(msg string) {
-	if l.scr != nil && l.scr.alive() {
-		l.scr.p.Send(tui.ShutdownMsg{Line: msg})
+	if l.presenting.Load() {
+		l.feed.Note(feed.Note{Kind: feed.Step, Text: msg, Pending: true})
 	}
+}
+
+// notef tells the user something while the listener runs.
+func (l *listener) notef(format string, a ...any) {
+	l.feed.Notice(fmt.Sprintf(format, a...), false)
+}
+
+// warn tells the user of a problem that needs them; the screen keeps it in
+// view and prints it again when it ends.
+func (l *listener) warn(msg string) {
+	if l.presenting.Load() {
+		l.feed.Notice(msg, true)
+		return
+	}
+	fmt.Fprintln(l.s.Err, msg)
 }
 
 // teardown undoes what was started, in reverse, each step bounded.
@@ -727,31 +751,16 @@ func (l *listener) followTunnel(ctx context.Context, bg *sync.WaitGroup) {
 }
 
 func (l *listener) reportTunnel(st tunnel.Status) {
-	if l.scr != nil && l.scr.alive() {
-		l.scr.p.Send(tunnelMsg(st))
-		return
+	l.feed.SetTunnel(feedTunnel(l.tun.Provider(), st))
+}
+
+// feedTunnel is a tunnel status as the presenters get it.
+func feedTunnel(provider string, st tunnel.Status) feed.TunnelState {
+	t := feed.TunnelState{Provider: provider, State: st.State.String(), URL: st.URL, Latency: st.Latency}
+	if st.Err != nil {
+		t.Err = st.Err.Error()
 	}
-	msg := ""
-	switch st.State {
-	case tunnel.Disconnected:
-		msg = "Tunnel disconnected; deliveries fail until it is back. Reconnecting…"
-		if st.Err != nil {
-			msg = fmt.Sprintf("Tunnel disconnected (%v); deliveries fail until it is back. Reconnecting…", st.Err)
-		}
-	case tunnel.Reconnected, tunnel.Connected:
-		msg = "Tunnel reconnected: " + st.URL
-	case tunnel.Connecting:
-		msg = "Tunnel connecting…"
-	}
-	if l.cfg.json {
-		obj := map[string]any{"type": "tunnel", "time": st.At.UTC(), "state": st.State.String(), "url": st.URL}
-		if st.Err != nil {
-			obj["error"] = st.Err.Error()
-		}
-		l.out.emit("", obj)
-	} else {
-		fmt.Fprintf(l.s.Err, "%s  %s\n", time.Now().Format(timeLayout), msg)
-	}
+	return t
 }
 
 // ngrokOpener is openNgrok, replaceable in tests (there is no ngrok offline).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/feed"
 	"github.com/omega-listen/omega-listen/tui"
 )
 
@@ -21,6 +22,12 @@ type linePrinter struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
 	json bool
+	// errW takes the listener's news in text mode (tunnel changes,
+	// notices, shutdown steps): they are diagnostics, not output.
+	errW io.Writer
+
+	tunnelSeen bool   // the first tunnel note is the state at the start
+	tunnel     string // the last tunnel state printed
 }
 
 func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
@@ -164,11 +171,11 @@ func (p *linePrinter) completed(c capture.Summary) {
 	p.write(text, line)
 }
 
-// follow prints bus events until the subscription closes. When the bus says
+// follow prints the stream's events until the subscription closes. When the bus says
 // we lagged, the store is the truth: print what completed since. Lines go
 // out as soon as no more events are waiting, so a burst costs one write
 // instead of one per line, and a lone delivery is not delayed at all.
-func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
+func (p *linePrinter) follow(sub *feed.Sub, store *capture.Store) {
 	done := printedSet{}
 	events := sub.C()
 	for {
@@ -223,7 +230,11 @@ func (ps printedSet) add(c capture.Summary) bool {
 	return true
 }
 
-func (p *linePrinter) handle(ev capture.Event, store *capture.Store, done printedSet) {
+func (p *linePrinter) handle(ev feed.Event, store *capture.Store, done printedSet) {
+	if ev.Note != nil {
+		p.note(*ev.Note)
+		return
+	}
 	if ev.Lagged {
 		// Everything from the first capture whose event was dropped: some
 		// of it was printed already (done says which). Summaries: a line
@@ -256,6 +267,67 @@ func (p *linePrinter) handle(ev capture.Event, store *capture.Store, done printe
 			p.completed(c)
 		}
 	}
+}
+
+// note prints one of the listener's notes: NDJSON lines with the
+// deliveries (tunnel changes and notices), or text on stderr.
+func (p *linePrinter) note(n feed.Note) {
+	switch n.Kind {
+	case feed.Tunnel:
+		t := n.Tunnel
+		first := !p.tunnelSeen
+		p.tunnelSeen = true
+		if first || t.State == p.tunnel || t.State == "closed" {
+			p.tunnel = t.State
+			return // the state at the start, a repeat, or our own doing
+		}
+		p.tunnel = t.State
+		if p.json {
+			obj := map[string]any{"type": "tunnel", "time": n.At.UTC(), "state": t.State, "url": t.URL}
+			if t.Err != "" {
+				obj["error"] = t.Err
+			}
+			p.emit("", obj)
+			return
+		}
+		msg := ""
+		switch t.State {
+		case "disconnected":
+			msg = "Tunnel disconnected; deliveries fail until it is back. Reconnecting…"
+			if t.Err != "" {
+				msg = fmt.Sprintf("Tunnel disconnected (%s); deliveries fail until it is back. Reconnecting…", t.Err)
+			}
+		case "reconnected", "connected":
+			msg = "Tunnel reconnected: " + t.URL
+		case "connecting":
+			msg = "Tunnel connecting…"
+		default:
+			msg = "Tunnel " + t.State
+		}
+		p.stderr(fmt.Sprintf("%s  %s", n.At.Local().Format(timeLayout), msg))
+	case feed.Notice:
+		if p.json && !n.Warn {
+			p.emit("", map[string]string{"type": "notice", "time": n.At.UTC().Format(time.RFC3339Nano), "message": n.Text})
+			return
+		}
+		if n.Warn {
+			p.stderr(n.Text) // a warning reads the same in both formats, where people look
+			return
+		}
+		p.stderr(fmt.Sprintf("%s  %s", n.At.Local().Format(timeLayout), n.Text))
+	case feed.Step:
+		if !n.Pending {
+			p.stderr(n.Text)
+		}
+	}
+}
+
+func (p *linePrinter) stderr(line string) {
+	if p.errW == nil {
+		return
+	}
+	p.flush() // what came before it goes first
+	fmt.Fprintln(p.errW, line)
 }
 
 // fmtDuration is the screen's, so lines and screen agree.
