@@ -46,15 +46,15 @@ type TunnelState struct {
 
 // Note is one piece of the listener's own news.
 type Note struct {
-	Kind   NoteKind
-	At     time.Time
-	Text   string      // Notice, Step
-	Warn   bool        // Notice: a warning
+	Kind NoteKind
+	At   time.Time
+	Text string // Notice, Step
+	Warn bool   // Notice: a warning
 	// Pending (Step): a step being taken ("Deleting endpoint…"); the step
 	// that says how it went follows. Presenters that keep what they print
 	// (lines) skip it; the screen shows it while it waits.
 	Pending bool
-	Tunnel TunnelState // Tunnel
+	Tunnel  TunnelState // Tunnel
 }
 
 // Event is one message of a stream: a capture event (Kind, Capture), a
