@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/omega-listen/omega-listen/inspector"
 )
 
 // normalizeForward turns the --forward shorthands into a URL:
@@ -153,11 +155,17 @@ func parseHeaders(list []string) (http.Header, error) {
 		if !validHeaderName(k) {
 			return nil, fmt.Errorf("-H %q: %q is not a valid header name", l, k)
 		}
+		if err := inspector.CheckExtraHeader(k); err != nil {
+			return nil, fmt.Errorf("-H %q: %v", l, err)
+		}
 		v = strings.TrimSpace(v)
 		for _, r := range v {
 			if r == '\r' || r == '\n' || r == 0 {
 				return nil, fmt.Errorf("-H %q: value contains a line break or NUL", l)
 			}
+		}
+		if strings.EqualFold(k, "Host") && (v == "" || strings.ContainsAny(v, " \t/?#@")) {
+			return nil, fmt.Errorf("-H %q: want a host name, optionally with :port, e.g. -H \"Host: myapp.test\"", l)
 		}
 		h.Add(k, v)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,9 @@ type listenOptions struct {
 	Endpoint string
 	Backfill time.Duration
 	Ngrok    ngrokFlags
+	// ForwardCACert and ForwardInsecure: an https app's certificate.
+	ForwardCACert   string
+	ForwardInsecure bool
 }
 
 func addListenFlags(cmd *cobra.Command, o *listenOptions) {
@@ -75,6 +79,8 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	f.BoolVar(&o.DeleteOnExit, "delete-on-exit", false, "with --domain: delete the endpoint at exit instead of deactivating it for the next run")
 	f.StringVar(&o.Endpoint, "endpoint", "", "borrow this existing endpoint: point it at the tunnel while running, restore its URL, events and state at exit")
 	agoVar(f, &o.Backfill, "backfill", false, "with --domain or --endpoint: at start and after each tunnel reconnect, deliver the endpoint's events of this window (e.g. 1h, 2d) that Omega could not deliver (missing or non-2xx response)")
+	f.StringVar(&o.ForwardCACert, "forward-cacert", "", "with an https --forward: trust the CA (PEM) in this file, e.g. your local app's self-signed certificate")
+	f.BoolVar(&o.ForwardInsecure, "forward-insecure", false, "with an https --forward: do not check the app's certificate (warned on every start)")
 	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
 	addNgrokFlags(f, &o.Ngrok)
 	_ = cmd.RegisterFlagCompletionFunc("events", completeEventTypes)
@@ -88,6 +94,7 @@ type listenConfig struct {
 	target  *url.URL
 	events  []string
 	headers http.Header
+	tls     *tls.Config // for an https target; nil for the system's roots
 	dataDir string
 	json    bool
 	// eventsGiven: -e was on the command line (a borrowed endpoint keeps
@@ -115,6 +122,9 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	cfg.eventsGiven = cmd.Flags().Changed("events")
 	if cfg.headers, err = parseHeaders(o.Headers); err != nil {
 		return nil, &usageError{err}
+	}
+	if cfg.tls, err = forwardTLS(cfg.target, o); err != nil {
+		return nil, err
 	}
 	if cfg.json, err = parseFormat(o.Format); err != nil {
 		return nil, err
@@ -268,6 +278,11 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	if err := l.serve(); err != nil {
 		return err
 	}
+	if o.ForwardInsecure {
+		fmt.Fprintf(s.Err, "Warning: --forward-insecure: the certificate of %s is not checked.\n", cfg.target.Redacted())
+	}
+	// Once, before any delivery: said after the ready line or on the screen.
+	forwardErr := l.fwd.Check(ctx)
 	if err := l.register(ctx); err != nil {
 		return err
 	}
@@ -292,6 +307,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		}()
 		l.out.ready(l.readyInfo())
 	}
+	l.warnForward(forwardErr)
 	go l.reportLeftovers(ctx)
 
 	// Work that runs beside the receiver, and stops before teardown closes
@@ -393,7 +409,8 @@ func (l *listener) serve() error {
 	if token == "" {
 		token = inspector.NewToken()
 	}
-	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: l.cfg.target, Timeout: o.Timeout, Headers: l.cfg.headers})
+	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: l.cfg.target, Timeout: o.Timeout, Headers: l.cfg.headers,
+		TLS: l.cfg.tls, TLSHint: forwardTLSHint})
 	l.rp = replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID})
 	var storeErrOnce sync.Once
 	l.h = inspector.NewHandler(inspector.HandlerOptions{

@@ -306,15 +306,24 @@ func (p *linePrinter) note(n feed.Note) {
 		}
 		p.stderr(fmt.Sprintf("%s  %s", n.At.Local().Format(timeLayout), msg))
 	case feed.Notice:
-		if p.json && !n.Warn {
+		switch {
+		case n.Warn:
+			// A warning is part of the lines; with NDJSON it is also said
+			// on stderr, where a person watching a script's run looks.
+			p.emit(n.Text, struct {
+				Type    string    `json:"type"`
+				Time    time.Time `json:"time"`
+				Message string    `json:"message"`
+				Target  string    `json:"target,omitempty"`
+			}{"warning", n.At.UTC(), n.Text, n.Target})
+			if p.json {
+				p.stderr(n.Text)
+			}
+		case p.json:
 			p.emit("", map[string]string{"type": "notice", "time": n.At.UTC().Format(time.RFC3339Nano), "message": n.Text})
-			return
+		default:
+			p.stderr(fmt.Sprintf("%s  %s", n.At.Local().Format(timeLayout), n.Text))
 		}
-		if n.Warn {
-			p.stderr(n.Text) // a warning reads the same in both formats, where people look
-			return
-		}
-		p.stderr(fmt.Sprintf("%s  %s", n.At.Local().Format(timeLayout), n.Text))
 	case feed.Step:
 		if !n.Pending {
 			p.stderr(n.Text)
@@ -322,6 +331,8 @@ func (p *linePrinter) note(n feed.Note) {
 	}
 }
 
+// stderr writes a line of news on stderr, after what is already buffered
+// for stdout.
 func (p *linePrinter) stderr(line string) {
 	if p.errW == nil {
 		return

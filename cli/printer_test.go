@@ -106,15 +106,21 @@ func TestPrinterNotes(t *testing.T) {
 					}
 				}
 			} else {
-				if o != "" {
-					t.Errorf("news on stdout in text mode:\n%s", o)
+				if strings.TrimSpace(o) != "WARNING: disk full" {
+					t.Errorf("stdout in text mode has more than the warning:\n%s", o)
 				}
 				if strings.Count(e, "Tunnel disconnected (EOF)") != 1 || !strings.Contains(e, "Tunnel reconnected: https://a.example") ||
 					!strings.Contains(e, "Backfill (start): nothing to do.") {
 					t.Errorf("stderr:\n%s", e)
 				}
 			}
-			if !strings.Contains(e, "WARNING: disk full") || !strings.Contains(e, "Deleted endpoint e1.") || strings.Contains(e, "Deleting") {
+			if asJSON && (!strings.Contains(o, `"type":"warning"`) || !strings.Contains(e, "WARNING: disk full")) {
+				t.Errorf("a warning with NDJSON: a warning line and a word on stderr; got\n%s\n%s", o, e)
+			}
+			if !asJSON && !strings.Contains(o, "WARNING: disk full") {
+				t.Errorf("a warning is one of the lines; got\n%s", o)
+			}
+			if !strings.Contains(e, "Deleted endpoint e1.") || strings.Contains(e, "Deleting") {
 				t.Errorf("stderr:\n%s", e)
 			}
 		})

@@ -50,6 +50,8 @@ type Note struct {
 	At   time.Time
 	Text string // Notice, Step
 	Warn bool   // Notice: a warning
+	// Target (Notice): what it is about (a URL), for machine-readable output.
+	Target string
 	// Pending (Step): a step being taken ("Deleting endpoint…"); the step
 	// that says how it went follows. Presenters that keep what they print
 	// (lines) skip it; the screen shows it while it waits.

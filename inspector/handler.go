@@ -237,7 +237,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.storeError(fmt.Errorf("recording capture %s before forwarding: %w", c.ID, err))
 	}
 
-	res := fwd.Forward(ctx, Request{Method: r.Method, Header: r.Header, Body: body, CaptureID: c.ID})
+	res := fwd.forward(ctx, Request{Method: r.Method, Header: r.Header, Body: body, CaptureID: c.ID, RawQuery: r.URL.RawQuery}, true)
 
 	c.State = capture.StateDone
 	c.CompletedAt = h.o.Now()
@@ -248,8 +248,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if res.Err != nil {
 		writeText(w, c.SentStatus, "omega-listen: "+c.Error+"\n")
-	} else {
-		writeAnswer(w, res)
+	} else if err := writeAnswer(w, res); err != nil {
+		h.log.Warn("passing a long answer on failed", "capture", c.ID, "error", err)
 	}
 	h.count(c)
 	if h.log.Enabled(ctx, slog.LevelDebug) { // spares boxing the attributes on every delivery
@@ -382,8 +382,10 @@ func InspectEnvelope(c *capture.Capture) {
 }
 
 // writeAnswer passes the app's answer on verbatim: its status, its
-// end-to-end headers and its body, with nothing added.
-func writeAnswer(w http.ResponseWriter, res Result) {
+// end-to-end headers and its body, with nothing added. An answer longer
+// than what is stored goes on whole: the stored part, then the rest as it
+// comes from the app.
+func writeAnswer(w http.ResponseWriter, res Result) error {
 	h := w.Header()
 	copyEndToEnd(h, res.Header, "Content-Length")
 	// Present but nil stops net/http adding a sniffed type or a date the
@@ -394,14 +396,28 @@ func writeAnswer(w http.ResponseWriter, res Result) {
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = nil
 	}
-	if bodyAllowed(res.Status) {
-		// Exact even when the body was truncated.
+	if res.rest != nil {
+		defer res.rest.Close()
+	}
+	switch {
+	case !bodyAllowed(res.Status):
+	case res.rest == nil:
 		h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	case res.length >= 0:
+		h["Content-Length"] = []string{strconv.FormatInt(res.length, 10)}
 	}
 	w.WriteHeader(res.Status)
-	if len(res.Body) > 0 && bodyAllowed(res.Status) {
-		_, _ = w.Write(res.Body) // the sender hanging up is not ours to report
+	if len(res.Body) == 0 || !bodyAllowed(res.Status) {
+		return nil
 	}
+	if _, err := w.Write(res.Body); err != nil || res.rest == nil {
+		return nil // the sender hanging up is not ours to report
+	}
+	if _, err := io.Copy(w, res.rest); err != nil {
+		// The sender has a cut answer, as the app gave it.
+		return err
+	}
+	return nil
 }
 
 func bodyAllowed(status int) bool {
