@@ -24,6 +24,7 @@ import (
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
 	"github.com/omega-listen/omega-listen/replay"
+	"github.com/omega-listen/omega-listen/text"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
 
@@ -690,7 +691,7 @@ func (l *listener) teardown(ctx context.Context) {
 			cancel()
 			b := l.borrowed
 			if err != nil {
-				fix := fmt.Sprintf("omega-listen endpoints update %s --url %s --events %s", b.ID, shellQuote(b.URL), strings.Join(b.Events, ","))
+				fix := fmt.Sprintf("omega-listen endpoints update %s --url %s --events %s", b.ID, text.ShellQuote(b.URL), strings.Join(b.Events, ","))
 				if !b.Active {
 					fix += " && omega-listen endpoints disable " + b.ID
 				}

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/feed"
-	"github.com/omega-listen/omega-listen/tui"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // linePrinter writes the listener's output lines: stripe-style text, or
@@ -78,15 +77,15 @@ func (p *linePrinter) write(text string, obj any) {
 }
 
 func (p *linePrinter) ready(r readyInfo) {
-	text := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
+	line := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
 		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
 	if r.Emulated {
-		text += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
+		line += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
 		if r.CustomDir {
-			text += " --data-dir " + shellQuote(r.DataDir)
+			line += " --data-dir " + text.ShellQuote(r.DataDir)
 		}
 	}
-	p.emit(text, struct {
+	p.emit(line, struct {
 		Type string    `json:"type"`
 		Time time.Time `json:"time"`
 		readyInfo
@@ -151,24 +150,24 @@ func (p *linePrinter) completed(c capture.Summary) {
 		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill),
 	}
 	ts := c.ReceivedAt.Local().Format(timeLayout)
-	var text string
+	var out string
 	if c.Flags.Has(capture.FlagRejected) {
 		line.Type, line.Path, line.Reason = "rejected", c.Path, c.RejectReason
-		text = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason))
+		out = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason))
 	} else {
 		id := c.EventID
 		if id == "" {
 			id = c.ID
 		}
 		status := fmt.Sprintf("[%d]", c.Status)
-		tail := fmtDuration(c.Duration)
+		tail := text.Duration(c.Duration)
 		if c.Error != "" {
 			status = fmt.Sprintf("[%d]", c.SentStatus)
 			tail = "failed: " + clean(c.Error)
 		}
-		text = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
+		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
 	}
-	p.write(text, line)
+	p.write(out, line)
 }
 
 // follow prints the stream's events until the subscription closes. When the bus says
@@ -341,21 +340,9 @@ func (p *linePrinter) stderr(line string) {
 	fmt.Fprintln(p.errW, line)
 }
 
-// fmtDuration is the screen's, so lines and screen agree.
-func fmtDuration(d time.Duration) string { return tui.FormatDuration(d) }
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

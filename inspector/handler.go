@@ -19,6 +19,7 @@ import (
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // DefaultMaxBody is the largest delivery body accepted when
@@ -93,7 +94,7 @@ func NewHandler(o HandlerOptions) *Handler {
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
-	h.limit = formatSize(h.maxBody)
+	h.limit = text.Bytes(h.maxBody)
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -304,9 +305,9 @@ type bodyTooLargeError struct {
 func (e *bodyTooLargeError) Error() string {
 	if e.declared >= 0 {
 		return fmt.Sprintf("request body of %s (%d bytes) is over the limit of %s",
-			formatSize(e.declared), e.declared, formatSize(e.limit))
+			text.Bytes(e.declared), e.declared, text.Bytes(e.limit))
 	}
-	return fmt.Sprintf("request body is over the limit of %s (more than %d bytes sent)", formatSize(e.limit), e.limit)
+	return fmt.Sprintf("request body is over the limit of %s (more than %d bytes sent)", text.Bytes(e.limit), e.limit)
 }
 
 // readBody reads the whole body if it is within the limit. A declared
@@ -431,21 +432,4 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	h.Set("Content-Length", strconv.Itoa(len(msg)))
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg)
-}
-
-// formatSize writes a byte count the way --max-body takes it.
-func formatSize(n int64) string {
-	const kib, mib = 1 << 10, 1 << 20
-	switch {
-	case n >= mib && n%mib == 0:
-		return strconv.FormatInt(n/mib, 10) + " MiB"
-	case n >= mib:
-		return strconv.FormatFloat(float64(n)/mib, 'f', 1, 64) + " MiB"
-	case n >= kib && n%kib == 0:
-		return strconv.FormatInt(n/kib, 10) + " KiB"
-	case n >= kib:
-		return strconv.FormatFloat(float64(n)/kib, 'f', 1, 64) + " KiB"
-	default:
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
 }

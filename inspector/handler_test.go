@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 func binaryBody() []byte {
@@ -709,8 +710,8 @@ func TestFormatSize(t *testing.T) {
 		10 << 20: "10 MiB", 11 << 20: "11 MiB", 1536 << 10: "1.5 MiB", 1024: "1 KiB",
 		1500: "1.5 KiB", 999: "999 bytes", 0: "0 bytes",
 	} {
-		if got := formatSize(n); got != want {
-			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		if got := text.Bytes(n); got != want {
+			t.Errorf("text.Bytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
