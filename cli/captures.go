@@ -24,10 +24,6 @@ import (
 	"github.com/omega-listen/omega-listen/text"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newCapturesCmd)
-}
-
 func newCapturesCmd(s Streams, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "captures",
