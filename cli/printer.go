@@ -107,6 +107,7 @@ type deliveryLine struct {
 	Reason     string    `json:"reason,omitempty"`
 	BodyBytes  int       `json:"body_bytes"`
 	Backfill   bool      `json:"backfill,omitempty"` // delivered from Omega's history (--backfill, replay --from-omega)
+	QueuedAt   time.Time `json:"queued_at,omitzero"` // held by the relay while the listener was away, since then
 }
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -132,6 +133,9 @@ func describeEvent(c capture.Summary) string {
 	if c.Flags.Has(capture.FlagBackfill) {
 		s += " (backfill)"
 	}
+	if c.Flags.Has(capture.FlagQueued) {
+		s += " " + queuedNote(c)
+	}
 	return s
 }
 
@@ -142,6 +146,9 @@ func (p *linePrinter) completed(c capture.Summary) {
 		DurationMS: float64(c.Duration.Microseconds()) / 1000, Error: c.Error, Outcome: string(c.Outcome()),
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
 		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill),
+	}
+	if !c.QueuedAt.IsZero() {
+		line.QueuedAt = c.QueuedAt.UTC()
 	}
 	ts := c.ReceivedAt.Local().Format(timeLayout)
 	var text string
@@ -275,4 +282,12 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// queuedNote marks a delivery the relay held while the listener was away.
+func queuedNote(c capture.Summary) string {
+	if c.QueuedAt.IsZero() {
+		return "(queued by the relay)"
+	}
+	return "(queued " + c.QueuedAt.Local().Format("15:04:05") + ")"
 }
