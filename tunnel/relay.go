@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -107,6 +108,10 @@ type relayTunnel struct {
 	jump     chan struct{}
 	released chan struct{}
 	release  sync.Once
+	// kill cuts the exchanges still running when Close has waited for
+	// them long enough.
+	kill      chan struct{}
+	exchanges atomic.Int64
 
 	mu       sync.Mutex
 	url      string // public base URL, from the relay's hello
@@ -167,7 +172,7 @@ func DialRelay(ctx context.Context, o RelayOptions) (Tunnel, error) {
 	}
 	t := &relayTunnel{o: o, log: o.Logger, wsURL: ws, token: tok, feed: newStatusFeed(), clock: o.Clock,
 		conns: make(chan net.Conn), done: make(chan struct{}), jump: make(chan struct{}, 1), stopped: make(chan struct{}),
-		released: make(chan struct{})}
+		released: make(chan struct{}), kill: make(chan struct{})}
 	if !o.HoldQueued {
 		close(t.released)
 	}
@@ -562,22 +567,26 @@ func (t *relayTunnel) exchange(d *wire.Deliver) *wire.Response {
 	}
 	ours, theirs := net.Pipe()
 	defer ours.Close()
-	stopWatch := make(chan struct{})
-	defer close(stopWatch)
-	go func() {
-		select {
-		case <-t.done:
-			_ = ours.Close()
-		case <-stopWatch:
-		}
-	}()
-	_ = ours.SetDeadline(time.Now().Add(t.o.AnswerTimeout))
 	select {
 	case t.conns <- &relayConn{Conn: theirs, remote: relayAddr(d.RemoteAddr)}:
 	case <-t.done:
 		_ = theirs.Close()
 		return res
 	}
+	// Handed over: Close waits for the answer (it means recorded) before
+	// it cuts the exchange.
+	t.exchanges.Add(1)
+	defer t.exchanges.Add(-1)
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go func() {
+		select {
+		case <-t.kill:
+			_ = ours.Close()
+		case <-stopWatch:
+		}
+	}()
+	_ = ours.SetDeadline(time.Now().Add(t.o.AnswerTimeout))
 	go func() { _, _ = ours.Write(raw) }()
 	resp, err := http.ReadResponse(bufio.NewReader(ours), &http.Request{Method: d.Method})
 	if err != nil {
@@ -680,6 +689,12 @@ func (t *relayTunnel) Close() error {
 	t.closeOnce.Do(func() {
 		close(t.done)
 		_ = t.local.Close()
+		// Exchanges the receiver took are answered (and so recorded, and
+		// so not to be delivered again) unless the receiver is stuck.
+		for wait := time.Now().Add(5 * time.Second); t.exchanges.Load() > 0 && time.Now().Before(wait); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(t.kill)
 		t.wg.Wait()
 		t.mu.Lock()
 		u := t.url
