@@ -175,6 +175,12 @@ func (l *listener) stop() {
 	_ = l.store.Close()
 }
 
+// kill drops everything at once, as a killed process would.
+func (l *listener) kill() {
+	_ = l.srv.Close()
+	_ = l.tun.Close()
+}
+
 // next waits for the next completed capture.
 func (l *listener) next(t *testing.T) *capture.Capture {
 	t.Helper()

@@ -233,6 +233,7 @@ func TestListenerKilledMidDelivery(t *testing.T) {
 	go func() { res <- post(t, l.webhookURL(), `{"id":"live"}`, nil) }()
 	<-a.in // the app has it
 	p.cut(true)
+	l.kill()
 	select {
 	case rs := <-res:
 		if rs.StatusCode != http.StatusBadGateway {
@@ -255,7 +256,7 @@ func TestListenerKilledMidDelivery(t *testing.T) {
 	}
 	<-a.in
 	p.cut(true)
-	l2.stop()
+	l2.kill()
 	if n := r.Queued("alice"); n != 1 {
 		t.Fatalf("after the listener died mid-delivery the queue holds %d, want 1", n)
 	}

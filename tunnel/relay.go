@@ -358,7 +358,7 @@ func (t *relayTunnel) run(s *session) {
 			why = errors.New("the clock jumped: this machine slept")
 			s.c.Abort()
 			backoff = 0
-		case <-t.done:
+		case <-t.kill:
 			s.c.Close(websocket.CloseNormalClosure, "listener closing")
 			<-s.c.Done()
 			close(s.queued)
@@ -683,23 +683,27 @@ func (t *relayTunnel) Accept() (net.Conn, error) {
 	}
 }
 
-// Close disconnects from the relay (which queues what arrives from now
-// on) and stops the local listener.
+// Close stops accepting and the local listener at once, and disconnects
+// from the relay (which queues what arrives from then on) once the
+// deliveries the receiver took are answered, within 10s: their answers
+// must reach the relay, or it delivers them again. http.Server closes its
+// listener before it waits for the requests in flight, so Close must not
+// wait for them itself.
 func (t *relayTunnel) Close() error {
 	t.closeOnce.Do(func() {
 		close(t.done)
 		_ = t.local.Close()
-		// Exchanges the receiver took are answered (and so recorded, and
-		// so not to be delivered again) unless the receiver is stuck.
-		for wait := time.Now().Add(5 * time.Second); t.exchanges.Load() > 0 && time.Now().Before(wait); {
-			time.Sleep(5 * time.Millisecond)
-		}
-		close(t.kill)
-		t.wg.Wait()
-		t.mu.Lock()
-		u := t.url
-		t.mu.Unlock()
-		t.feed.close(Status{State: Closed, URL: u, At: time.Now()})
+		go func() {
+			for wait := time.Now().Add(10 * time.Second); t.exchanges.Load() > 0 && time.Now().Before(wait); {
+				time.Sleep(5 * time.Millisecond)
+			}
+			close(t.kill)
+			t.wg.Wait()
+			t.mu.Lock()
+			u := t.url
+			t.mu.Unlock()
+			t.feed.close(Status{State: Closed, URL: u, At: time.Now()})
+		}()
 	})
 	return nil
 }
