@@ -119,6 +119,7 @@ type relayTunnel struct {
 	stopErr  error // why Accept fails: the relay rejected us
 	stopped  chan struct{}
 	markPath string
+	markF    *os.File // opened at the first mark
 	mark     relayMark
 
 	closeOnce sync.Once
@@ -308,7 +309,9 @@ func (t *relayTunnel) dial(ctx context.Context) (*session, error) {
 			s.c.Close(websocket.CloseProtocolError, "bad hello")
 			return nil, fmt.Errorf("the relay at %s sent an unusable public URL: %w", t.o.URL, err)
 		}
-		s.epoch = hi.Epoch
+		if len(hi.Epoch) <= 32 && validToken(hi.Epoch) {
+			s.epoch = hi.Epoch // else: no mark kept, a lost answer means a redelivery
+		}
 		t.mu.Lock()
 		t.url, t.name = hi.PublicURL, hi.Name
 		t.mu.Unlock()
@@ -528,17 +531,32 @@ func (t *relayTunnel) answer(s *session, res *wire.Response) {
 
 func (t *relayTunnel) setMark(m relayMark) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.mark = m
-	t.mu.Unlock()
 	if t.markPath == "" {
 		return
 	}
-	// Written, not synced: it must survive this process, which the page
+	// Overwritten in place at a fixed width (truncating costs a flush on
+	// ext4), and not synced: it must survive this process, which the page
 	// cache does; after a power cut the relay redelivers at worst.
-	if err := os.WriteFile(t.markPath, []byte(m.Epoch+" "+strconv.FormatUint(m.ID, 10)+"\n"), 0o600); err != nil {
+	var err error
+	if t.markF == nil {
+		if t.markF, err = os.OpenFile(t.markPath, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+			t.log.Warn("relay mark", "err", err)
+			t.markPath = ""
+			return
+		}
+	}
+	line := m.Epoch + " " + strconv.FormatUint(m.ID, 10)
+	if len(line) < markWidth {
+		line += strings.Repeat(" ", markWidth-len(line))
+	}
+	if _, err := t.markF.WriteAt([]byte(line+"\n"), 0); err != nil {
 		t.log.Warn("relay mark", "err", err)
 	}
 }
+
+const markWidth = 63
 
 func readMark(p string) relayMark {
 	b, err := os.ReadFile(p)
@@ -699,6 +717,11 @@ func (t *relayTunnel) Close() error {
 			}
 			close(t.kill)
 			t.wg.Wait()
+			t.mu.Lock()
+			if t.markF != nil {
+				_ = t.markF.Close()
+			}
+			t.mu.Unlock()
 			t.mu.Lock()
 			u := t.url
 			t.mu.Unlock()
