@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -106,9 +107,12 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 // byToken finds the slot whose token is tok, comparing against every one
 // in constant time.
 func (s *Server) byToken(tok string) *slot {
+	// Hashes have one length, so the comparison tells nothing of the
+	// tokens' lengths either.
+	h := sha256.Sum256([]byte(tok))
 	var found *slot
 	for _, sl := range s.slots {
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(sl.token)) == 1 {
+		if subtle.ConstantTimeCompare(h[:], sl.tokenHash[:]) == 1 {
 			found = sl
 		}
 	}
@@ -163,6 +167,10 @@ func (cc *clientConn) onFrame(b []byte) error {
 	return nil
 }
 
+// errNotSent: the connection ended before the delivery was handed to it,
+// so the listener cannot have seen it.
+var errNotSent = errors.New("the listener's connection closed before the delivery was sent")
+
 // deliverLive sends d and waits for the listener's answer.
 func (cc *clientConn) deliverLive(ctx context.Context, d *wire.Deliver) (*wire.Response, error) {
 	ch := make(chan *wire.Response, 1)
@@ -177,6 +185,9 @@ func (cc *clientConn) deliverLive(ctx context.Context, d *wire.Deliver) (*wire.R
 		cc.mu.Unlock()
 	}()
 	if err := cc.c.Send(ctx, wire.EncodeDeliver(nil, d)); err != nil {
+		if ctx.Err() == nil {
+			return nil, errNotSent
+		}
 		return nil, err
 	}
 	select {

@@ -13,6 +13,7 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,6 +80,7 @@ type Server struct {
 // slot is one client name: its queue and its one live connection.
 type slot struct {
 	name, token string
+	tokenHash   [32]byte
 	q           *queue // nil with OfflineReject
 	kick        chan struct{}
 	inflight    atomic.Int64
@@ -148,7 +150,7 @@ func New(o Options) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("relay: the token of %q is shorter than %d characters", name, MinTokenLen)
 		}
-		sl := &slot{name: name, token: tok, kick: make(chan struct{}, 1)}
+		sl := &slot{name: name, token: tok, tokenHash: sha256.Sum256([]byte(tok)), kick: make(chan struct{}, 1)}
 		if o.Offline == OfflineQueue {
 			if o.Dir == "" {
 				s.Close()
@@ -308,8 +310,10 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) {
 	conn := sl.conn
 	sl.mu.Unlock()
 	if conn != nil && (sl.q == nil || sl.q.len() == 0) {
-		s.live(w, r, sl, conn, d)
-		return
+		if s.live(w, r, sl, conn, d) {
+			return
+		}
+		// The listener never saw it (it was going away): queue it.
 	}
 	if sl.q == nil {
 		w.Header().Set("Retry-After", "30")
@@ -345,13 +349,16 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("delivery", "name", name, "mode", "queued", "id", id, "status", 202, "bytes", len(body))
 }
 
-func (s *Server) live(w http.ResponseWriter, r *http.Request, sl *slot, conn *clientConn, d *wire.Deliver) {
+// live sends d to the connected listener and answers with its answer. It
+// returns false, having answered nothing, when the listener certainly did
+// not see d and the relay can queue it instead.
+func (s *Server) live(w http.ResponseWriter, r *http.Request, sl *slot, conn *clientConn, d *wire.Deliver) bool {
 	if n := sl.inflight.Add(1); n > int64(s.o.MaxInFlight) {
 		sl.inflight.Add(-1)
 		w.Header().Set("Retry-After", "1")
 		text(w, http.StatusServiceUnavailable, fmt.Sprintf("too many deliveries in flight for %s (limit %d); try again\n", sl.name, s.o.MaxInFlight))
 		s.log.Warn("delivery", "name", sl.name, "mode", "refused", "status", 503, "reason", "in flight")
-		return
+		return true
 	}
 	defer sl.inflight.Add(-1)
 	ctx, cancel := context.WithTimeout(r.Context(), s.o.LiveTimeout)
@@ -361,7 +368,9 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, sl *slot, conn *cl
 	case err == nil && res.Taken:
 		writeResponse(w, res)
 		s.log.Info("delivery", "name", sl.name, "mode", "live", "status", res.Status, "bytes", len(d.Body), "duration", s.o.Now().Sub(d.AcceptedAt))
-		return
+		return true
+	case (err == nil || errors.Is(err, errNotSent)) && sl.q != nil:
+		return false
 	case errors.Is(err, context.DeadlineExceeded):
 		text(w, http.StatusGatewayTimeout, "omega-relay: the listener did not answer in time\n")
 	case err == nil:
@@ -370,6 +379,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, sl *slot, conn *cl
 		text(w, http.StatusBadGateway, "omega-relay: the listener went away before answering\n")
 	}
 	s.log.Warn("delivery", "name", sl.name, "mode", "live", "status", "failed", "err", err)
+	return true
 }
 
 // writeResponse passes the listener's answer on as it came.

@@ -599,3 +599,33 @@ func TestReconnectAfterOutage(t *testing.T) {
 		t.Errorf("after: %d", res.StatusCode)
 	}
 }
+
+// A listener on its way out (its receiver closed, its websocket still open
+// while it finishes what it took) does not take new deliveries; the relay
+// queues them rather than failing them.
+func TestClosingListenerDeliveriesQueue(t *testing.T) {
+	r := startRelay(t, nil)
+	a := startApp(t)
+	a.hold = make(chan struct{})
+	l, err := startListener(t, r.url, aliceTok, a.URL, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan int, 1)
+	go func() { first <- post(t, l.webhookURL(), "in flight", nil).StatusCode }()
+	<-a.in
+	_ = l.tun.Close() // the websocket stays up until "in flight" is answered
+	if !r.Connected("alice") {
+		t.Fatal("the websocket closed with a delivery in flight")
+	}
+	if res := post(t, l.webhookURL(), "late", nil); res.StatusCode != 202 {
+		t.Errorf("a delivery to a closing listener: %d %s, want 202 queued", res.StatusCode, readAll(res))
+	}
+	close(a.hold)
+	if c := <-first; c != 201 {
+		t.Errorf("the delivery in flight got %d", c)
+	}
+	if n := r.Queued("alice"); n != 1 {
+		t.Errorf("queued %d", n)
+	}
+}
