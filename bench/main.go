@@ -51,6 +51,7 @@ func main() {
 	n32 := flag.Int("n32", 20000, "requests per round at concurrency 32")
 	bin := flag.String("bin", "", "omega-listen binary (default: build it)")
 	bodySize := flag.Int("body", 4096, "event body size in bytes")
+	flag.IntVar(&relayQueueN, "relay-queue", 10000, "deliveries queued at the relay for the drain measurement (0: skip)")
 	flag.Parse()
 	if err := run(*rounds, *n1, *n32, *bin, *bodySize); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -88,6 +89,9 @@ func serveProxy(target string) {
 	fmt.Println("http://" + ln.Addr().String() + "/webhook")
 	http.Serve(ln, rp)
 }
+
+// relayQueueN is -relay-queue (see bench/relay.go).
+var relayQueueN int
 
 type target struct {
 	name string
@@ -170,6 +174,12 @@ func run(rounds, n1, n32 int, bin string, bodySize int) error {
 		{"reverseproxy", proxyURL, proxy.Process.Pid},
 		{"omega-listen", webhookURL, ol.Process.Pid},
 	}
+	rp, err := startRelayPath(bin, tmp, appURL)
+	if err != nil {
+		return fmt.Errorf("starting the relay path: %w", err)
+	}
+	defer rp.stop()
+	targets = append(targets, rp.target())
 	body := eventBody(bodySize)
 	conc := []struct{ c, n int }{{1, n1}, {32, n32}}
 	res := map[string][]result{}
@@ -212,7 +222,7 @@ func run(rounds, n1, n32 int, bin string, bodySize int) error {
 		total += rounds * cc.n
 	}
 	fmt.Printf("omega-listen printed %d delivery lines for %d+ requests sent to it\n", lines.Load(), total)
-	return nil
+	return reportRelay(rp, res, body, relayQueueN)
 }
 
 func eventBody(size int) []byte {

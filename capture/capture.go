@@ -20,6 +20,9 @@ const (
 	FlagBackfill
 	// FlagTruncated: the body was larger than the store keeps; Body holds a prefix.
 	FlagTruncated
+	// FlagQueued: the relay (--tunnel relay) held the delivery in its queue
+	// while the listener was away; HeaderRelayQueuedAt says since when.
+	FlagQueued
 )
 
 // Has reports whether every bit of g is set in f.

@@ -89,6 +89,11 @@ type Summary struct {
 	SentStatus   int           `json:"sent_status,omitempty"`
 
 	ReplayOf string `json:"replay_of,omitempty"`
+
+	// QueuedAt is when the relay accepted a queued delivery (FlagQueued).
+	// Known from the capture's headers, so zero in summaries read from
+	// the index.
+	QueuedAt time.Time `json:"queued_at,omitzero"`
 }
 
 // Outcome reports how the capture ended, by the same rules as
@@ -108,6 +113,7 @@ func (c *Capture) Summary() Summary {
 		Flags: c.Flags, RejectReason: c.RejectReason,
 		Target: c.Target, Status: c.Status, RespBodySize: len(c.RespBody), Duration: c.Duration,
 		Error: c.Error, SentStatus: c.SentStatus, ReplayOf: c.ReplayOf,
+		QueuedAt: c.QueuedAt(),
 	}
 }
 

@@ -57,6 +57,7 @@ type listenOptions struct {
 	// ForwardCACert and ForwardInsecure: an https app's certificate.
 	ForwardCACert   string
 	ForwardInsecure bool
+	Relay           relayFlags
 }
 
 func addListenFlags(cmd *cobra.Command, o *listenOptions) {
@@ -64,7 +65,7 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	f := cmd.Flags()
 	f.StringVarP(&o.Forward, "forward", "f", "", "where to forward deliveries: 8888, :8888/webhook, localhost:8888/webhook or a full URL (required)")
 	f.StringVarP(&o.Events, "events", "e", "", "comma-separated event types, or all (default: the five live types)")
-	f.StringVar(&o.Tunnel, "tunnel", "ngrok", "how Omega reaches you: ngrok, or none (listen locally only)")
+	f.StringVar(&o.Tunnel, "tunnel", "ngrok", "how Omega reaches you: ngrok, relay (your own `omega-listen relay serve`), or none (listen locally only)")
 	f.StringVar(&o.Domain, "domain", "", "static ngrok domain to use (keeps the URL stable between runs)")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "local address of the receiver")
 	f.StringVar(&o.PublicURL, "public-url", "", "with --tunnel none: the base URL to register (your own tunnel); default the receiver's own URL")
@@ -84,8 +85,9 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	f.BoolVar(&o.ForwardInsecure, "forward-insecure", false, "with an https --forward: do not check the app's certificate (warned on every start)")
 	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
 	addNgrokFlags(f, &o.Ngrok)
+	addRelayFlags(f, &o.Relay)
 	_ = cmd.RegisterFlagCompletionFunc("events", completeEventTypes)
-	_ = cmd.RegisterFlagCompletionFunc("tunnel", cobra.FixedCompletions([]string{"ngrok\tpublic tunnel through ngrok", "none\tlocal only"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("tunnel", cobra.FixedCompletions([]string{"ngrok\tpublic tunnel through ngrok", "relay\tyour own relay (relay serve)", "none\tlocal only"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -137,9 +139,12 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 		o.Tunnel = "none"
 	}
 	switch o.Tunnel {
-	case "ngrok", "none":
+	case "ngrok", "none", "relay":
 	default:
-		return nil, usagef("--tunnel %q: want ngrok or none", o.Tunnel)
+		return nil, usagef("--tunnel %q: want ngrok, relay or none", o.Tunnel)
+	}
+	if err := checkRelayFlags(o); err != nil {
+		return nil, err
 	}
 	if o.PublicURL != "" {
 		if o.Tunnel != "none" {
@@ -170,11 +175,11 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	if o.Backfill < 0 {
 		return nil, usagef("--backfill must not be negative")
 	}
-	if o.Backfill > 0 && o.Domain == "" && o.Endpoint == "" {
-		return nil, usagef("--backfill needs an endpoint with a history: pass --domain (the endpoint a stable URL keeps) or --endpoint ID")
+	if o.Backfill > 0 && o.Domain == "" && o.Endpoint == "" && o.Tunnel != "relay" {
+		return nil, usagef("--backfill needs an endpoint with a history: pass --domain or --tunnel relay (the endpoint a stable URL keeps) or --endpoint ID")
 	}
-	if o.DeleteOnExit && o.Domain == "" {
-		return nil, usagef("--delete-on-exit is for --domain; without it the endpoint is always deleted at exit")
+	if o.DeleteOnExit && o.Domain == "" && o.Tunnel != "relay" {
+		return nil, usagef("--delete-on-exit is for a stable URL (--domain, --tunnel relay); without one the endpoint is always deleted at exit")
 	}
 	if err := validListenAddr(o.Listen); err != nil {
 		return nil, &usageError{err}
@@ -310,6 +315,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}
 	l.warnForward(forwardErr)
 	go l.reportLeftovers(ctx)
+	if r, ok := l.tun.(tunnel.Releaser); ok {
+		r.Release() // the relay's queue drains now that it is shown
+	}
 
 	// Work that runs beside the receiver, and stops before teardown closes
 	// what it uses (the store, the forwarder).
@@ -391,17 +399,32 @@ func (l *listener) openTunnel(ctx context.Context) error {
 		// 15 s): say what we are waiting for.
 		fmt.Fprintln(l.s.Err, "Connecting to ngrok…")
 		l.tun, err = ngrokOpener(ctx, l.s, o, l.log)
+	case "relay":
+		l.tun, err = relayOpener(ctx, l.s, o, l.cfg.dataDir, l.log)
 	}
 	return err
+}
+
+// stableURL names the public URL that stays the same from run to run (an
+// ngrok --domain, or the relay's URL for this listener), whose endpoint is
+// reused; "" when each run has its own URL.
+func (l *listener) stableURL() string {
+	switch {
+	case l.cfg.opts.Domain != "":
+		return l.cfg.opts.Domain
+	case l.cfg.opts.Tunnel == "relay" && l.tun != nil:
+		return l.tun.PublicURL()
+	}
+	return ""
 }
 
 func (l *listener) serve() error {
 	o := l.cfg.opts
 	token := o.Token
-	if token == "" && o.Domain != "" {
+	if stable := l.stableURL(); token == "" && stable != "" {
 		// A stable URL keeps its token, so the endpoint reused next run
 		// still points at our secret path.
-		t, err := stableToken(l.cfg.dataDir, o.Domain)
+		t, err := stableToken(l.cfg.dataDir, stable)
 		if err != nil {
 			return err
 		}
@@ -474,7 +497,7 @@ func (l *listener) register(ctx context.Context) error {
 	if l.cfg.opts.Endpoint != "" {
 		return l.borrow(ctx, in)
 	}
-	if l.cfg.opts.Domain != "" {
+	if l.stableURL() != "" {
 		ep, err := l.reuse(ctx, in)
 		if err != nil || ep != nil {
 			l.endpoint = ep
@@ -699,7 +722,7 @@ func (l *listener) teardown(ctx context.Context) {
 			} else {
 				l.step(fmt.Sprintf("Gave endpoint %s back: %s again.", b.ID, clean(b.URL)))
 			}
-		} else if l.cfg.opts.Domain != "" && !l.cfg.opts.DeleteOnExit {
+		} else if stable := l.stableURL(); stable != "" && !l.cfg.opts.DeleteOnExit {
 			l.progress(fmt.Sprintf("Deactivating endpoint %s…", l.endpoint.ID))
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			_, err := l.client.SetEndpointActive(dctx, l.endpoint.ID, false)
@@ -707,7 +730,7 @@ func (l *listener) teardown(ctx context.Context) {
 			if err != nil {
 				l.step(fmt.Sprintf("Could not deactivate endpoint %s: %v\nOmega will keep delivering to %s; run `omega-listen endpoints disable %s`.", l.endpoint.ID, err, l.endpoint.URL, l.endpoint.ID))
 			} else {
-				l.step(fmt.Sprintf("Deactivated endpoint %s; the next run with --domain %s reuses it.", l.endpoint.ID, l.cfg.opts.Domain))
+				l.step(fmt.Sprintf("Deactivated endpoint %s; the next run with %s reuses it.", l.endpoint.ID, l.stableFlag()))
 			}
 		} else {
 			l.progress(fmt.Sprintf("Deleting endpoint %s…", l.endpoint.ID))
@@ -777,9 +800,20 @@ func feedTunnel(provider string, st tunnel.Status) feed.TunnelState {
 	t := feed.TunnelState{Provider: provider, State: st.State.String(), URL: st.URL, Latency: st.Latency}
 	if st.Err != nil {
 		t.Err = st.Err.Error()
+		if provider == tunnel.ProviderRelay && st.State == tunnel.Disconnected {
+			t.Text = relayDisconnectedText(st.Err)
+		}
 	}
 	return t
 }
 
 // ngrokOpener is openNgrok, replaceable in tests (there is no ngrok offline).
 var ngrokOpener = openNgrok
+
+// stableFlag says how a next run gets the same URL, for messages.
+func (l *listener) stableFlag() string {
+	if l.cfg.opts.Domain != "" {
+		return "--domain " + l.cfg.opts.Domain
+	}
+	return "--tunnel relay (" + l.stableURL() + ")"
+}

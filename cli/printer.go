@@ -113,6 +113,7 @@ type deliveryLine struct {
 	Reason     string    `json:"reason,omitempty"`
 	BodyBytes  int       `json:"body_bytes"`
 	Backfill   bool      `json:"backfill,omitempty"` // delivered from Omega's history (--backfill, replay --from-omega)
+	QueuedAt   time.Time `json:"queued_at,omitzero"` // held by the relay while the listener was away, since then
 }
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -138,6 +139,9 @@ func describeEvent(c capture.Summary) string {
 	if c.Flags.Has(capture.FlagBackfill) {
 		s += " (backfill)"
 	}
+	if c.Flags.Has(capture.FlagQueued) {
+		s += " " + queuedNote(c)
+	}
 	return s
 }
 
@@ -148,6 +152,9 @@ func (p *linePrinter) completed(c capture.Summary) {
 		DurationMS: float64(c.Duration.Microseconds()) / 1000, Error: c.Error, Outcome: string(c.Outcome()),
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
 		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill),
+	}
+	if !c.QueuedAt.IsZero() {
+		line.QueuedAt = c.QueuedAt.UTC()
 	}
 	ts := c.ReceivedAt.Local().Format(timeLayout)
 	var out string
@@ -296,6 +303,9 @@ func (p *linePrinter) note(n feed.Note) {
 			if t.Err != "" {
 				msg = fmt.Sprintf("Tunnel disconnected (%s); deliveries fail until it is back. Reconnecting…", t.Err)
 			}
+			if t.Text != "" {
+				msg = t.Text
+			}
 		case "reconnected", "connected":
 			msg = "Tunnel reconnected: " + t.URL
 		case "connecting":
@@ -345,4 +355,12 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// queuedNote marks a delivery the relay held while the listener was away.
+func queuedNote(c capture.Summary) string {
+	if c.QueuedAt.IsZero() {
+		return "(queued by the relay)"
+	}
+	return "(queued " + c.QueuedAt.Local().Format("15:04:05") + ")"
 }

@@ -40,6 +40,7 @@ type TunnelState struct {
 	State    string        // "connecting", "connected", "disconnected", "reconnected", "closed", …
 	URL      string        // the public base URL
 	Err      string        // why it disconnected or closed, if known
+	Text     string        // what the state means for deliveries, when the provider says more than the state
 	Latency  time.Duration // round trip to the provider, if measured
 	Retry    time.Duration // when it will try again, if it is waiting to
 }

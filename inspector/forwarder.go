@@ -436,7 +436,7 @@ func newBodyReader(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader
 // shared, not copied: nothing downstream changes them.
 func (f *Forwarder) header(r Request) http.Header {
 	h := make(http.Header, len(r.Header)+len(f.extra)+2)
-	copyEndToEnd(h, r.Header, "Host", "Content-Length", HeaderCapture, HeaderReplay)
+	copyEndToEnd(h, r.Header, "Host", "Content-Length", HeaderCapture, HeaderReplay, capture.HeaderRelayQueuedAt)
 	for k, v := range f.extra {
 		h[k] = v
 	}

@@ -231,6 +231,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Body = body
 	InspectEnvelope(c)
+	fwdHeader := r.Header
+	if _, ok := r.Header[capture.HeaderRelayQueuedAt]; ok {
+		// The relay held it while we were away: the capture says so, the
+		// app sees the delivery as Omega sent it.
+		c.Flags |= capture.FlagQueued
+		fwdHeader = r.Header.Clone()
+		delete(fwdHeader, capture.HeaderRelayQueuedAt)
+	}
 	fwd := h.o.Forwarder
 	c.Target = fwd.targetStr
 
@@ -238,7 +246,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.storeError(fmt.Errorf("recording capture %s before forwarding: %w", c.ID, err))
 	}
 
-	res := fwd.forward(ctx, Request{Method: r.Method, Header: r.Header, Body: body, CaptureID: c.ID, RawQuery: r.URL.RawQuery}, true)
+	res := fwd.forward(ctx, Request{Method: r.Method, Header: fwdHeader, Body: body, CaptureID: c.ID, RawQuery: r.URL.RawQuery}, true)
 
 	c.State = capture.StateDone
 	c.CompletedAt = h.o.Now()

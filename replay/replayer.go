@@ -158,7 +158,7 @@ func forwardedHeader(h http.Header) http.Header {
 	}
 	hop := map[string]bool{"Connection": true, "Keep-Alive": true, "Te": true, "Trailer": true,
 		"Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
-		inspector.HeaderCapture: true, inspector.HeaderReplay: true}
+		inspector.HeaderCapture: true, inspector.HeaderReplay: true, capture.HeaderRelayQueuedAt: true}
 	for _, v := range conn {
 		for _, tok := range strings.Split(v, ",") {
 			hop[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(tok))] = true
@@ -198,7 +198,7 @@ func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, bo
 		EndpointID:   orig.EndpointID,
 		EventCreated: orig.EventCreated,
 		// Truncated, on a forwarded capture, was about the app's answer.
-		Flags:    orig.Flags &^ (capture.FlagRejected | capture.FlagTruncated),
+		Flags:    orig.Flags &^ (capture.FlagRejected | capture.FlagTruncated | capture.FlagQueued),
 		ReplayOf: orig.ID,
 		Target:   p.TargetString(r.o.Forwarder),
 	}

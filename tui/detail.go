@@ -239,6 +239,7 @@ func flagWords(f capture.Flags) string {
 		{capture.FlagNotJSON, "not JSON"},
 		{capture.FlagNotOmega, "not an Omega event"},
 		{capture.FlagTruncated, "body truncated in the store"},
+		{capture.FlagQueued, "queued by the relay while the listener was away"},
 		{capture.FlagRejected, "rejected"},
 	} {
 		if f.Has(x.f) {

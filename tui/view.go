@@ -307,6 +307,13 @@ func note(s *capture.Summary) string {
 	if s.Flags.Has(capture.FlagBackfill) {
 		parts = append(parts, "backfill")
 	}
+	if s.Flags.Has(capture.FlagQueued) {
+		q := "queued by the relay"
+		if !s.QueuedAt.IsZero() {
+			q = "queued " + s.QueuedAt.Local().Format("15:04:05")
+		}
+		parts = append(parts, q)
+	}
 	return strings.Join(parts, " · ")
 }
 

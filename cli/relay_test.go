@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/omega/emulator"
+	"github.com/omega-listen/omega-listen/relay"
+	"github.com/omega-listen/omega-listen/tunnel"
+)
+
+func TestRelayUsageErrors(t *testing.T) {
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	tok := strings.Repeat("t", 40)
+	tests := []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"-f", "8888", "--tunnel", "relay"}, "--relay-url"},
+		{nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "ftp://x"}, "wss://"},
+		{nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "wss://h.example"}, "--relay-token"},
+		{nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "wss://h.example?token=x", "--relay-token", tok}, "query"},
+		{nil, []string{"relay", "serve"}, "--public-url is required"},
+		{nil, []string{"relay", "serve", "--public-url", "https://h.example"}, "OMEGA_RELAY_TOKENS"},
+		{map[string]string{"OMEGA_RELAY_TOKENS": "alice:short"}, []string{"relay", "serve", "--public-url", "https://h.example"}, "at least 32"},
+		{map[string]string{"OMEGA_RELAY_TOKENS": "alice:" + tok}, []string{"relay", "serve", "--public-url", "https://h.example", "--offline", "drop"}, "--offline"},
+		{map[string]string{"OMEGA_RELAY_TOKENS": "alice:" + tok}, []string{"relay", "serve", "--public-url", "https://h.example", "--tls-cert", "c.pem"}, "--tls-key"},
+		{nil, []string{"relay", "token", "Bad Name"}, "client name"},
+		{nil, []string{"relay", "token"}, "accepts 1 arg"},
+	}
+	for _, tt := range tests {
+		e := map[string]string{}
+		for k, v := range env {
+			e[k] = v
+		}
+		for k, v := range tt.env {
+			e[k] = v
+		}
+		code, _, errs := run(t, e, tt.args...)
+		if code != 2 || !strings.Contains(errs, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.want)
+		}
+	}
+}
+
+func TestRelayTokenPrintsAnEntry(t *testing.T) {
+	code, out, errs := run(t, nil, "relay", "token", "alice")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	m, err := relay.ParseTokens(out)
+	if err != nil || len(m["alice"]) < relay.MinTokenLen {
+		t.Fatalf("%q does not parse as a tokens entry: %v", out, err)
+	}
+	_, out2, _ := run(t, nil, "relay", "token", "alice")
+	if out2 == out {
+		t.Error("two tokens alike")
+	}
+}
+
+// The receiver and the relay's client agree on the queued-at header.
+func TestQueuedAtHeaderAgrees(t *testing.T) {
+	if tunnel.QueuedAtHeader != capture.HeaderRelayQueuedAt {
+		t.Fatalf("tunnel sends %q, capture reads %q", tunnel.QueuedAtHeader, capture.HeaderRelayQueuedAt)
+	}
+}
+
+// --tunnel relay end to end in this process: the public URL is the
+// relay's, the endpoint is reused by the next run and deactivated at exit,
+// and what arrives while the listener is away is queued and then shown,
+// marked, when it is back.
+func TestListenThroughRelay(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	tok := relay.NewToken()
+	hs := httptest.NewUnstartedServer(nil)
+	pub := "http://" + hs.Listener.Addr().String()
+	rs, err := relay.New(relay.Options{PublicURL: pub, Tokens: map[string]string{"alice": tok}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = rs
+	hs.Start()
+	t.Cleanup(func() { rs.Close(); hs.Close() })
+	var mu sync.Mutex
+	var got []string
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Omega-Listen-Capture"))
+		mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	defer app.Close()
+	env["OMEGA_RELAY_URL"] = pub
+	env["OMEGA_RELAY_TOKEN"] = "alice:" + tok
+	args := []string{"--forward", app.URL, "--tunnel", "relay", "-e", "video.process_succeeded", "--print"}
+
+	p := startInProc(t, env, args...)
+	eps := emu.Endpoints()
+	if len(eps) != 1 || !regexp.MustCompile(`^`+regexp.QuoteMeta(pub)+`/c/alice/omega/[A-Za-z0-9_-]{22,}$`).MatchString(eps[0].URL) {
+		t.Fatalf("registered %+v, want the relay's URL for alice", eps)
+	}
+	first := eps[0]
+	if !strings.Contains(p.out.String(), pub+"/c/alice") {
+		t.Errorf("the ready line does not name the relay URL: %s", p.out)
+	}
+	p.stop(t)
+	if eps = emu.Endpoints(); len(eps) != 1 || eps[0].Active {
+		t.Fatalf("after exit: %+v, want the endpoint kept, inactive", eps)
+	}
+
+	// Away: Omega (here, us) delivers to the endpoint's URL; the relay keeps it.
+	res, err := http.Post(first.URL, "application/json", strings.NewReader(`{"id":"6323940a0000000000000001","type":"video.process_succeeded","created_time":"2026-11-26T17:00:01Z","data":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 202 {
+		t.Fatalf("while away: %d", res.StatusCode)
+	}
+
+	p = startInProc(t, env, args...)
+	if eps = emu.Endpoints(); len(eps) != 1 || eps[0].ID != first.ID || eps[0].URL != first.URL || !eps[0].Active {
+		t.Fatalf("second run: %+v, want %s reused and active", eps, first.ID)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !regexp.MustCompile(`--> video.process_succeeded \[6323940a0000000000000001\] \(queued \d\d:\d\d:\d\d\)`).MatchString(p.out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the queued delivery was not shown marked:\n%s\n%s", p.out, p.err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.stop(t)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Errorf("the app got %d deliveries, want 1", len(got))
+	}
+	if !strings.Contains(p.err.String(), "--tunnel relay") {
+		t.Errorf("exit message does not say how the next run reuses the endpoint: %s", p.err)
+	}
+}

@@ -1,0 +1,100 @@
+package tunnel
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omega-listen/omega-listen/relay/wire"
+)
+
+func TestRelayWebsocketURL(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"wss://hooks.example.com", "wss://hooks.example.com/connect", ""},
+		{"https://hooks.example.com/", "wss://hooks.example.com/connect", ""},
+		{"http://127.0.0.1:8080", "ws://127.0.0.1:8080/connect", ""},
+		{"ws://h/base/", "ws://h/base/connect", ""},
+		{"hooks.example.com", "", "not a URL"},
+		{"ftp://h", "", "wss://"},
+		{"wss://u:p@h", "", "user"},
+		{"wss://h?token=x", "", "query"},
+	}
+	for _, tt := range tests {
+		got, err := RelayWebsocketURL(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("RelayWebsocketURL(%q) = %q, %v; want an error with %q", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("RelayWebsocketURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestRawRequest(t *testing.T) {
+	at := time.Date(2026, 12, 2, 12, 3, 4, 5, time.UTC)
+	d := &wire.Deliver{ID: 1, Queued: true, AcceptedAt: at, Method: "POST", Target: "/omega/t?a=1&a=2", Host: "hooks.example.com",
+		Header: []wire.Header{{Name: "X-Dup", Value: "1"}, {Name: "Content-Length", Value: "999"}, {Name: "X-Dup", Value: "2"}, {Name: QueuedAtHeader, Value: "forged"}, {Name: "Content-Type", Value: "application/json"}},
+		Body:   []byte(`{"a":1}`)}
+	raw, err := rawRequest(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	if string(b) != `{"a":1}` || r.Method != "POST" || r.RequestURI != "/omega/t?a=1&a=2" || r.Host != "hooks.example.com" {
+		t.Errorf("request %s %s %s %q", r.Method, r.RequestURI, r.Host, b)
+	}
+	if got := r.Header["X-Dup"]; len(got) != 2 || got[0] != "1" || got[1] != "2" {
+		t.Errorf("X-Dup %q", got)
+	}
+	if got := r.Header[QueuedAtHeader]; len(got) != 1 || got[0] != "2026-12-02T12:03:04.000000005Z" {
+		t.Errorf("queued-at %q: the relay's time, not the sender's", got)
+	}
+	for _, bad := range []*wire.Deliver{
+		{Method: "PO ST", Target: "/"},
+		{Method: "POST", Target: "x"},
+		{Method: "POST", Target: "/a b"},
+		{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X", Value: "a\r\nInjected: 1"}}},
+		{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X:Y", Value: "a"}}},
+	} {
+		if _, err := rawRequest(bad); err == nil {
+			t.Errorf("rawRequest(%+v) accepted", bad)
+		}
+	}
+}
+
+// Whatever the relay sends, what reaches the receiver is one well-formed
+// request carrying exactly the body sent.
+func FuzzRawRequest(f *testing.F) {
+	f.Add("POST", "/omega/x?y", "h", "X-A", "v", []byte("{}"))
+	f.Add("POST", "/", "", "Content-Length", "5", []byte("abc"))
+	f.Fuzz(func(t *testing.T, method, target, host, hname, hval string, body []byte) {
+		d := &wire.Deliver{Method: method, Target: target, Host: host, Header: []wire.Header{{Name: hname, Value: hval}}, Body: body}
+		raw, err := rawRequest(d)
+		if err != nil {
+			return
+		}
+		br := bufio.NewReader(bytes.NewReader(raw))
+		r, err := http.ReadRequest(br)
+		if err != nil {
+			return // net/http is stricter about some values; never a second request
+		}
+		b, err := io.ReadAll(r.Body)
+		if err != nil || !bytes.Equal(b, body) {
+			t.Fatalf("body %q, want %q (%v)", b, body, err)
+		}
+		if rest, _ := io.ReadAll(br); len(rest) != 0 {
+			t.Fatalf("%d bytes after the request: a second request smuggled in", len(rest))
+		}
+	})
+}
