@@ -392,7 +392,10 @@ func (t *Transport) exchange(ctx context.Context, pc *pconn, x *exchange) (*http
 }
 
 // startWriter writes x on pc in a goroutine of its own, from a copy of x.
+// The head is copied too: its pooled buffer goes back when RoundTrip
+// returns, and the writer may still be at work then (an early answer).
 func (t *Transport) startWriter(pc *pconn, x exchange) *writer {
+	x.head = bytes.Clone(x.head)
 	w := &writer{done: make(chan error, 1)}
 	if x.expect {
 		w.cont = make(chan bool, 1)
