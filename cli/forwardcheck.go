@@ -42,10 +42,19 @@ func forwardWarning(err error) string {
 	return fmt.Sprintf("Warning: %v. Deliveries fail until this is fixed; replay them then with `omega-listen replay`.", err)
 }
 
+// insecureWarning is said on every start with --forward-insecure.
+func insecureWarning(target *url.URL) string {
+	return fmt.Sprintf("Warning: --forward-insecure: the certificate of %s is not checked.", target.Redacted())
+}
+
 // warnForward says, in the lines or on the screen, that the forward target
-// could not be reached at start.
-func (l *listener) warnForward(err error) {
+// could not be reached at start. The screen also repeats
+// --forward-insecure's warning, which stderr only shows once it is gone.
+func (l *listener) warnForward(err error, insecure bool) {
 	if err == nil {
+		if insecure && l.useScreen() {
+			l.feed.Notice(insecureWarning(l.cfg.target), true)
+		}
 		return
 	}
 	l.feed.Note(feed.Note{Kind: feed.Notice, Warn: true, Text: forwardWarning(err), Target: l.cfg.target.Redacted()})

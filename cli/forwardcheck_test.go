@@ -2,9 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,5 +118,42 @@ func TestForwardFlagsUsage(t *testing.T) {
 	h, err := parseHeaders([]string{"Host: myapp.test:8080"})
 	if err != nil || h.Get("Host") != "myapp.test:8080" {
 		t.Errorf("Host: %v %v", h, err)
+	}
+}
+
+// TestHTTPSForward: a local https app with a self-signed certificate is
+// warned about at start with both ways out; trusting its CA or skipping
+// the check (warned on every start) make the warning go.
+func TestHTTPSForward(t *testing.T) {
+	app := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	app.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshake is the point
+	app.StartTLS()
+	defer app.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: app.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := app.URL + "/webhook"
+
+	_, env := emuEnv(t, emulator.Options{})
+	p := startInProc(t, env, "--emulate", "--print", "--forward", target)
+	out := waitFor(t, p.out.String, "Warning:")
+	p.stop(t)
+	if !strings.Contains(out, "certificate") || !strings.Contains(out, "--forward-cacert FILE (or SSL_CERT_FILE)") || !strings.Contains(out, "--forward-insecure") {
+		t.Errorf("lines:\n%s\nwant a certificate warning naming both flags", out)
+	}
+
+	for _, flags := range [][]string{{"--forward-cacert", ca}, {"--forward-insecure"}} {
+		_, env := emuEnv(t, emulator.Options{})
+		p := startInProc(t, env, append([]string{"--emulate", "--print", "--forward", target}, flags...)...)
+		time.Sleep(200 * time.Millisecond) // the warning would follow the ready line at once
+		p.stop(t)
+		if out := p.out.String(); strings.Contains(out, "Warning:") {
+			t.Errorf("%v: lines:\n%s", flags, out)
+		}
+		insecure := strings.Contains(p.err.String(), "Warning: --forward-insecure: the certificate of "+target+" is not checked.")
+		if insecure != (flags[0] == "--forward-insecure") {
+			t.Errorf("%v: stderr %q", flags, p.err)
+		}
 	}
 }

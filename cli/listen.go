@@ -285,7 +285,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		return err
 	}
 	if o.ForwardInsecure {
-		fmt.Fprintf(s.Err, "Warning: --forward-insecure: the certificate of %s is not checked.\n", cfg.target.Redacted())
+		fmt.Fprintln(s.Err, insecureWarning(cfg.target))
 	}
 	// Once, before any delivery: said after the ready line or on the screen.
 	forwardErr := l.fwd.Check(ctx)
@@ -313,7 +313,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		}()
 		l.out.ready(l.readyInfo())
 	}
-	l.warnForward(forwardErr)
+	l.warnForward(forwardErr, o.ForwardInsecure)
 	go l.reportLeftovers(ctx)
 	if r, ok := l.tun.(tunnel.Releaser); ok {
 		r.Release() // the relay's queue drains now that it is shown

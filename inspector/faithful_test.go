@@ -304,25 +304,39 @@ func TestFaithfulSideBySide(t *testing.T) {
 		},
 		{
 			// Node's keepAliveTimeout: it says how long, and closes then.
-			name: "closes idle connections at T, saying so (T±ε)",
+			name: "closes idle connections at T=1s, saying so (T±0.5s)",
 			idle: time.Second,
 			serve: func(c *appConn, _ int, h appHead) bool {
 				c.readBody(h)
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok")
 				return true
 			},
-			body: 100, gaps: []time.Duration{900 * time.Millisecond, 1100 * time.Millisecond},
+			body: 100, gaps: []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond},
 			want: []outcome{fine, fine, fine},
 		},
 		{
-			name: "closes idle connections at T, silently (T±ε)",
+			// Node's 5 s keepAliveTimeout race, shortened: a delivery sent
+			// just as the app closes the connection it would reuse.
+			name: "closes idle connections at T=1s, saying so, delivery at T",
+			idle: time.Second,
+			serve: func(c *appConn, _ int, h appHead) bool {
+				c.readBody(h)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok")
+				return true
+			},
+			body: 100, gaps: []time.Duration{time.Second},
+			want:   []outcome{fine, fine},
+			better: "the direct client retires a connection before the app's Keep-Alive: timeout; net/http keeps it to IdleConnTimeout and may send into the app's close (a 502: a POST is not resent)",
+		},
+		{
+			name: "closes idle connections at T=1s, silently (T±0.5s)",
 			idle: time.Second,
 			serve: func(c *appConn, _ int, h appHead) bool {
 				c.readBody(h)
 				io.WriteString(c, appOK)
 				return true
 			},
-			body: 100, gaps: []time.Duration{900 * time.Millisecond, 1100 * time.Millisecond},
+			body: 100, gaps: []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond},
 			want: []outcome{fine, fine, fine},
 		},
 		{
@@ -383,7 +397,7 @@ func TestFaithfulSideBySide(t *testing.T) {
 			serve: func(c *appConn, _ int, h appHead) bool {
 				c.readBody(h)
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-				time.Sleep(50 * time.Millisecond) // let the header go first
+				time.Sleep(200 * time.Millisecond) // let the header go first
 				c.reset()
 				return false
 			},

@@ -307,7 +307,13 @@ func (f *Forwarder) forward(ctx context.Context, r Request, pass bool) Result {
 		method = http.MethodPost
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	var cancel context.CancelFunc
+	if f.own != nil {
+		// Its own client enforces the deadline on the connection.
+		ctx, cancel = h1.DeadlineContext(ctx, time.Now().Add(f.timeout))
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+	}
 	// Built by hand rather than with http.NewRequest, which would parse the
 	// target again and allocate a header map only to have it replaced.
 	req := &http.Request{
@@ -322,9 +328,11 @@ func (f *Forwarder) forward(ctx context.Context, r Request, pass bool) Result {
 	}
 	if len(r.Body) > 0 {
 		req.Body = h1.NewBody(r.Body)
-		// Lets the https transport resend a request it could not write
-		// at all on a connection the app had just closed.
-		req.GetBody = func() (io.ReadCloser, error) { return h1.NewBody(r.Body), nil }
+		if target.Scheme != "http" || f.own == nil {
+			// Lets net/http resend a request it could not write at all on
+			// a connection the app had just closed.
+			req.GetBody = func() (io.ReadCloser, error) { return h1.NewBody(r.Body), nil }
+		}
 	}
 	req = req.WithContext(ctx)
 	if u := target.User; u != nil && req.Header.Get("Authorization") == "" {

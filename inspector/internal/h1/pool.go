@@ -249,9 +249,9 @@ func idleFor(resp *http.Response, cap time.Duration) time.Duration {
 			if err != nil || n < 0 {
 				return cap
 			}
-			hint := time.Duration(n) * time.Second
-			if hint > maxIdleTime {
-				hint = maxIdleTime
+			hint := maxIdleTime
+			if n < int(maxIdleTime/time.Second) { // no overflow from a huge N
+				hint = time.Duration(n) * time.Second
 			}
 			// A second before the app's limit, or half of a short one.
 			return hint - min(time.Second, hint/2)

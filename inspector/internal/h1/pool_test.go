@@ -182,3 +182,18 @@ func TestNothingWrittenIsResent(t *testing.T) {
 		t.Errorf("app got %d requests, want 1", n)
 	}
 }
+
+// FuzzIdleFor: whatever Keep-Alive an app sends, the idle time is the cap
+// or within [0, maxIdleTime).
+func FuzzIdleFor(f *testing.F) {
+	for _, s := range []string{"timeout=5", "timeout=5, max=1000", `max=1, timeout="2"`, "timeout=-1", "timeout=99999999999999999999", "timeout", "=,=,", ""} {
+		f.Add(s)
+	}
+	const cap = 1500 * time.Millisecond
+	f.Fuzz(func(t *testing.T, v string) {
+		got := idleFor(&http.Response{Header: http.Header{"Keep-Alive": {v}}}, cap)
+		if got != cap && (got < 0 || got >= maxIdleTime) {
+			t.Errorf("Keep-Alive %q: idle for %s", v, got)
+		}
+	})
+}

@@ -241,8 +241,56 @@ func (t *Transport) fallback(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("h1: cannot send %s %s", req.Method, req.URL.Redacted())
 	}
-	return t.o.Fallback.RoundTrip(req)
+	ctx := req.Context()
+	d, ok := ctx.Deadline()
+	if !ok || ctx.Done() != nil {
+		return t.o.Fallback.RoundTrip(req)
+	}
+	// A deadline without Done (see DeadlineContext) is enforced here by
+	// connection deadlines; the Fallback needs a context that ends.
+	ctx, cancel := context.WithDeadline(ctx, d)
+	resp, err := t.o.Fallback.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{resp.Body, cancel}
+	return resp, nil
 }
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// DeadlineContext is parent with a deadline that the Transport enforces
+// with connection deadlines instead of a timer, for a parent that is
+// never canceled (Done is nil): it spares a timer and a watcher per
+// request. Err stays nil after the deadline; the request's errors say
+// context.DeadlineExceeded. For any other parent it is
+// context.WithDeadline.
+func DeadlineContext(parent context.Context, d time.Time) (context.Context, context.CancelFunc) {
+	if parent.Done() != nil {
+		return context.WithDeadline(parent, d)
+	}
+	if pd, ok := parent.Deadline(); ok && pd.Before(d) {
+		d = pd
+	}
+	return deadlineCtx{parent, d}, func() {}
+}
+
+type deadlineCtx struct {
+	context.Context
+	d time.Time
+}
+
+func (c deadlineCtx) Deadline() (time.Time, bool) { return c.d, true }
 
 // idleConn is a pooled connection that still looks alive, or nil.
 func (t *Transport) idleConn(addr string, deadline time.Time) *pconn {
@@ -295,24 +343,18 @@ func (t *Transport) exchange(ctx context.Context, pc *pconn, x *exchange) (*http
 
 	var w *writer
 	var writeErr error
-	if !x.expect && len(x.head)+len(x.body) <= syncWrite {
-		var n int
-		if len(x.body) == 0 {
-			n, writeErr = pc.conn.Write(x.head)
-		} else {
-			bufs := net.Buffers{x.head, x.body}
-			var n64 int64
-			n64, writeErr = bufs.WriteTo(pc.conn)
-			n = int(n64)
-		}
-		if writeErr != nil && n == 0 {
+	if !x.expect && x.body == nil && len(x.head) <= syncWrite {
+		// The head holds the body (see inlineBody).
+		n, err := pc.conn.Write(x.head)
+		if err != nil && n == 0 {
 			pc.close()
-			return nil, nothingWritten{writeErr}
+			return nil, nothingWritten{err}
 		}
 		// A partial write still reads on: the app may have answered
 		// before it went away.
+		writeErr = err
 	} else {
-		w = t.startWriter(pc, x)
+		w = t.startWriter(pc, *x)
 	}
 
 	resp, err := t.readAnswer(pc, x, w)
@@ -349,7 +391,11 @@ func (t *Transport) exchange(ctx context.Context, pc *pconn, x *exchange) (*http
 	return resp, nil
 }
 
-func (t *Transport) startWriter(pc *pconn, x *exchange) *writer {
+// startWriter writes x on pc in a goroutine of its own, from a copy of x.
+// The head is copied too: its pooled buffer goes back when RoundTrip
+// returns, and the writer may still be at work then (an early answer).
+func (t *Transport) startWriter(pc *pconn, x exchange) *writer {
+	x.head = bytes.Clone(x.head)
 	w := &writer{done: make(chan error, 1)}
 	if x.expect {
 		w.cont = make(chan bool, 1)
@@ -358,7 +404,7 @@ func (t *Transport) startWriter(pc *pconn, x *exchange) *writer {
 	cont := w.cont // the goroutine's own copy: readAnswer clears w.cont
 	go func() {
 		defer w.wg.Done()
-		w.done <- w.write(pc.conn, x, cont, t.o.ExpectContinueTimeout)
+		w.done <- w.write(pc.conn, &x, cont, t.o.ExpectContinueTimeout)
 	}()
 	return w
 }
