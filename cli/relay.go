@@ -249,3 +249,10 @@ func relayDisconnectedText(err error) string {
 	}
 	return "Relay connection lost; reconnecting. The relay queues deliveries meanwhile."
 }
+
+// tunnelReplaced reports whether the relay handed the tunnel's name to a
+// newer listener.
+func tunnelReplaced(t tunnel.Tunnel) bool {
+	r, ok := t.(interface{ Replaced() bool })
+	return ok && r.Replaced()
+}

@@ -78,16 +78,7 @@ func TestQueuedAtHeaderAgrees(t *testing.T) {
 // marked, when it is back.
 func TestListenThroughRelay(t *testing.T) {
 	emu, env := emuEnv(t, emulator.Options{})
-	tok := relay.NewToken()
-	hs := httptest.NewUnstartedServer(nil)
-	pub := "http://" + hs.Listener.Addr().String()
-	rs, err := relay.New(relay.Options{PublicURL: pub, Tokens: map[string]string{"alice": tok}, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Config.Handler = rs
-	hs.Start()
-	t.Cleanup(func() { rs.Close(); hs.Close() })
+	pub := relayEnv(t, env)
 	var mu sync.Mutex
 	var got []string
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,8 +88,6 @@ func TestListenThroughRelay(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	defer app.Close()
-	env["OMEGA_RELAY_URL"] = pub
-	env["OMEGA_RELAY_TOKEN"] = "alice:" + tok
 	args := []string{"--forward", app.URL, "--tunnel", "relay", "-e", "video.process_succeeded", "--print"}
 
 	p := startInProc(t, env, args...)
@@ -145,4 +134,50 @@ func TestListenThroughRelay(t *testing.T) {
 	if !strings.Contains(p.err.String(), "--tunnel relay") {
 		t.Errorf("exit message does not say how the next run reuses the endpoint: %s", p.err)
 	}
+}
+
+// relayEnv runs a relay in this process and points env at it as alice.
+func relayEnv(t *testing.T, env map[string]string) string {
+	t.Helper()
+	tok := relay.NewToken()
+	hs := httptest.NewUnstartedServer(nil)
+	pub := "http://" + hs.Listener.Addr().String()
+	rs, err := relay.New(relay.Options{PublicURL: pub, Tokens: map[string]string{"alice": tok}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = rs
+	hs.Start()
+	t.Cleanup(func() { rs.Close(); hs.Close() })
+	env["OMEGA_RELAY_URL"] = pub
+	env["OMEGA_RELAY_TOKEN"] = "alice:" + tok
+	return pub
+}
+
+// A listener replaced by a newer one with the same name and data dir (an
+// old process that woke up, say) stops, saying why, and leaves the endpoint
+// they share active for the newer one.
+func TestReplacedListenerLeavesTheEndpoint(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	relayEnv(t, env)
+	args := []string{"--forward", "8888", "--tunnel", "relay", "--print"}
+	first := startInProc(t, env, args...)
+	second := startInProc(t, env, args...)
+	select {
+	case code := <-first.code:
+		if code != 0 {
+			t.Errorf("the replaced listener exited %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the replaced listener kept running")
+	}
+	for _, want := range []string{"replaced by a newer connection for alice", "Left endpoint"} {
+		if !strings.Contains(first.err.String(), want) {
+			t.Errorf("the replaced listener did not say %q:\n%s", want, first.err)
+		}
+	}
+	if eps := emu.Endpoints(); len(eps) != 1 || !eps[0].Active {
+		t.Errorf("endpoints after the replacement: %+v, want the shared one, active", eps)
+	}
+	second.stop(t)
 }

@@ -89,7 +89,10 @@ func (c sysClock) Mono() time.Duration { return time.Since(c.start) }
 
 // RelayRejectedError: the relay will not take this client (wrong token, or
 // another listener took the name). Retrying cannot help.
-type RelayRejectedError struct{ Reason string }
+type RelayRejectedError struct {
+	Reason   string
+	Replaced bool // another listener connected with the same token
+}
 
 func (e *RelayRejectedError) Error() string { return "the relay rejected this listener: " + e.Reason }
 
@@ -339,7 +342,7 @@ func closeRejection(err error) *RelayRejectedError {
 	if errors.As(err, &ce) {
 		switch ce.Code {
 		case wire.CodeReplaced:
-			return &RelayRejectedError{Reason: ce.Text + " (another listener connected with this token)"}
+			return &RelayRejectedError{Reason: ce.Text + " (another listener connected with this token)", Replaced: true}
 		case wire.CodeRejected:
 			return &RelayRejectedError{Reason: ce.Text}
 		}
@@ -683,6 +686,14 @@ type relayAddr string
 
 func (a relayAddr) Network() string { return "relay" }
 func (a relayAddr) String() string  { return string(a) }
+
+// Replaced reports whether another listener took this one's name.
+func (t *relayTunnel) Replaced() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var rej *RelayRejectedError
+	return errors.As(t.stopErr, &rej) && rej.Replaced
+}
 
 // Release lets queued deliveries through (see HoldQueued).
 func (t *relayTunnel) Release() { t.release.Do(func() { close(t.released) }) }
