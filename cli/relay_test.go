@@ -181,3 +181,34 @@ func TestReplacedListenerLeavesTheEndpoint(t *testing.T) {
 	}
 	second.stop(t)
 }
+
+// Queued deliveries are marked with when the relay accepted them, in text
+// and in JSON; a summary from the index (no headers) still says queued.
+func TestPrinterMarksQueued(t *testing.T) {
+	at := time.Date(2026, 12, 2, 12, 3, 4, 0, time.Local)
+	c := &capture.Capture{ID: "c1", Method: "POST", EventID: "e1", EventType: "video.deleted", Flags: capture.FlagQueued,
+		Headers: map[string][]string{capture.HeaderRelayQueuedAt: {at.UTC().Format(time.RFC3339Nano)}},
+		State: capture.StateDone, Status: 200, SentStatus: 200, Target: "http://app/"}
+	print := func(asJSON bool, f func(p *linePrinter)) string {
+		out := &lockedBuffer{}
+		p := newLinePrinter(out, asJSON)
+		f(p)
+		p.flush()
+		return out.String()
+	}
+	if out := print(false, func(p *linePrinter) { p.received(c.Summary()) });  !strings.Contains(out, "video.deleted [e1] (queued 12:03:04)") {
+		t.Errorf("text: %q", out)
+	}
+	s := c.Summary()
+	s.QueuedAt = time.Time{}
+	if out := print(false, func(p *linePrinter) { p.received(s) }); !strings.Contains(out, "(queued by the relay)") {
+		t.Errorf("text without the time: %q", out)
+	}
+	if out := print(true, func(p *linePrinter) { p.completed(c.Summary()) }); !strings.Contains(out, `"queued_at":"`+at.UTC().Format(time.RFC3339)) {
+		t.Errorf("json: %q", out)
+	}
+	c.Flags = 0
+	if out := print(true, func(p *linePrinter) { p.completed(c.Summary()) }); strings.Contains(out, "queued") || out == "" {
+		t.Errorf("json of a live delivery: %q", out)
+	}
+}
