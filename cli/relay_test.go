@@ -188,7 +188,7 @@ func TestPrinterMarksQueued(t *testing.T) {
 	at := time.Date(2026, 12, 2, 12, 3, 4, 0, time.Local)
 	c := &capture.Capture{ID: "c1", Method: "POST", EventID: "e1", EventType: "video.deleted", Flags: capture.FlagQueued,
 		Headers: map[string][]string{capture.HeaderRelayQueuedAt: {at.UTC().Format(time.RFC3339Nano)}},
-		State: capture.StateDone, Status: 200, SentStatus: 200, Target: "http://app/"}
+		State:   capture.StateDone, Status: 200, SentStatus: 200, Target: "http://app/"}
 	print := func(asJSON bool, f func(p *linePrinter)) string {
 		out := &lockedBuffer{}
 		p := newLinePrinter(out, asJSON)
@@ -196,7 +196,7 @@ func TestPrinterMarksQueued(t *testing.T) {
 		p.flush()
 		return out.String()
 	}
-	if out := print(false, func(p *linePrinter) { p.received(c.Summary()) });  !strings.Contains(out, "video.deleted [e1] (queued 12:03:04)") {
+	if out := print(false, func(p *linePrinter) { p.received(c.Summary()) }); !strings.Contains(out, "video.deleted [e1] (queued 12:03:04)") {
 		t.Errorf("text: %q", out)
 	}
 	s := c.Summary()
