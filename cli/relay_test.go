@@ -1,8 +1,20 @@
 package cli
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -211,4 +223,95 @@ func TestPrinterMarksQueued(t *testing.T) {
 	if out := print(true, func(p *linePrinter) { p.completed(c.Summary()) }); strings.Contains(out, "queued") || out == "" {
 		t.Errorf("json of a live delivery: %q", out)
 	}
+}
+
+// `relay serve` with --tls-cert/--tls-key serves https and wss, logs JSON
+// lines, answers /healthz and stops on a signal.
+func TestRelayServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok := relay.NewToken()
+	sig := make(chan os.Signal, 1)
+	errb := &lockedBuffer{}
+	s := Streams{In: strings.NewReader(""), Out: &lockedBuffer{}, Err: errb, Signals: sig,
+		Getenv: func(k string) string {
+			if k == "OMEGA_RELAY_TOKENS" {
+				return "alice:" + tok
+			}
+			return ""
+		}}
+	code := make(chan int, 1)
+	go func() {
+		code <- Main([]string{"relay", "serve", "--addr", "127.0.0.1:0", "--public-url", "https://hooks.example.com",
+			"--tls-cert", cert, "--tls-key", key, "--data-dir", dir}, s)
+	}()
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == ""; {
+		if m := regexp.MustCompile(`"addr":"([^"]+)"`).FindStringSubmatch(errb.String()); m != nil {
+			addr = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no serving line: %s", errb)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	tlsConf := &tls.Config{RootCAs: pool}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf}}
+	res, err := hc.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("healthz: %d", res.StatusCode)
+	}
+	tun, err := tunnel.DialRelay(context.Background(), tunnel.RelayOptions{URL: "wss://" + addr, Token: tok, TLSConfig: tlsConf})
+	if err != nil {
+		t.Fatalf("wss: %v", err)
+	}
+	if tun.PublicURL() != "https://hooks.example.com/c/alice" {
+		t.Errorf("public URL %q", tun.PublicURL())
+	}
+	tun.Close()
+	sig <- os.Interrupt
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("exit %d: %s", c, errb)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("relay serve did not stop")
+	}
+	if !strings.Contains(errb.String(), `"msg":"connected","name":"alice"`) {
+		t.Errorf("no structured connect line: %s", errb)
+	}
+}
+
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
 }

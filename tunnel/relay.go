@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -65,6 +66,8 @@ type RelayOptions struct {
 	JumpCheck     time.Duration
 	JumpThreshold time.Duration
 	Clock         Clock // default: the system's
+	// TLSConfig for wss:// (default: the system's roots).
+	TLSConfig *tls.Config
 	// HoldQueued keeps queued deliveries back until Release is called:
 	// the listener releases them once its presenters are listening, so the
 	// first ones drained are shown like the rest.
@@ -183,7 +186,7 @@ func DialRelay(ctx context.Context, o RelayOptions) (Tunnel, error) {
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
-	t.dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10, Proxy: http.ProxyFromEnvironment}
+	t.dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10, Proxy: http.ProxyFromEnvironment, TLSClientConfig: o.TLSConfig}
 	if o.StateDir != "" {
 		sum := sha256.Sum256([]byte(ws + "\x00" + tok))
 		t.markPath = filepath.Join(o.StateDir, "relay-"+hex.EncodeToString(sum[:8])+".mark")
