@@ -292,7 +292,7 @@ func isRejected(err error) bool {
 }
 
 func startRelayB(b *testing.B) *testRelay { return startRelay(b, nil) }
-func startAppB(b *testing.B) *app        { return startApp(b) }
+func startAppB(b *testing.B) *app         { return startApp(b) }
 func startListenerB(b *testing.B, r *testRelay, a *app) *listener {
 	l, err := startListener(b, r.url, aliceTok, a.URL, b.TempDir(), nil)
 	if err != nil {
