@@ -741,7 +741,7 @@ func (l *listener) followTunnel(ctx context.Context, bg *sync.WaitGroup) {
 			}
 			st = s
 		}
-		if st.State == last || st.State == tunnel.Closed {
+		if (st.State == last && !relayRetry(l.tun, st)) || st.State == tunnel.Closed {
 			continue // heartbeats repeat the state; Closed is our own doing
 		}
 		last = st.State

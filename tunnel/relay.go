@@ -387,7 +387,7 @@ func (t *relayTunnel) run(s *session) {
 			t.mu.Lock()
 			u := t.url
 			t.mu.Unlock()
-			t.feed.send(Status{State: Disconnected, URL: u, Err: fmt.Errorf("reconnecting in %s: %v", wait.Round(100*time.Millisecond), why), At: time.Now()})
+			t.feed.send(Status{State: Disconnected, URL: u, Err: fmt.Errorf("%v; reconnecting in %s", why, wait.Round(100*time.Millisecond)), At: time.Now()})
 			t.log.Info("relay disconnected", "why", fmt.Sprint(why), "retry_in", wait)
 			timer := time.NewTimer(wait)
 			select {
@@ -428,6 +428,9 @@ func (t *relayTunnel) run(s *session) {
 			default:
 			}
 			why = err
+			if u := errors.Unwrap(err); u != nil {
+				why = u // the cause, without the advice meant for startup
+			}
 		}
 	}
 }
