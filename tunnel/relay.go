@@ -124,6 +124,7 @@ type relayTunnel struct {
 	name     string
 	stopErr  error // why Accept fails: the relay rejected us
 	stopped  chan struct{}
+	queuedMu sync.Mutex // held while a queued delivery is delivered and marked
 	markPath string
 	markF    *os.File // opened at the first mark
 	mark     relayMark
@@ -502,11 +503,21 @@ func (t *relayTunnel) serveQueued(s *session) {
 	case <-t.done:
 	}
 	for d := range s.queued {
+		select {
+		case <-s.c.Done():
+			continue // its answer could not be sent: the relay sends it again
+		default:
+		}
+		// One queued delivery at a time across sessions too: a session
+		// that ended mid-delivery finishes it (and marks it) before the
+		// next session's worker looks at the mark for the same ID.
+		t.queuedMu.Lock()
 		t.mu.Lock()
 		seen := t.mark.Epoch == s.epoch && d.ID <= t.mark.ID
 		t.mu.Unlock()
 		if seen {
 			// Recorded on an earlier connection whose answer was lost.
+			t.queuedMu.Unlock()
 			t.answer(s, &wire.Response{ID: d.ID, Queued: true, Taken: true, Status: http.StatusOK})
 			continue
 		}
@@ -524,6 +535,7 @@ func (t *relayTunnel) serveQueued(s *session) {
 			s.refused = true
 			s.mu.Unlock()
 		}
+		t.queuedMu.Unlock()
 		t.answer(s, res)
 	}
 }
