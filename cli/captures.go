@@ -380,7 +380,7 @@ func printCapture(w io.Writer, c *capture.Capture, replays []capture.Summary) er
 	for _, f := range []struct {
 		f    capture.Flags
 		name string
-	}{{capture.FlagNotJSON, "not JSON"}, {capture.FlagNotOmega, "not an Omega event"}, {capture.FlagBackfill, "backfill"}, {capture.FlagTruncated, "body truncated"}} {
+	}{{capture.FlagNotJSON, "not JSON"}, {capture.FlagNotOmega, "not an Omega event"}, {capture.FlagBackfill, "backfill"}, {capture.FlagTruncated, "body truncated"}, {capture.FlagQueued, "queued by the relay"}} {
 		if c.Flags.Has(f.f) {
 			flags = append(flags, f.name)
 		}

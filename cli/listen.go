@@ -704,7 +704,11 @@ func (l *listener) teardown(ctx context.Context) {
 		_ = l.h.Wait(sctx)
 		cancel()
 	}
-	if l.endpoint != nil {
+	if l.endpoint != nil && tunnelReplaced(l.tun) {
+		// Another listener took this relay name, maybe with this data dir
+		// and so this very endpoint: it is theirs now.
+		l.step(fmt.Sprintf("Left endpoint %s as it is: the listener that replaced this one uses the relay name now.", l.endpoint.ID))
+	} else if l.endpoint != nil {
 		if l.cfg.opts.Keep {
 			l.step(fmt.Sprintf("Left endpoint %s registered (--keep).", l.endpoint.ID))
 		} else if l.borrowed != nil {
@@ -780,7 +784,7 @@ func (l *listener) followTunnel(ctx context.Context, bg *sync.WaitGroup) {
 			}
 			st = s
 		}
-		if st.State == last || st.State == tunnel.Closed {
+		if (st.State == last && !relayRetry(l.tun, st)) || st.State == tunnel.Closed {
 			continue // heartbeats repeat the state; Closed is our own doing
 		}
 		last = st.State

@@ -244,7 +244,20 @@ func relayDisconnectedText(err error) string {
 		return fmt.Sprintf("Relay connection ended: %v. Stopping: no more deliveries can reach this listener.", err)
 	}
 	if err != nil {
-		return fmt.Sprintf("Relay connection lost; %v. The relay queues deliveries meanwhile.", err)
+		return fmt.Sprintf("Relay connection lost (%v). The relay queues deliveries meanwhile.", err)
 	}
 	return "Relay connection lost; reconnecting. The relay queues deliveries meanwhile."
+}
+
+// tunnelReplaced reports whether the relay handed the tunnel's name to a
+// newer listener.
+func tunnelReplaced(t tunnel.Tunnel) bool {
+	r, ok := t.(interface{ Replaced() bool })
+	return ok && r.Replaced()
+}
+
+// relayRetry: a relay's repeated Disconnected statuses each say when it
+// retries next, so each is shown.
+func relayRetry(t tunnel.Tunnel, st tunnel.Status) bool {
+	return t.Provider() == tunnel.ProviderRelay && st.State == tunnel.Disconnected
 }

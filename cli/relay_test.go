@@ -1,8 +1,20 @@
 package cli
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -78,16 +90,7 @@ func TestQueuedAtHeaderAgrees(t *testing.T) {
 // marked, when it is back.
 func TestListenThroughRelay(t *testing.T) {
 	emu, env := emuEnv(t, emulator.Options{})
-	tok := relay.NewToken()
-	hs := httptest.NewUnstartedServer(nil)
-	pub := "http://" + hs.Listener.Addr().String()
-	rs, err := relay.New(relay.Options{PublicURL: pub, Tokens: map[string]string{"alice": tok}, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Config.Handler = rs
-	hs.Start()
-	t.Cleanup(func() { rs.Close(); hs.Close() })
+	pub := relayEnv(t, env)
 	var mu sync.Mutex
 	var got []string
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,8 +100,6 @@ func TestListenThroughRelay(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	defer app.Close()
-	env["OMEGA_RELAY_URL"] = pub
-	env["OMEGA_RELAY_TOKEN"] = "alice:" + tok
 	args := []string{"--forward", app.URL, "--tunnel", "relay", "-e", "video.process_succeeded", "--print"}
 
 	p := startInProc(t, env, args...)
@@ -145,4 +146,172 @@ func TestListenThroughRelay(t *testing.T) {
 	if !strings.Contains(p.err.String(), "--tunnel relay") {
 		t.Errorf("exit message does not say how the next run reuses the endpoint: %s", p.err)
 	}
+}
+
+// relayEnv runs a relay in this process and points env at it as alice.
+func relayEnv(t *testing.T, env map[string]string) string {
+	t.Helper()
+	tok := relay.NewToken()
+	hs := httptest.NewUnstartedServer(nil)
+	pub := "http://" + hs.Listener.Addr().String()
+	rs, err := relay.New(relay.Options{PublicURL: pub, Tokens: map[string]string{"alice": tok}, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = rs
+	hs.Start()
+	t.Cleanup(func() { rs.Close(); hs.Close() })
+	env["OMEGA_RELAY_URL"] = pub
+	env["OMEGA_RELAY_TOKEN"] = "alice:" + tok
+	return pub
+}
+
+// A listener replaced by a newer one with the same name and data dir (an
+// old process that woke up, say) stops, saying why, and leaves the endpoint
+// they share active for the newer one.
+func TestReplacedListenerLeavesTheEndpoint(t *testing.T) {
+	emu, env := emuEnv(t, emulator.Options{})
+	relayEnv(t, env)
+	args := []string{"--forward", "8888", "--tunnel", "relay", "--print"}
+	first := startInProc(t, env, args...)
+	second := startInProc(t, env, args...)
+	select {
+	case code := <-first.code:
+		if code != 0 {
+			t.Errorf("the replaced listener exited %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the replaced listener kept running")
+	}
+	for _, want := range []string{"replaced by a newer connection for alice", "Left endpoint"} {
+		if !strings.Contains(first.err.String(), want) {
+			t.Errorf("the replaced listener did not say %q:\n%s", want, first.err)
+		}
+	}
+	if eps := emu.Endpoints(); len(eps) != 1 || !eps[0].Active {
+		t.Errorf("endpoints after the replacement: %+v, want the shared one, active", eps)
+	}
+	second.stop(t)
+}
+
+// Queued deliveries are marked with when the relay accepted them, in text
+// and in JSON; a summary from the index (no headers) still says queued.
+func TestPrinterMarksQueued(t *testing.T) {
+	at := time.Date(2026, 12, 2, 12, 3, 4, 0, time.Local)
+	c := &capture.Capture{ID: "c1", Method: "POST", EventID: "e1", EventType: "video.deleted", Flags: capture.FlagQueued,
+		Headers: map[string][]string{capture.HeaderRelayQueuedAt: {at.UTC().Format(time.RFC3339Nano)}},
+		State:   capture.StateDone, Status: 200, SentStatus: 200, Target: "http://app/"}
+	print := func(asJSON bool, f func(p *linePrinter)) string {
+		out := &lockedBuffer{}
+		p := newLinePrinter(out, asJSON)
+		f(p)
+		p.flush()
+		return out.String()
+	}
+	if out := print(false, func(p *linePrinter) { p.received(c.Summary()) }); !strings.Contains(out, "video.deleted [e1] (queued 12:03:04)") {
+		t.Errorf("text: %q", out)
+	}
+	s := c.Summary()
+	s.QueuedAt = time.Time{}
+	if out := print(false, func(p *linePrinter) { p.received(s) }); !strings.Contains(out, "(queued by the relay)") {
+		t.Errorf("text without the time: %q", out)
+	}
+	if out := print(true, func(p *linePrinter) { p.completed(c.Summary()) }); !strings.Contains(out, `"queued_at":"`+at.UTC().Format(time.RFC3339)) {
+		t.Errorf("json: %q", out)
+	}
+	c.Flags = 0
+	if out := print(true, func(p *linePrinter) { p.completed(c.Summary()) }); strings.Contains(out, "queued") || out == "" {
+		t.Errorf("json of a live delivery: %q", out)
+	}
+}
+
+// `relay serve` with --tls-cert/--tls-key serves https and wss, logs JSON
+// lines, answers /healthz and stops on a signal.
+func TestRelayServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok := relay.NewToken()
+	sig := make(chan os.Signal, 1)
+	errb := &lockedBuffer{}
+	s := Streams{In: strings.NewReader(""), Out: &lockedBuffer{}, Err: errb, Signals: sig,
+		Getenv: func(k string) string {
+			if k == "OMEGA_RELAY_TOKENS" {
+				return "alice:" + tok
+			}
+			return ""
+		}}
+	code := make(chan int, 1)
+	go func() {
+		code <- Main([]string{"relay", "serve", "--addr", "127.0.0.1:0", "--public-url", "https://hooks.example.com",
+			"--tls-cert", cert, "--tls-key", key, "--data-dir", dir}, s)
+	}()
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == ""; {
+		if m := regexp.MustCompile(`"addr":"([^"]+)"`).FindStringSubmatch(errb.String()); m != nil {
+			addr = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no serving line: %s", errb)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	tlsConf := &tls.Config{RootCAs: pool}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf}}
+	res, err := hc.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("healthz: %d", res.StatusCode)
+	}
+	tun, err := tunnel.DialRelay(context.Background(), tunnel.RelayOptions{URL: "wss://" + addr, Token: tok, TLSConfig: tlsConf})
+	if err != nil {
+		t.Fatalf("wss: %v", err)
+	}
+	if tun.PublicURL() != "https://hooks.example.com/c/alice" {
+		t.Errorf("public URL %q", tun.PublicURL())
+	}
+	tun.Close()
+	sig <- os.Interrupt
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("exit %d: %s", c, errb)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("relay serve did not stop")
+	}
+	if !strings.Contains(errb.String(), `"msg":"connected","name":"alice"`) {
+		t.Errorf("no structured connect line: %s", errb)
+	}
+}
+
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -214,15 +215,20 @@ func (cc *clientConn) drain() {
 		}
 		cancel()
 	}()
+	// A kick can go to a replaced connection's drainer on its way out:
+	// the ticker bounds how long that can hold the queue up.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		es := q.after(sent, cc.s.o.DrainWindow)
 		if len(es) == 0 {
 			select {
 			case <-cc.sl.kick:
-				continue
+			case <-tick.C:
 			case <-ctx.Done():
 				return
 			}
+			continue
 		}
 		for _, e := range es {
 			select {

@@ -31,7 +31,7 @@ const (
 
 var debugLog = os.Getenv("RELAY_TEST_LOG") != ""
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if debugLog {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -46,13 +46,13 @@ type testRelay struct {
 	dir string
 }
 
-func startRelay(t *testing.T, mod func(*relay.Options)) *testRelay {
+func startRelay(t testing.TB, mod func(*relay.Options)) *testRelay {
 	t.Helper()
 	dir := t.TempDir()
 	return startRelayIn(t, dir, mod)
 }
 
-func startRelayIn(t *testing.T, dir string, mod func(*relay.Options)) *testRelay {
+func startRelayIn(t testing.TB, dir string, mod func(*relay.Options)) *testRelay {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	pub := "http://" + hs.Listener.Addr().String()
@@ -82,7 +82,7 @@ type app struct {
 	in   chan struct{} // a request arrived
 }
 
-func startApp(t *testing.T) *app {
+func startApp(t testing.TB) *app {
 	a := &app{in: make(chan struct{}, 100000)}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -141,7 +141,7 @@ func completions(sub *capture.Subscription, ch chan<- *capture.Capture) {
 	}
 }
 
-func startListener(t *testing.T, relayURL, token, target, dataDir string, mod func(*tunnel.RelayOptions)) (*listener, error) {
+func startListener(t testing.TB, relayURL, token, target, dataDir string, mod func(*tunnel.RelayOptions)) (*listener, error) {
 	t.Helper()
 	o := tunnel.RelayOptions{URL: relayURL, Token: token, StateDir: dataDir, Logger: testLogger(t),
 		PingPeriod: 500 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
@@ -298,4 +298,14 @@ func (p *cutProxy) cut(down bool) {
 func isRejected(err error) bool {
 	var rej *tunnel.RelayRejectedError
 	return errors.As(err, &rej)
+}
+
+func startRelayB(b *testing.B) *testRelay { return startRelay(b, nil) }
+func startAppB(b *testing.B) *app         { return startApp(b) }
+func startListenerB(b *testing.B, r *testRelay, a *app) *listener {
+	l, err := startListener(b, r.url, aliceTok, a.URL, b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
 }

@@ -629,3 +629,44 @@ func TestClosingListenerDeliveriesQueue(t *testing.T) {
 		t.Errorf("queued %d", n)
 	}
 }
+
+// The connection drops while a queued delivery is at the app and comes
+// back at once: the relay sends it again on the new connection, and the
+// listener, which still has it, neither delivers nor records it twice.
+func TestReconnectMidQueuedDeliveryNoDuplicate(t *testing.T) {
+	r := startRelay(t, nil)
+	a := startApp(t)
+	a.hold = make(chan struct{})
+	p := startProxy(t, r.hs.Listener.Addr().String())
+	post(t, r.url+"/c/alice/omega/"+pathTok, "q0", nil)
+	post(t, r.url+"/c/alice/omega/"+pathTok, "q1", nil)
+	l, err := startListener(t, p.url(), aliceTok, a.URL, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-a.in // q0 is at the app
+	st := l.tun.Status()
+	p.cut(false)
+	for s := range st {
+		if s.State == tunnel.Reconnected {
+			break
+		}
+	}
+	// The relay has sent q0 again on the new connection by now, or soon.
+	time.Sleep(200 * time.Millisecond)
+	close(a.hold)
+	for _, want := range []string{"q0", "q1"} {
+		if c := l.next(t); string(c.Body) != want {
+			t.Fatalf("recorded %q, want %q", c.Body, want)
+		}
+	}
+	waitFor(t, "the queue to empty", func() bool { return r.Queued("alice") == 0 })
+	select {
+	case c := <-l.done:
+		t.Fatalf("recorded again: %q", c.Body)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if got := a.bodies(); !reflect.DeepEqual(got, []string{"q0", "q1"}) {
+		t.Errorf("the app got %q", got)
+	}
+}

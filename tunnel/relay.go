@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -65,6 +66,8 @@ type RelayOptions struct {
 	JumpCheck     time.Duration
 	JumpThreshold time.Duration
 	Clock         Clock // default: the system's
+	// TLSConfig for wss:// (default: the system's roots).
+	TLSConfig *tls.Config
 	// HoldQueued keeps queued deliveries back until Release is called:
 	// the listener releases them once its presenters are listening, so the
 	// first ones drained are shown like the rest.
@@ -89,7 +92,10 @@ func (c sysClock) Mono() time.Duration { return time.Since(c.start) }
 
 // RelayRejectedError: the relay will not take this client (wrong token, or
 // another listener took the name). Retrying cannot help.
-type RelayRejectedError struct{ Reason string }
+type RelayRejectedError struct {
+	Reason   string
+	Replaced bool // another listener connected with the same token
+}
 
 func (e *RelayRejectedError) Error() string { return "the relay rejected this listener: " + e.Reason }
 
@@ -118,6 +124,7 @@ type relayTunnel struct {
 	name     string
 	stopErr  error // why Accept fails: the relay rejected us
 	stopped  chan struct{}
+	queuedMu sync.Mutex // held while a queued delivery is delivered and marked
 	markPath string
 	markF    *os.File // opened at the first mark
 	mark     relayMark
@@ -180,7 +187,7 @@ func DialRelay(ctx context.Context, o RelayOptions) (Tunnel, error) {
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
-	t.dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10, Proxy: http.ProxyFromEnvironment}
+	t.dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10, Proxy: http.ProxyFromEnvironment, TLSClientConfig: o.TLSConfig}
 	if o.StateDir != "" {
 		sum := sha256.Sum256([]byte(ws + "\x00" + tok))
 		t.markPath = filepath.Join(o.StateDir, "relay-"+hex.EncodeToString(sum[:8])+".mark")
@@ -339,7 +346,7 @@ func closeRejection(err error) *RelayRejectedError {
 	if errors.As(err, &ce) {
 		switch ce.Code {
 		case wire.CodeReplaced:
-			return &RelayRejectedError{Reason: ce.Text + " (another listener connected with this token)"}
+			return &RelayRejectedError{Reason: ce.Text + " (another listener connected with this token)", Replaced: true}
 		case wire.CodeRejected:
 			return &RelayRejectedError{Reason: ce.Text}
 		}
@@ -381,7 +388,7 @@ func (t *relayTunnel) run(s *session) {
 			t.mu.Lock()
 			u := t.url
 			t.mu.Unlock()
-			t.feed.send(Status{State: Disconnected, URL: u, Err: fmt.Errorf("reconnecting in %s: %v", wait.Round(100*time.Millisecond), why), At: time.Now()})
+			t.feed.send(Status{State: Disconnected, URL: u, Err: fmt.Errorf("%v; reconnecting in %s", why, wait.Round(100*time.Millisecond)), At: time.Now()})
 			t.log.Info("relay disconnected", "why", fmt.Sprint(why), "retry_in", wait)
 			timer := time.NewTimer(wait)
 			select {
@@ -422,6 +429,9 @@ func (t *relayTunnel) run(s *session) {
 			default:
 			}
 			why = err
+			if u := errors.Unwrap(err); u != nil {
+				why = u // the cause, without the advice meant for startup
+			}
 		}
 	}
 }
@@ -493,11 +503,21 @@ func (t *relayTunnel) serveQueued(s *session) {
 	case <-t.done:
 	}
 	for d := range s.queued {
+		select {
+		case <-s.c.Done():
+			continue // its answer could not be sent: the relay sends it again
+		default:
+		}
+		// One queued delivery at a time across sessions too: a session
+		// that ended mid-delivery finishes it (and marks it) before the
+		// next session's worker looks at the mark for the same ID.
+		t.queuedMu.Lock()
 		t.mu.Lock()
 		seen := t.mark.Epoch == s.epoch && d.ID <= t.mark.ID
 		t.mu.Unlock()
 		if seen {
 			// Recorded on an earlier connection whose answer was lost.
+			t.queuedMu.Unlock()
 			t.answer(s, &wire.Response{ID: d.ID, Queued: true, Taken: true, Status: http.StatusOK})
 			continue
 		}
@@ -515,6 +535,7 @@ func (t *relayTunnel) serveQueued(s *session) {
 			s.refused = true
 			s.mu.Unlock()
 		}
+		t.queuedMu.Unlock()
 		t.answer(s, res)
 	}
 }
@@ -683,6 +704,14 @@ type relayAddr string
 
 func (a relayAddr) Network() string { return "relay" }
 func (a relayAddr) String() string  { return string(a) }
+
+// Replaced reports whether another listener took this one's name.
+func (t *relayTunnel) Replaced() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var rej *RelayRejectedError
+	return errors.As(t.stopErr, &rej) && rej.Replaced
+}
 
 // Release lets queued deliveries through (see HoldQueued).
 func (t *relayTunnel) Release() { t.release.Do(func() { close(t.released) }) }

@@ -98,3 +98,21 @@ func FuzzRawRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestJitter(t *testing.T) {
+	if jitter(0) != 0 {
+		t.Error("jitter(0) waits")
+	}
+	d := time.Second
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		j := jitter(d)
+		if j < d/2 || j > d {
+			t.Fatalf("jitter(%v) = %v, outside [d/2, d]", d, j)
+		}
+		seen[j] = true
+	}
+	if len(seen) < 100 {
+		t.Errorf("jitter spread over only %d values", len(seen))
+	}
+}
