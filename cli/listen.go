@@ -92,6 +92,9 @@ type listenConfig struct {
 	// eventsGiven: -e was on the command line (a borrowed endpoint keeps
 	// its own events otherwise).
 	eventsGiven bool
+	// sampleApp: forward to the built-in sample app (--emulate without
+	// --forward); target is set once it listens.
+	sampleApp bool
 }
 
 func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
@@ -105,8 +108,13 @@ func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
 func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig, error) {
 	cfg := &listenConfig{opts: o}
 	var err error
-	if cfg.target, err = normalizeForward(o.Forward); err != nil {
-		return nil, &usageError{err}
+	// --emulate with no --forward: the built-in sample app (started in
+	// runListen, on a free port) is the target, so a first try succeeds.
+	cfg.sampleApp = o.Emulate && strings.TrimSpace(o.Forward) == ""
+	if !cfg.sampleApp {
+		if cfg.target, err = normalizeForward(o.Forward); err != nil {
+			return nil, &usageError{err}
+		}
 	}
 	if cfg.events, err = omega.ParseTypes(o.Events); err != nil {
 		return nil, &usageError{err}
@@ -210,6 +218,7 @@ type listener struct {
 	endpoint    *omega.Endpoint
 	borrowed    *omega.Endpoint // --endpoint: as it was before we pointed it at us
 	backfill    *backfiller     // --backfill
+	sample      *sampleApp      // --emulate without --forward
 	scr         *screen         // the TUI, when it runs
 	sessionPath string
 }
@@ -242,6 +251,11 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.sampleApp {
+		if err := l.startSample(); err != nil {
+			return err
+		}
 	}
 
 	l.store, err = capture.Open(cfg.dataDir, capture.Options{Retain: o.Retain, Logger: l.log})
@@ -276,6 +290,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 			l.out.follow(sub, l.store)
 		}()
 		l.out.ready(l.readyInfo())
+		if l.sample != nil {
+			l.sample.lines.Store(l.out)
+		}
 	}
 	go l.reportLeftovers(ctx)
 
@@ -605,6 +622,7 @@ func (l *listener) readyInfo() readyInfo {
 		Events:     l.cfg.events,
 		Tunnel:     l.tun.Provider(),
 		Emulated:   l.emu != nil,
+		SampleApp:  l.sample != nil,
 		DataDir:    l.cfg.dataDir,
 		CustomDir:  l.cfg.opts.global.DataDir != "",
 	}
@@ -694,6 +712,9 @@ func (l *listener) teardown(ctx context.Context) {
 	}
 	if l.emu != nil {
 		_ = l.emu.Close()
+	}
+	if l.sample != nil {
+		_ = l.sample.Close()
 	}
 }
 

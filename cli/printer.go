@@ -35,6 +35,7 @@ type readyInfo struct {
 	Events     []string `json:"events"`
 	Tunnel     string   `json:"tunnel"`
 	Emulated   bool     `json:"emulated"`
+	SampleApp  bool     `json:"sample_app,omitempty"` // Forward is the built-in sample app
 	DataDir    string   `json:"data_dir"`
 	// CustomDir: the data dir is not the default, so other commands need
 	// to be told it.
@@ -71,8 +72,12 @@ func (p *linePrinter) write(text string, obj any) {
 }
 
 func (p *linePrinter) ready(r readyInfo) {
+	fwd := r.Forward
+	if r.SampleApp {
+		fwd = "the built-in sample app at " + r.Forward + " (it answers 200; --forward sends them to your app)"
+	}
 	text := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
-		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
+		fwd, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
 	if r.Emulated {
 		text += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
 		if r.CustomDir {

@@ -43,7 +43,7 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 		Info: tui.Info{
 			WebhookURL: l.webhookURL(), PublicURL: l.tun.PublicURL(), EndpointID: l.endpoint.ID,
 			Forward: l.cfg.target.String(), Tunnel: l.tun.Provider(), Events: l.cfg.events,
-			Emulated: l.emu != nil, SessionID: l.sessionID,
+			Emulated: l.emu != nil, SessionID: l.sessionID, SampleApp: l.sample != nil,
 		},
 		Actions: tui.Actions{
 			List: l.store.List,
@@ -58,6 +58,7 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 			Curl:      func(c *capture.Capture) string { return capture.Curl(c, "") },
 			CheckEdit: replay.CheckEdited,
 			Quit:      func() { sc.quitOnce.Do(func() { close(sc.quit) }) },
+			Trigger:   l.screenTrigger(),
 		},
 		NoColor: l.s.getenv("NO_COLOR") != "",
 		Editor: func(path string) (*exec.Cmd, error) {

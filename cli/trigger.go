@@ -136,17 +136,7 @@ func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOpti
 			}
 			continue
 		}
-		answer := fmt.Sprintf("%d %s", r.StatusCode, clean(strings.TrimSpace(strings.TrimPrefix(r.Status, fmt.Sprint(r.StatusCode)))))
-		if r.Error != "" {
-			answer = "failed: " + clean(r.Error)
-		} else if (r.StatusCode < 200 || r.StatusCode > 299) && strings.TrimSpace(r.Body) != "" {
-			answer += " (" + clean(truncate(strings.TrimSpace(r.Body), 160)) + ")"
-		}
-		who := "Sent"
-		if r.Via == "emulator" {
-			who = "Omega (emulator) delivered"
-		}
-		fmt.Fprintf(s.Out, "%s %s [%s] → %s\n", who, r.Type, clean(r.EventID), answer)
+		fmt.Fprintln(s.Out, triggerText(r))
 	}
 	if len(results) == 0 {
 		fmt.Fprintln(s.Err, "No endpoint is subscribed to that type, so nothing was delivered.")
@@ -291,4 +281,40 @@ func waitRecorded(ctx context.Context, s Streams, g *globalOptions, session, eve
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// screenTrigger is the screen's `t` with --emulate: the emulator delivers
+// a sample to this listener's endpoint. Nil on real Omega.
+func (l *listener) screenTrigger() func(context.Context, string) (string, error) {
+	if l.emu == nil {
+		return nil
+	}
+	return func(ctx context.Context, typ string) (string, error) {
+		if err := checkSubscribed(&sessionInfo{Events: l.cfg.events, Forward: l.cfg.target.String()}, []string{typ}); err != nil {
+			return "", err
+		}
+		res, err := triggerEmulator(ctx, l.emu.BaseURL, l.emu.APIKey(), l.endpoint.ID, []string{typ}, 1)
+		if err != nil {
+			return "", err
+		}
+		if len(res) == 0 {
+			return "", fmt.Errorf("no endpoint is subscribed to %s", typ)
+		}
+		return triggerText(res[0]), nil
+	}
+}
+
+// triggerText is one sample's fate in words.
+func triggerText(r triggerResult) string {
+	answer := fmt.Sprintf("%d %s", r.StatusCode, clean(strings.TrimSpace(strings.TrimPrefix(r.Status, fmt.Sprint(r.StatusCode)))))
+	if r.Error != "" {
+		answer = "failed: " + clean(r.Error)
+	} else if (r.StatusCode < 200 || r.StatusCode > 299) && strings.TrimSpace(r.Body) != "" {
+		answer += " (" + clean(truncate(strings.TrimSpace(r.Body), 160)) + ")"
+	}
+	who := "Sent"
+	if r.Via == "emulator" {
+		who = "Omega (emulator) delivered"
+	}
+	return fmt.Sprintf("%s %s [%s] → %s", who, r.Type, clean(r.EventID), answer)
 }

@@ -74,6 +74,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setStatus(fmt.Sprintf("copied the %s (%d bytes) to the clipboard", msg.what, len(msg.text)), false))
 	case statusMsg:
 		return m, m.setStatus(msg.text, msg.isErr)
+	case triggerDoneMsg:
+		return m, m.onTriggerDone(msg)
 	case NoticeMsg:
 		if msg.Warn {
 			m.warning = msg.Text
@@ -109,6 +111,7 @@ func (m *Model) enterShutdown() {
 	m.mode = modeShutdown
 	m.showHelp = false
 	m.input = nil
+	m.pick = nil
 }
 
 func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
@@ -122,6 +125,9 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	if m.input != nil {
 		return m.onInputKey(k)
+	}
+	if m.pick != nil && !key.Matches(k, m.keys.Quit) {
+		return m.onPickerKey(k)
 	}
 	if key.Matches(k, m.keys.Quit) {
 		return m.quit()
@@ -199,6 +205,8 @@ func (m *Model) onListKey(k tea.KeyPressMsg) tea.Cmd {
 		if s, ok := m.selected(); ok {
 			return m.copyCurl(s.ID)
 		}
+	case key.Matches(k, m.keys.Trigger):
+		return m.openPicker()
 	}
 	return nil
 }

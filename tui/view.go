@@ -32,6 +32,10 @@ func (m *Model) render() string {
 		lines = append(lines, m.detailTitle())
 		lines = append(lines, strings.Split(m.det.vp.View(), "\n")...)
 		lines = m.footer(lines, detailHelp{&m.keys})
+	case m.pick != nil:
+		lines = m.header()
+		lines = append(lines, m.pickerLines()...)
+		lines = m.footer(lines, listHelp{&m.keys})
 	default:
 		lines = m.header()
 		lines = append(lines, m.listLines()...)
@@ -121,6 +125,10 @@ func (m *Model) header() []string {
 		tun = st.tunnelWait.Render("◌ " + sanitize(m.tunnel.State))
 	}
 	url := in.WebhookURL
+	fwd := sanitize(in.Forward)
+	if in.SampleApp {
+		fwd = "sample app " + fwd + " (answers 200)"
+	}
 	if url == "" {
 		url = in.PublicURL
 	}
@@ -137,7 +145,7 @@ func (m *Model) header() []string {
 	if len(ep) > 8 {
 		ep = ep[:8] + "…"
 	}
-	l2 := st.key.Render("→ ") + sanitize(in.Forward) + st.key.Render("  endpoint ") + sanitize(ep) +
+	l2 := st.key.Render("→ ") + fwd + st.key.Render("  endpoint ") + sanitize(ep) +
 		st.key.Render("  events ") + sanitize(events)
 
 	c := m.counts
@@ -200,6 +208,7 @@ func (m *Model) listLines() []string {
 			out = append(out, st.dim.Render("  loading…"))
 		default:
 			out = append(out, st.dim.Render("  waiting for deliveries…"))
+			out = append(out, m.howToSend()...)
 		}
 		return out
 	}
