@@ -298,8 +298,9 @@ func newCapturesShowCmd(s Streams, g *globalOptions) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show one recorded delivery whole: request, answer, replays",
 		Long: `Show one capture: its summary, the request headers and body, your app's answer, the
-error if it failed, and the replays of it. ID may be the full ID or a prefix of at least 4
-characters (as 'captures list' prints it).`,
+error if it failed, and the replays of it. ID may be a capture ID or an Omega event ID (its
+newest capture), whole or a prefix of at least 4 characters (as the lines, the screen and
+'captures list' print them).`,
 		Example: `  omega-listen captures show c_01jd3k8m2x
   omega-listen captures show c_01jd3k8m2x --json | jq .response_headers
   omega-listen captures show c_01jd3k8m2x --body | jq .data`,
@@ -323,8 +324,14 @@ type captureJSON struct {
 	Replays []capture.Summary `json:"replays"`
 }
 
-func getCapture(ctx context.Context, st *capture.Store, id string) (*capture.Capture, error) {
-	c, err := st.Get(ctx, id)
+// getCapture reads the capture id names: a capture or event ID or a
+// prefix of either. What it picked, when id was not a whole capture ID, is
+// said on errw.
+func getCapture(ctx context.Context, st *capture.Store, id string, errw io.Writer) (*capture.Capture, error) {
+	c, note, err := st.Resolve(ctx, id)
+	if err == nil && note != "" {
+		fmt.Fprintf(errw, "(%s)\n", clean(note))
+	}
 	switch {
 	case errors.Is(err, capture.ErrNotFound), errors.Is(err, capture.ErrAmbiguous):
 		return nil, err // it names the ID (quoted) and what to do
@@ -340,7 +347,7 @@ func runCapturesShow(ctx context.Context, s Streams, g *globalOptions, o *captur
 		return err
 	}
 	defer st.Close()
-	c, err := getCapture(ctx, st, id)
+	c, err := getCapture(ctx, st, id, s.Err)
 	if err != nil {
 		return err
 	}
@@ -555,7 +562,7 @@ func runCapturesExport(ctx context.Context, s Streams, g *globalOptions, o *capt
 	var caps []*capture.Capture
 	if len(ids) > 0 {
 		for _, id := range ids {
-			c, err := getCapture(ctx, st, id)
+			c, err := getCapture(ctx, st, id, s.Err)
 			if err != nil {
 				return err
 			}

@@ -152,7 +152,7 @@ func (p *linePrinter) completed(c capture.Summary) {
 	var text string
 	if c.Flags.Has(capture.FlagRejected) {
 		line.Type, line.Path, line.Reason = "rejected", c.Path, c.RejectReason
-		text = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason))
+		text = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s  %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason), tui.ShortID(c.ID))
 	} else {
 		id := c.EventID
 		if id == "" {
@@ -164,7 +164,9 @@ func (p *linePrinter) completed(c capture.Summary) {
 			status = fmt.Sprintf("[%d]", c.SentStatus)
 			tail = "failed: " + clean(c.Error)
 		}
-		text = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
+		// The short capture ID last: what replay and captures show take
+		// (as they take the event ID).
+		text = fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, clean(c.Method), c.Target, clean(id), tail, tui.ShortID(c.ID))
 	}
 	p.write(text, line)
 }

@@ -165,7 +165,7 @@ func (m *Model) header() []string {
 // columns is the list's layout for one width: fixed columns first, then
 // the event type, the event ID and a note, dropped or cut as room runs out.
 type columns struct {
-	time, typ, id, note int
+	time, typ, capID, id, note int
 	long                bool // date with the time
 }
 
@@ -183,7 +183,12 @@ func layout(width int) columns {
 	rest := width - colPrefix - c.time - 2 - colStatus - 2 - colLat - 2
 	c.typ = min(26, max(0, rest))
 	rest -= c.typ + 2
-	if rest >= 24 {
+	if rest >= shortIDLen {
+		c.capID = shortIDLen
+		rest -= shortIDLen + 2
+	}
+	// The event ID only with room left for a note (what went wrong).
+	if rest >= 24+2+14 {
 		c.id = 24
 		rest -= 26
 	}
@@ -250,6 +255,10 @@ func (m *Model) columnHeads(c columns) string {
 		b.WriteString("  ")
 		b.WriteString(pad("EVENT", c.typ))
 	}
+	if c.capID > 0 {
+		b.WriteString("  ")
+		b.WriteString(pad("CAPTURE", c.capID))
+	}
 	if c.id > 0 {
 		b.WriteString("  ")
 		b.WriteString(pad("EVENT ID", c.id))
@@ -311,7 +320,7 @@ func note(s *capture.Summary) string {
 		parts = append(parts, sanitize(s.RejectReason))
 	}
 	if s.ReplayOf != "" {
-		parts = append(parts, "replay of "+s.ReplayOf)
+		parts = append(parts, "replay of "+ShortID(s.ReplayOf))
 	}
 	if s.Flags.Has(capture.FlagBackfill) {
 		parts = append(parts, "backfill")
@@ -372,13 +381,13 @@ func (m *Model) rowLine(s *capture.Summary, selected bool, c columns) string {
 		b.WriteString("  ")
 		b.WriteString(cell(pad(eventLabel(s), c.typ), oc))
 	}
-	if c.id > 0 {
-		id := s.EventID
-		if id == "" {
-			id = s.ID
-		}
+	if c.capID > 0 {
 		b.WriteString("  ")
-		b.WriteString(cell(pad(sanitize(id), c.id), dim))
+		b.WriteString(cell(pad(sanitize(ShortID(s.ID)), c.capID), dim))
+	}
+	if c.id > 0 {
+		b.WriteString("  ")
+		b.WriteString(cell(pad(sanitize(s.EventID), c.id), dim))
 	}
 	if c.note > 0 {
 		if n := note(s); n != "" {
@@ -428,6 +437,18 @@ func (m *Model) shutdownView() []string {
 	lines = append(lines, "", st.dim.Render("ctrl-c again quits at once"))
 	return lines
 }
+
+// ShortID is a capture ID as rows and lines show it: "c_" and the first
+// 12 characters, which every command taking a capture ID accepts (a
+// prefix that fits more than one capture is refused with the candidates).
+func ShortID(id string) string {
+	if len(id) <= shortIDLen {
+		return id
+	}
+	return id[:shortIDLen]
+}
+
+const shortIDLen = 14
 
 // FormatDuration writes a latency as the screen and the lines show it:
 // 850µs, 3.1ms, 1.25s.
