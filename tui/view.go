@@ -166,7 +166,7 @@ func (m *Model) header() []string {
 // the event type, the event ID and a note, dropped or cut as room runs out.
 type columns struct {
 	time, typ, capID, id, note int
-	long                bool // date with the time
+	long                       bool // date with the time
 }
 
 const (
