@@ -267,6 +267,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	if err := l.openTunnel(ctx); err != nil {
 		return err
 	}
+	if err := pointsAtReceiver(cfg.target, l.tun.Addr(), l.tun.PublicURL()); err != nil {
+		return err
+	}
 	if err := l.serve(); err != nil {
 		return err
 	}
