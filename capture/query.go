@@ -218,9 +218,9 @@ func outcomeSQL(o Outcome) string {
 	case OutcomeRejected:
 		return fmt.Sprintf("(flags & %d != 0)", FlagRejected)
 	case OutcomePending:
-		return fmt.Sprintf("(%s AND state != '%s')", notRejectedSQL, StateDone)
+		return fmt.Sprintf("(%s AND state NOT IN ('%s', '%s'))", notRejectedSQL, StateDone, StateInterrupted)
 	case OutcomeFailed:
-		return "(" + doneSQL + " AND (error != '' OR status = 0))"
+		return fmt.Sprintf("(%s AND state = '%s' OR %s AND (error != '' OR status = 0))", notRejectedSQL, StateInterrupted, doneSQL)
 	case OutcomeOK:
 		return "(" + answeredSQL + " AND status BETWEEN 200 AND 299)"
 	case OutcomeAppError:

@@ -1073,3 +1073,38 @@ func TestResolveEventIDs(t *testing.T) {
 		})
 	}
 }
+
+func TestMarkInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	dead := &Capture{SessionID: "s_dead", Target: "http://a/", Flags: FlagNotOmega}
+	mine := &Capture{SessionID: "s_me"}
+	done := &Capture{SessionID: "s_dead"}
+	for _, c := range []*Capture{dead, mine, done} {
+		if err := s.Begin(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Finish(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.MarkInterrupted(ctx, "s_me", time.Now().Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("MarkInterrupted = %d, %v; want 1", n, err)
+	}
+	got, err := s.Get(ctx, dead.ID)
+	if err != nil || got.State != StateInterrupted || got.Outcome() != OutcomeFailed || got.Error != InterruptedError ||
+		got.Target != "http://a/" || !got.Flags.Has(FlagNotOmega) {
+		t.Fatalf("the dead run's capture: %+v, %v", got, err)
+	}
+	if got, _ := s.Get(ctx, mine.ID); got.State != StatePending {
+		t.Errorf("our own pending capture was marked: %s", got.State)
+	}
+	if got, _ := s.Get(ctx, done.ID); got.State != StateDone {
+		t.Errorf("a finished capture was marked: %s", got.State)
+	}
+	// Received after since: left alone.
+	if n, _ := s.MarkInterrupted(ctx, "s_other", time.Now().Add(-time.Hour)); n != 0 {
+		t.Errorf("marked %d received after since", n)
+	}
+}

@@ -225,6 +225,12 @@ type listener struct {
 
 func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	o := cfg.opts
+	// One listener per data dir: the lock is held until we return.
+	lock, err := lockDataDir(cfg.dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	l := &listener{s: s, cfg: cfg, log: newLogger(s, o.global), started: time.Now(), sessionID: capture.NewID()}
 	l.out = newLinePrinter(s.Out, cfg.json)
 	sig, stopSignals := s.signals()
@@ -262,6 +268,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening the capture store: %w", err)
 	}
+	l.markInterrupted(ctx)
 	l.bus = capture.NewBus()
 
 	if err := l.openTunnel(ctx); err != nil {
@@ -347,6 +354,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 			<-l.scr.done
 		}
 		fmt.Fprintln(s.Err, "Quitting at once.")
+		if msg := l.leftBehind(); msg != "" {
+			fmt.Fprintln(s.Err, msg)
+		}
 		s.exit(130)
 	}()
 	stopBg()

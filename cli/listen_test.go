@@ -245,6 +245,12 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	if !strings.Contains(p.err.String(), "Quitting at once.") {
 		t.Errorf("stderr: %s", p.err)
 	}
+	// What is left behind, with the exact command that removes it.
+	eps := emu.Endpoints()
+	if len(eps) != 1 || !strings.Contains(p.err.String(), "Endpoint "+eps[0].ID+" is left registered") ||
+		!strings.Contains(p.err.String(), "  omega-listen endpoints delete "+eps[0].ID+" --data-dir ") {
+		t.Errorf("the forced quit does not say what it left (%+v): %s", eps, p.err)
+	}
 	// Exit is stubbed, so Main is still running: let the stuck delivery go
 	// and wait for Main to finish its teardown, which writes to the data
 	// dir, before the test's cleanup removes that dir.
