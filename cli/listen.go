@@ -316,7 +316,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}
 	bg.Go(func() { l.followTunnel(bgCtx, &bg) })
 	// Replays sent by `omega-listen replay` beside us show up here too.
-	bg.Go(func() { _ = l.store.Follow(bgCtx, l.sessionID, l.started, 250*time.Millisecond, l.bus.Publish) })
+	bg.Go(func() { _ = l.store.Follow(bgCtx, l.sessionID, l.started, 250*time.Millisecond, l.publishOthers) })
 
 	select {
 	case <-sig:

@@ -273,6 +273,12 @@ func TestListenerShowsWhatOtherProcessesRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
+	// Another listener's delivery (no lock on its platform, say) is not ours.
+	foreign := &capture.Capture{SessionID: "other-listener", Method: "POST", Path: "/omega/{token}", EventID: "6b08000000000000000000ff",
+		EventType: "video.deleted", State: capture.StateDone, Status: 200, SentStatus: 200, Target: "http://localhost:9999/"}
+	if err := other.Record(context.Background(), foreign); err != nil {
+		t.Fatal(err)
+	}
 	c := &capture.Capture{SessionID: "replayer", Method: "POST", Path: "/omega/{token}", EventID: "6b0800000000000000000001",
 		EventType: "video.uploaded", ReplayOf: "c_original", State: capture.StateDone, Status: 204, SentStatus: 204, Target: "http://localhost:8888/"}
 	if err := other.Record(context.Background(), c); err != nil {
@@ -288,6 +294,9 @@ func TestListenerShowsWhatOtherProcessesRecord(t *testing.T) {
 	}
 	if !strings.Contains(p.out.String(), "video.uploaded [6b0800000000000000000001] (replay of c_original)") {
 		t.Errorf("no received line for the replay:\n%s", p.out)
+	}
+	if strings.Contains(p.out.String(), "6b08000000000000000000ff") {
+		t.Errorf("printed another listener's delivery as its own:\n%s", p.out)
 	}
 }
 

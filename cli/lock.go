@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture"
 )
 
 // One listener per data dir. The listener holds an exclusive lock on
@@ -113,4 +115,15 @@ var redactedArgs = func() []string {
 		out = append(out, shellQuote(a))
 	}
 	return out
+}
+
+// publishOthers passes on what other processes write to the store that is
+// this listener's business: replays (`omega-listen replay`) and events
+// fetched from Omega (`replay --from-omega`). Deliveries another listener
+// received (one on a platform without locks, or an older version) are not
+// this listener's and stay out of its lines and screen.
+func (l *listener) publishOthers(k capture.EventKind, c *capture.Capture) {
+	if c.ReplayOf != "" || c.Flags.Has(capture.FlagBackfill) {
+		l.bus.Publish(k, c)
+	}
 }
