@@ -511,7 +511,8 @@ func newCapturesExportCmd(s Streams, g *globalOptions) *cobra.Command {
 pick (the same as 'captures list': by default the newest 50; --limit 0 for all), oldest first.
 
 Formats:
-  jsonl  one JSON object per capture, the full record (bodies base64)
+  jsonl  one JSON object per capture, the full record; JSON bodies as JSON (jq reads into
+         them), other bodies base64 in body_base64 / response_body_base64
   har    HAR 1.2, for browser devtools and other HAR viewers
   curl   one curl command per capture that sends the same request again, byte for byte
 
