@@ -186,8 +186,8 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 			return nil, usagef("--token: %v", err)
 		}
 	}
-	if o.Tunnel == "ngrok" && strings.TrimSpace(o.Ngrok.AuthToken) == "" {
-		return nil, tunnel.ErrNoAuthToken
+	if err := missingCredentials(o); err != nil {
+		return nil, err
 	}
 	if cfg.dataDir, err = dataDir(s, o.global); err != nil {
 		return nil, err
