@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/replay"
 )
 
 func init() {
@@ -26,6 +28,10 @@ type triggerOptions struct {
 	Count int
 	To    string
 	JSON  bool
+	// Sets change fields of the sample (path=value, as replay --set);
+	// Data replaces the sample with a file's JSON.
+	Sets []string
+	Data string
 }
 
 func newTriggerCmd(s Streams, g *globalOptions) *cobra.Command {
@@ -41,7 +47,9 @@ real Omega, the sample is posted straight to the listener (Omega cannot be asked
 With --to, the sample is posted to any URL.`,
 		Example: `  omega-listen trigger video.process_succeeded
   omega-listen trigger video.process_failed --count 5
-  omega-listen trigger video.deleted --to http://localhost:8888/webhook`,
+  omega-listen trigger video.deleted --to http://localhost:8888/webhook
+  omega-listen trigger video.process_succeeded --set data.title="Launch day" --set data.duration=0
+  omega-listen trigger video.process_failed --data failed.json`,
 		Args: needArgs(1, -1, "one or more event types", "`omega-listen events types` lists them"),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			var out []string
@@ -65,6 +73,8 @@ With --to, the sample is posted to any URL.`,
 	cmd.Flags().IntVarP(&o.Count, "count", "n", 1, "how many of each type")
 	cmd.Flags().StringVar(&o.To, "to", "", "post the sample to this URL instead of a running listener")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON object per delivery")
+	cmd.Flags().StringArrayVar(&o.Sets, "set", nil, "set one field of the sample, path=value (repeatable; value is JSON if it parses, else a string)")
+	cmd.Flags().StringVar(&o.Data, "data", "", "send this file's JSON instead of the sample (--set applies on top)")
 	return cmd
 }
 
@@ -84,10 +94,13 @@ type triggerResult struct {
 
 func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOptions, types []string) error {
 	var results []triggerResult
-	var err error
+	custom, err := sampleCustomizer(o)
+	if err != nil {
+		return err
+	}
 	switch {
 	case o.To != "":
-		results, err = triggerDirect(ctx, o.To, "", types, o.Count)
+		results, err = triggerDirect(ctx, o.To, "", types, o.Count, custom)
 	default:
 		dir, derr := dataDir(s, g)
 		if derr != nil {
@@ -105,12 +118,15 @@ func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOpti
 			}()
 		}
 		switch {
-		case serr == nil && si.Emulator != nil:
+		case serr == nil && si.Emulator != nil && custom == nil:
 			results, err = triggerEmulator(ctx, si.Emulator.BaseURL, si.Emulator.APIKey, si.EndpointID, types, o.Count)
+		case serr == nil && si.Emulator != nil:
+			fmt.Fprintln(s.Err, "A customised sample (--set, --data) is posted straight to the listener, as Omega would send it; the emulator's history does not list it.")
+			results, err = triggerDirect(ctx, si.ReceiverURL, si.EndpointID, types, o.Count, custom)
 		case serr == nil:
 			fmt.Fprintln(s.Err, "The running listener talks to real Omega, which cannot be asked for an event: posting samples straight to the listener.")
-			results, err = triggerDirect(ctx, si.ReceiverURL, si.EndpointID, types, o.Count)
-		case errors.Is(serr, errNoSession) && g.APIKey != "" && g.BaseURL != defaultBaseURL:
+			results, err = triggerDirect(ctx, si.ReceiverURL, si.EndpointID, types, o.Count, custom)
+		case errors.Is(serr, errNoSession) && g.APIKey != "" && g.BaseURL != defaultBaseURL && custom == nil:
 			// A standalone `omega-listen emulator`: ask it to deliver to
 			// every endpoint subscribed to the type.
 			results, err = triggerEmulator(ctx, g.BaseURL, g.APIKey, "", types, o.Count)
@@ -154,13 +170,18 @@ var triggerHTTP = &http.Client{
 }
 
 // triggerDirect posts sample events to url as Omega would.
-func triggerDirect(ctx context.Context, url, endpointID string, types []string, count int) ([]triggerResult, error) {
+func triggerDirect(ctx context.Context, url, endpointID string, types []string, count int, custom func([]byte) ([]byte, error)) ([]triggerResult, error) {
 	var out []triggerResult
 	for _, t := range types {
 		for range count {
 			body, err := omega.SampleEvent(t, endpointID, "")
 			if err != nil {
 				return nil, err
+			}
+			if custom != nil {
+				if body, err = custom(body); err != nil {
+					return nil, err
+				}
 			}
 			var ev struct {
 				ID string `json:"id"`
@@ -317,4 +338,40 @@ func triggerText(r triggerResult) string {
 		who = "Omega (emulator) delivered"
 	}
 	return fmt.Sprintf("%s %s [%s] → %s", who, r.Type, clean(r.EventID), answer)
+}
+
+// sampleCustomizer turns --data and --set into a func that rewrites a
+// sample body; nil when neither is given.
+func sampleCustomizer(o *triggerOptions) (func([]byte) ([]byte, error), error) {
+	if o.Data == "" && len(o.Sets) == 0 {
+		return nil, nil
+	}
+	var data []byte
+	if o.Data != "" {
+		b, err := os.ReadFile(o.Data)
+		if err != nil {
+			return nil, fmt.Errorf("--data: %w", err)
+		}
+		if !json.Valid(b) {
+			return nil, usagef("--data %s is not valid JSON", o.Data)
+		}
+		data = b
+	}
+	for _, a := range o.Sets {
+		if !strings.Contains(a, "=") {
+			return nil, usagef("--set %q: want path=value, e.g. --set data.title=\"New title\"", a)
+		}
+	}
+	return func(body []byte) ([]byte, error) {
+		if data != nil {
+			body = bytes.Clone(data)
+		}
+		for _, a := range o.Sets {
+			var err error
+			if body, err = replay.SetField(body, a); err != nil {
+				return nil, usagef("--set: %v", err)
+			}
+		}
+		return body, nil
+	}, nil
 }
