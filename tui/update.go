@@ -62,13 +62,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd, err := m.editor(path)
 		if err != nil {
 			// finishEdit reports it and removes the file.
-			return m, m.finishEdit(editDoneMsg{id: msg.id, path: path, orig: msg.orig, err: err})
+			return m, m.finishEdit(editDoneMsg{id: msg.id, path: path, orig: msg.orig, written: msg.written, err: err})
 		}
 		return m, tea.ExecProcess(cmd, func(err error) tea.Msg {
-			return editDoneMsg{id: msg.id, path: path, orig: msg.orig, err: err}
+			return editDoneMsg{id: msg.id, path: path, orig: msg.orig, written: msg.written, err: err}
 		})
 	case editDoneMsg:
-		return m, tea.Batch(m.setStatus("replaying edited "+msg.id+"…", false), m.finishEdit(msg))
+		return m, tea.Batch(m.setStatus("checking the edited body of "+msg.id+"…", false), m.finishEdit(msg))
 	case clipMsg:
 		return m, tea.Batch(tea.SetClipboard(msg.text),
 			m.setStatus(fmt.Sprintf("copied the %s (%d bytes) to the clipboard", msg.what, len(msg.text)), false))

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -283,16 +284,34 @@ func TestEditKey(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("temp file mode %v, want 0600", fi.Mode().Perm())
 		}
-		if got, _ := os.ReadFile(ready.path); !bytes.Equal(got, last.Body) || !bytes.Equal(ready.orig, last.Body) {
-			t.Errorf("temp file holds %q, want the body", got)
+		var pretty bytes.Buffer
+		json.Indent(&pretty, last.Body, "", "  ")
+		pretty.WriteByte('\n')
+		if got, _ := os.ReadFile(ready.path); !bytes.Equal(got, pretty.Bytes()) || !bytes.Equal(ready.orig, last.Body) {
+			t.Errorf("temp file holds %q, want the body pretty-printed", got)
 		}
 		return m, fs, ready
 	}
 	finish := func(m *Model, ready editReadyMsg, body string) {
 		os.WriteFile(ready.path, []byte(body), 0o600)
-		_, cmd := m.Update(editDoneMsg{id: ready.id, path: ready.path, orig: ready.orig})
+		_, cmd := m.Update(editDoneMsg{id: ready.id, path: ready.path, orig: ready.orig, written: ready.written})
 		run(m, cmd)
 	}
+	t.Run("closing the editor without a change replays nothing and says so", func(t *testing.T) {
+		m, fs, ready := prep(t)
+		finish(m, ready, string(ready.written))
+		if len(fs.replays) != 0 || !strings.Contains(m.status, "not changed: nothing replayed") {
+			t.Fatalf("replays %v, status %q", fs.replays, m.status)
+		}
+	})
+	t.Run("a pretty edit of a compact body is sent compact", func(t *testing.T) {
+		m, fs, ready := prep(t)
+		finish(m, ready, strings.Replace(string(ready.written), `"ready": true`, `"ready": false`, 1))
+		if len(fs.bodies) != 1 || !json.Valid(fs.bodies[0]) || bytes.Contains(fs.bodies[0], []byte("\n")) ||
+			!bytes.Contains(fs.bodies[0], []byte(`"ready":false`)) {
+			t.Fatalf("sent %q", fs.bodies)
+		}
+	})
 	t.Run("edited JSON is replayed", func(t *testing.T) {
 		m, fs, ready := prep(t)
 		finish(m, ready, `{"edited":true}`)
