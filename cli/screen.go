@@ -59,6 +59,7 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 			CheckEdit: replay.CheckEdited,
 			Quit:      func() { sc.quitOnce.Do(func() { close(sc.quit) }) },
 			Trigger:   l.screenTrigger(),
+			Copy:      systemClipboard(l.s.getenv),
 		},
 		NoColor: l.s.getenv("NO_COLOR") != "",
 		Editor: func(path string) (*exec.Cmd, error) {

@@ -73,6 +73,11 @@ type (
 	clipMsg struct {
 		what, text string
 	}
+	// clipDoneMsg: via is the system clipboard tool that took the text,
+	// or "" when it is to go to the terminal (OSC 52).
+	clipDoneMsg struct {
+		what, text, via string
+	}
 	statusMsg struct {
 		text  string
 		isErr bool
@@ -240,4 +245,18 @@ func statusText(code int) string {
 		return fmt.Sprintf("%d %s", code, t)
 	}
 	return fmt.Sprint(code)
+}
+
+// onClip copies through the system clipboard when there is one (in a Cmd:
+// it runs a program), else hands the text to the terminal.
+func (m *Model) onClip(msg clipMsg) tea.Cmd {
+	cp := m.act.Copy
+	return func() tea.Msg {
+		if cp != nil {
+			if via, err := cp(msg.text); err == nil {
+				return clipDoneMsg{what: msg.what, text: msg.text, via: via}
+			}
+		}
+		return clipDoneMsg{what: msg.what, text: msg.text}
+	}
 }

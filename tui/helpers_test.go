@@ -262,7 +262,7 @@ func run(m *Model, cmd tea.Cmd) []tea.Msg {
 func isInternal(msg tea.Msg) bool {
 	switch msg.(type) {
 	case historyMsg, catchupMsg, filterMsg, detailMsg, replaysMsg, replayDoneMsg,
-		editReadyMsg, editDoneMsg, clipMsg, statusMsg, deliveriesMsg, triggerDoneMsg:
+		editReadyMsg, editDoneMsg, clipMsg, statusMsg, deliveriesMsg, triggerDoneMsg, clipDoneMsg:
 		return true
 	}
 	return false

@@ -64,6 +64,11 @@ type Actions struct {
 	// delivered … → 200 OK"). Nil without --emulate: `t` then says how to
 	// send one.
 	Trigger func(ctx context.Context, eventType string) (string, error)
+	// Copy puts text on the system clipboard when there is a local one,
+	// and says with what ("pbcopy"). Nil, or an error, and the text goes
+	// to the terminal as OSC 52, which the status line then says it cannot
+	// confirm.
+	Copy func(text string) (via string, err error)
 	// Quit starts the caller's teardown. The caller then sends
 	// ShutdownMsg lines as steps happen, and DoneMsg when it is finished.
 	Quit func()

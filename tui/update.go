@@ -70,8 +70,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case editDoneMsg:
 		return m, tea.Batch(m.setStatus("checking the edited body of "+msg.id+"…", false), m.finishEdit(msg))
 	case clipMsg:
+		return m, m.onClip(msg)
+	case clipDoneMsg:
+		if msg.via != "" {
+			return m, m.setStatus(fmt.Sprintf("copied the %s (%d bytes) to the clipboard (%s)", msg.what, len(msg.text), msg.via), false)
+		}
+		// OSC 52 cannot be confirmed: terminals (and tmux, by default)
+		// may drop it. Say what was done, and how to make it work.
 		return m, tea.Batch(tea.SetClipboard(msg.text),
-			m.setStatus(fmt.Sprintf("copied the %s (%d bytes) to the clipboard", msg.what, len(msg.text)), false))
+			m.setStatus(fmt.Sprintf("sent the %s (%d bytes) to the terminal's clipboard (OSC 52); if nothing was copied, your terminal ignores OSC 52 (tmux: set -g set-clipboard on)", msg.what, len(msg.text)), false))
 	case statusMsg:
 		return m, m.setStatus(msg.text, msg.isErr)
 	case triggerDoneMsg:

@@ -197,8 +197,40 @@ func TestActionKeys(t *testing.T) {
 		if !hasMsg(msgs, tea.SetClipboard(string(last.Body))()) {
 			t.Fatalf("no clipboard message with the body in %v", msgs)
 		}
-		if len(fs.loads) != 1 || !strings.HasPrefix(m.status, "copied the body") {
+		// OSC 52 cannot be confirmed: the status says it was sent, and how
+		// to make a terminal that drops it (tmux) take it.
+		if len(fs.loads) != 1 || !strings.HasPrefix(m.status, "sent the body") || strings.Contains(m.status, "copied the body") ||
+			!strings.Contains(m.status, "set -g set-clipboard on") {
 			t.Errorf("loads %v status %q", fs.loads, m.status)
+		}
+	})
+	t.Run("c with a system clipboard says it copied, and sends no OSC 52", func(t *testing.T) {
+		fs := &fakeStore{}
+		fs.add(caps...)
+		acts := fs.actions()
+		var got string
+		acts.Copy = func(text string) (string, error) { got = text; return "pbcopy", nil }
+		m := newTestModel(t, acts, 100, 30)
+		run(m, m.Init())
+		msgs := press(m, "c")
+		last := caps[len(caps)-1]
+		if got != string(last.Body) || !strings.HasPrefix(m.status, "copied the body") || !strings.Contains(m.status, "(pbcopy)") {
+			t.Errorf("copied %q, status %q", got, m.status)
+		}
+		if msgOfType(msgs, "tea.setClipboardMsg") {
+			t.Errorf("sent OSC 52 as well: %v", msgs)
+		}
+	})
+	t.Run("c falls back to OSC 52 when the system clipboard fails", func(t *testing.T) {
+		fs := &fakeStore{}
+		fs.add(caps...)
+		acts := fs.actions()
+		acts.Copy = func(string) (string, error) { return "", errors.New("no display") }
+		m := newTestModel(t, acts, 100, 30)
+		run(m, m.Init())
+		msgs := press(m, "c")
+		if !msgOfType(msgs, "tea.setClipboardMsg") || !strings.HasPrefix(m.status, "sent the body") {
+			t.Errorf("status %q msgs %v", m.status, msgs)
 		}
 	})
 	t.Run("y copies a curl command, in the detail view from what it loaded", func(t *testing.T) {
