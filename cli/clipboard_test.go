@@ -2,8 +2,8 @@ package cli
 
 import (
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
