@@ -36,6 +36,10 @@ const (
 	StatePending State = "pending"
 	// StateDone: the outcome (answer or error) is recorded.
 	StateDone State = "done"
+	// StateInterrupted: the process that received it died before the app
+	// answered (see Store.MarkInterrupted). Its outcome is OutcomeFailed,
+	// so `replay --failed` picks it up.
+	StateInterrupted State = "interrupted"
 )
 
 // Capture is one request received (or replayed) and what became of it.
@@ -94,6 +98,8 @@ func (c *Capture) Outcome() Outcome {
 	switch {
 	case c.Flags.Has(FlagRejected):
 		return OutcomeRejected
+	case c.State == StateInterrupted:
+		return OutcomeFailed
 	case c.State != StateDone:
 		return OutcomePending
 	case c.Error != "" || c.Status == 0:

@@ -165,17 +165,41 @@ func quoteComment(s string) string {
 	return fmt.Sprintf("%+q", s)
 }
 
-// WriteJSONL writes each capture as one line of JSON, its full record
-// (bodies base64, as encoding/json renders []byte).
+// WriteJSONL writes each capture as one line of JSON, its full record. A
+// body that is valid UTF-8 JSON is written as JSON ("body",
+// "response_body"), so jq can read into it; any other body is base64
+// ("body_base64", "response_body_base64").
 func WriteJSONL(w io.Writer, cs []*Capture) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, c := range cs {
-		if err := enc.Encode(c); err != nil {
+		line := jsonlCapture{Capture: c}
+		line.Body, line.BodyBase64 = jsonOrBase64(c.Body)
+		line.RespBody, line.RespBodyBase64 = jsonOrBase64(c.RespBody)
+		if err := enc.Encode(line); err != nil {
 			return fmt.Errorf("write capture %s as JSON: %w", c.ID, err)
 		}
 	}
 	return nil
+}
+
+// jsonlCapture is a Capture as WriteJSONL writes it: its bodies shadowed.
+type jsonlCapture struct {
+	*Capture
+	Body           json.RawMessage `json:"body,omitempty"`
+	BodyBase64     []byte          `json:"body_base64,omitempty"`
+	RespBody       json.RawMessage `json:"response_body,omitempty"`
+	RespBodyBase64 []byte          `json:"response_body_base64,omitempty"`
+}
+
+func jsonOrBase64(b []byte) (json.RawMessage, []byte) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if utf8.Valid(b) && json.Valid(b) {
+		return json.RawMessage(b), nil
+	}
+	return nil, b
 }
 
 // The HAR 1.2 document (http://www.softwareishard.com/blog/har-12-spec/).

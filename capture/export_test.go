@@ -837,12 +837,41 @@ func TestWriteJSONL(t *testing.T) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(in), buf.String())
 	}
 	for i, l := range lines {
-		var c Capture
+		var c struct {
+			ID             string          `json:"id"`
+			Status         int             `json:"status"`
+			Body           json.RawMessage `json:"body"`
+			RespBodyJSON   json.RawMessage `json:"response_body"`
+			BodyB64        []byte          `json:"body_base64"`
+			RespBodyBase64 []byte          `json:"response_body_base64"`
+		}
 		if err := json.Unmarshal([]byte(l), &c); err != nil {
 			t.Fatalf("line %d: %v", i, err)
 		}
-		if c.ID != in[i].ID || !bytes.Equal(c.Body, in[i].Body) || !bytes.Equal(c.RespBody, in[i].RespBody) || c.Status != in[i].Status {
-			t.Errorf("line %d round trip: %+v", i, c)
+		body := []byte(c.Body)
+		if body == nil {
+			body = c.BodyB64
 		}
+		resp := []byte(c.RespBodyJSON)
+		if resp == nil {
+			resp = c.RespBodyBase64
+		}
+		if c.ID != in[i].ID || !bytes.Equal(body, in[i].Body) || !bytes.Equal(resp, in[i].RespBody) || c.Status != in[i].Status {
+			t.Errorf("line %d round trip: %s", i, l)
+		}
+		// JSON bodies are JSON (jq reads into them), never base64.
+		if json.Valid(in[i].Body) && (c.Body == nil || c.BodyB64 != nil) {
+			t.Errorf("line %d: a JSON body was not written as JSON: %s", i, l)
+		}
+		if len(in[i].Body) > 0 && !json.Valid(in[i].Body) && c.BodyB64 == nil {
+			t.Errorf("line %d: a non-JSON body was not base64: %s", i, l)
+		}
+	}
+	var sawJSON bool
+	for _, c := range in {
+		sawJSON = sawJSON || json.Valid(c.Body)
+	}
+	if !sawJSON {
+		t.Fatal("no capture with a JSON body in the test")
 	}
 }

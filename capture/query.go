@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -223,9 +224,9 @@ func outcomeSQL(o Outcome) string {
 	case OutcomeRejected:
 		return fmt.Sprintf("(flags & %d != 0)", FlagRejected)
 	case OutcomePending:
-		return fmt.Sprintf("(%s AND state != '%s')", notRejectedSQL, StateDone)
+		return fmt.Sprintf("(%s AND state NOT IN ('%s', '%s'))", notRejectedSQL, StateDone, StateInterrupted)
 	case OutcomeFailed:
-		return "(" + doneSQL + " AND (error != '' OR status = 0))"
+		return fmt.Sprintf("(%s AND state = '%s' OR %s AND (error != '' OR status = 0))", notRejectedSQL, StateInterrupted, doneSQL)
 	case OutcomeOK:
 		return "(" + answeredSQL + " AND status BETWEEN 200 AND 299)"
 	case OutcomeAppError:
@@ -250,44 +251,127 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// Get returns the capture with the given ID, or the one capture whose ID
-// starts with it (at least MinPrefix characters, with or without the "c_",
-// in either case). It fails with an error wrapping ErrNotFound or
-// ErrAmbiguous.
-func (s *Store) Get(ctx context.Context, id string) (*Capture, error) {
+// Get returns the capture ref names (see Resolve).
+func (s *Store) Get(ctx context.Context, ref string) (*Capture, error) {
+	c, _, err := s.Resolve(ctx, ref)
+	return c, err
+}
+
+// Resolve returns the capture ref names: a capture ID, an Omega event ID,
+// or a prefix of either (at least MinPrefix characters; a capture ID's
+// with or without the "c_", in either case). An event names its newest
+// capture (the latest delivery or replay of it). When ref is not a whole
+// capture ID, note says in words what was picked, for the user. It fails
+// with an error wrapping ErrNotFound, or ErrAmbiguous when a prefix fits
+// more than one capture or event.
+func (s *Store) Resolve(ctx context.Context, ref string) (c *Capture, note string, err error) {
 	if err := s.Flush(ctx); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	c, err := s.getExact(ctx, id)
+	c, err = s.getExact(ctx, ref)
 	if err == nil || !errors.Is(err, ErrNotFound) {
-		return c, err
+		return c, "", err
 	}
-	if len(id) < MinPrefix {
-		return nil, fmt.Errorf("%w: %q (give the full ID or at least %d characters of it)", ErrNotFound, id, MinPrefix)
+	if ev := strings.ToLower(ref); ev != "" {
+		n, newest, err := s.eventCaptures(ctx, ev)
+		if err != nil {
+			return nil, "", err
+		}
+		if n > 0 {
+			c, err := s.getExact(ctx, newest)
+			return c, eventNote(ev, n, newest), err
+		}
 	}
-	prefixes := []string{id}
-	lower := strings.ToLower(id)
-	if lower != id {
+	if len(ref) < MinPrefix {
+		return nil, "", fmt.Errorf("%w: %q (give a whole capture or event ID, or at least %d characters of one)", ErrNotFound, ref, MinPrefix)
+	}
+	var ids []string
+	prefixes := []string{ref}
+	lower := strings.ToLower(ref)
+	if lower != ref {
 		prefixes = append(prefixes, lower)
 	}
 	if !strings.HasPrefix(lower, idPrefix) {
 		prefixes = append(prefixes, idPrefix+lower)
 	}
 	for _, p := range prefixes {
-		ids, err := s.idsWithPrefix(ctx, p, 5)
-		if err != nil {
-			return nil, err
+		if ids, err = s.idsWithPrefix(ctx, p, 5); err != nil {
+			return nil, "", err
 		}
-		switch len(ids) {
-		case 0:
-			continue
-		case 1:
-			return s.getExact(ctx, ids[0])
-		default:
-			return nil, fmt.Errorf("%w: %q matches %s: give more of the ID", ErrAmbiguous, id, strings.Join(ids, ", "))
+		if len(ids) > 0 {
+			break
 		}
 	}
-	return nil, fmt.Errorf("%w: %q (list captures with `omega-listen captures list`)", ErrNotFound, id)
+	events, err := s.eventsWithPrefix(ctx, lower, 5)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case len(ids) == 1 && len(events) == 0:
+		c, err := s.getExact(ctx, ids[0])
+		return c, fmt.Sprintf("%s is capture %s", ref, ids[0]), err
+	case len(ids) == 0 && len(events) == 1:
+		n, newest, err := s.eventCaptures(ctx, events[0])
+		if err != nil {
+			return nil, "", err
+		}
+		c, err := s.getExact(ctx, newest)
+		return c, eventNote(events[0], n, newest), err
+	case len(ids)+len(events) > 1:
+		var all []string
+		for _, id := range ids {
+			all = append(all, "capture "+id)
+		}
+		for _, e := range events {
+			all = append(all, "event "+e)
+		}
+		return nil, "", fmt.Errorf("%w: %q fits %s: give more of it", ErrAmbiguous, ref, strings.Join(all, ", "))
+	}
+	return nil, "", fmt.Errorf("%w: %q is no capture or event ID in the store (list them with `omega-listen captures list`)", ErrNotFound, ref)
+}
+
+func eventNote(ev string, n int, newest string) string {
+	if n == 1 {
+		return fmt.Sprintf("event %s: its capture is %s", ev, newest)
+	}
+	return fmt.Sprintf("event %s has %d captures: picked the newest, %s", ev, n, newest)
+}
+
+// eventCaptures counts the captures of event ev and names the newest.
+func (s *Store) eventCaptures(ctx context.Context, ev string) (n int, newest string, err error) {
+	var id sql.NullString
+	err = s.db.QueryRowContext(ctx, "SELECT count(*), (SELECT id FROM captures WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1) FROM captures WHERE event_id = ?1", ev).Scan(&n, &id)
+	if err != nil {
+		return 0, "", s.dbError("find the captures of event "+ev, err)
+	}
+	return n, id.String, nil
+}
+
+// eventsWithPrefix returns up to limit distinct event IDs starting with p.
+func (s *Store) eventsWithPrefix(ctx context.Context, p string, limit int) ([]string, error) {
+	q, args := "SELECT DISTINCT event_id FROM captures WHERE event_id >= ? AND event_id != ''", []any{p}
+	if end := prefixEnd(p); end != "" {
+		q += " AND event_id < ?"
+		args = append(args, end)
+	}
+	q += fmt.Sprintf(" ORDER BY event_id LIMIT %d", limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.dbError("find event "+p, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.dbError("find event "+p, err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.dbError("find event "+p, err)
+	}
+	return out, nil
 }
 
 func (s *Store) getExact(ctx context.Context, id string) (*Capture, error) {

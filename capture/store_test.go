@@ -1029,3 +1029,82 @@ func TestLargeBody(t *testing.T) {
 		t.Errorf("Count = %d, %v; want 3", n, err)
 	}
 }
+
+// TestResolveEventIDs: an Omega event ID (or a prefix of one) names the
+// newest capture of that event, and the note says which was picked.
+func TestResolveEventIDs(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	for _, c := range []*Capture{
+		{ID: "c_01aaaaaa", EventID: "6b0ff62f0000000000000001"},
+		{ID: "c_01bbbbbb", EventID: "6b0ff62f0000000000000001", ReplayOf: "c_01aaaaaa"},
+		{ID: "c_01cccccc", EventID: "6b0ff6300000000000000002"},
+		{ID: "c_01dddddd", EventID: "01dd000000000000000000ee"},
+	} {
+		if err := s.Record(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		in, want, note string
+		wantErr        error
+	}{
+		{"c_01aaaaaa", "c_01aaaaaa", "", nil},
+		{"6b0ff62f0000000000000001", "c_01bbbbbb", "has 2 captures: picked the newest, c_01bbbbbb", nil},
+		{"6B0FF62F", "c_01bbbbbb", "picked the newest", nil},
+		{"6b0ff63", "c_01cccccc", "its capture is c_01cccccc", nil},
+		{"c_01cc", "c_01cccccc", "is capture c_01cccccc", nil},
+		{"6b0ff6", "", "", ErrAmbiguous},  // two events
+		{"01dd", "", "", ErrAmbiguous},    // a capture and an event
+		{"6b1", "", "", ErrNotFound},      // too short
+		{"ffffffff", "", "", ErrNotFound}, // nothing
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			c, note, err := s.Resolve(ctx, tc.in)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Resolve(%q) = %v, %q, %v; want %v", tc.in, c, note, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || c.ID != tc.want || !strings.Contains(note, tc.note) || (tc.note == "") != (note == "") {
+				t.Fatalf("Resolve(%q) = %v, %q, %v; want %s, %q", tc.in, c, note, err, tc.want, tc.note)
+			}
+		})
+	}
+}
+
+func TestMarkInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	dead := &Capture{SessionID: "s_dead", Target: "http://a/", Flags: FlagNotOmega}
+	mine := &Capture{SessionID: "s_me"}
+	done := &Capture{SessionID: "s_dead"}
+	for _, c := range []*Capture{dead, mine, done} {
+		if err := s.Begin(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Finish(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.MarkInterrupted(ctx, "s_me", time.Now().Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("MarkInterrupted = %d, %v; want 1", n, err)
+	}
+	got, err := s.Get(ctx, dead.ID)
+	if err != nil || got.State != StateInterrupted || got.Outcome() != OutcomeFailed || got.Error != InterruptedError ||
+		got.Target != "http://a/" || !got.Flags.Has(FlagNotOmega) {
+		t.Fatalf("the dead run's capture: %+v, %v", got, err)
+	}
+	if got, _ := s.Get(ctx, mine.ID); got.State != StatePending {
+		t.Errorf("our own pending capture was marked: %s", got.State)
+	}
+	if got, _ := s.Get(ctx, done.ID); got.State != StateDone {
+		t.Errorf("a finished capture was marked: %s", got.State)
+	}
+	// Received after since: left alone.
+	if n, _ := s.MarkInterrupted(ctx, "s_other", time.Now().Add(-time.Hour)); n != 0 {
+		t.Errorf("marked %d received after since", n)
+	}
+}

@@ -285,8 +285,9 @@ func newCapturesShowCmd(s Streams, g *globalOptions) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show one recorded delivery whole: request, answer, replays",
 		Long: `Show one capture: its summary, the request headers and body, your app's answer, the
-error if it failed, and the replays of it. ID may be the full ID or a prefix of at least 4
-characters (as 'captures list' prints it).`,
+error if it failed, and the replays of it. ID may be a capture ID or an Omega event ID (its
+newest capture), whole or a prefix of at least 4 characters (as the lines, the screen and
+'captures list' print them).`,
 		Example: `  omega-listen captures show c_01jd3k8m2x
   omega-listen captures show c_01jd3k8m2x --json | jq .response_headers
   omega-listen captures show c_01jd3k8m2x --body | jq .data`,
@@ -310,8 +311,14 @@ type captureJSON struct {
 	Replays []capture.Summary `json:"replays"`
 }
 
-func getCapture(ctx context.Context, st *capture.Store, id string) (*capture.Capture, error) {
-	c, err := st.Get(ctx, id)
+// getCapture reads the capture id names: a capture or event ID or a
+// prefix of either. What it picked, when id was not a whole capture ID, is
+// said on errw.
+func getCapture(ctx context.Context, st *capture.Store, id string, errw io.Writer) (*capture.Capture, error) {
+	c, note, err := st.Resolve(ctx, id)
+	if err == nil && note != "" {
+		fmt.Fprintf(errw, "(%s)\n", clean(note))
+	}
 	switch {
 	case errors.Is(err, capture.ErrNotFound), errors.Is(err, capture.ErrAmbiguous):
 		return nil, err // it names the ID (quoted) and what to do
@@ -327,7 +334,7 @@ func runCapturesShow(ctx context.Context, s Streams, g *globalOptions, o *captur
 		return err
 	}
 	defer st.Close()
-	c, err := getCapture(ctx, st, id)
+	c, err := getCapture(ctx, st, id, s.Err)
 	if err != nil {
 		return err
 	}
@@ -491,7 +498,8 @@ func newCapturesExportCmd(s Streams, g *globalOptions) *cobra.Command {
 pick (the same as 'captures list': by default the newest 50; --limit 0 for all), oldest first.
 
 Formats:
-  jsonl  one JSON object per capture, the full record (bodies base64)
+  jsonl  one JSON object per capture, the full record; JSON bodies as JSON (jq reads into
+         them), other bodies base64 in body_base64 / response_body_base64
   har    HAR 1.2, for browser devtools and other HAR viewers
   curl   one curl command per capture that sends the same request again, byte for byte
 
@@ -542,7 +550,7 @@ func runCapturesExport(ctx context.Context, s Streams, g *globalOptions, o *capt
 	var caps []*capture.Capture
 	if len(ids) > 0 {
 		for _, id := range ids {
-			c, err := getCapture(ctx, st, id)
+			c, err := getCapture(ctx, st, id, s.Err)
 			if err != nil {
 				return err
 			}

@@ -249,8 +249,13 @@ func TestCapturesExport(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("jsonl: %d lines\n%s", len(lines), out)
 	}
-	var first capture.Capture
-	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first.ID != "c_0aaaaaaaaaaaaaaaaaaaaaaaa1" || first.Headers.Get("X-Evil") != "\x1b[2Jgotcha" {
+	var first struct {
+		ID      string          `json:"id"`
+		Headers http.Header     `json:"headers"`
+		Body    json.RawMessage `json:"body"` // JSON as JSON: jq '.body.type' works
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first.ID != "c_0aaaaaaaaaaaaaaaaaaaaaaaa1" || first.Headers.Get("X-Evil") != "\x1b[2Jgotcha" ||
+		!json.Valid(first.Body) || first.Body[0] != '{' {
 		t.Errorf("jsonl first line: %v %+v", err, first)
 	}
 

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/omega-listen/omega-listen/inspector"
@@ -16,6 +18,7 @@ import (
 // normalizeForward turns the --forward shorthands into a URL:
 //
 //	8888                    → http://localhost:8888/
+//	8888/webhook            → http://localhost:8888/webhook
 //	:8888/webhook           → http://localhost:8888/webhook
 //	localhost:8888/webhook  → http://localhost:8888/webhook
 //	https://app.test/hook   → unchanged
@@ -30,8 +33,10 @@ func normalizeForward(s string) (*url.URL, error) {
 		}
 	}
 	raw := s
+	port, _, _ := strings.Cut(s, "/")
 	switch {
-	case isDigits(s):
+	case isDigits(port):
+		// 8888 and 8888/webhook: a port on this machine.
 		raw = "http://localhost:" + s
 	case strings.HasPrefix(s, ":"):
 		raw = "http://localhost" + s
@@ -61,10 +66,29 @@ func normalizeForward(s string) (*url.URL, error) {
 	if u.Fragment != "" {
 		u.Fragment = ""
 	}
+	if raw != s && bareWord(u.Hostname()) && !forwardHostResolves(u.Hostname()) {
+		// "-f webhook" meant a path, not a host called webhook.
+		return nil, fmt.Errorf("--forward %q: %q is not a host this machine can resolve. Accepted forms: 8888, 8888/webhook, :8888/webhook, localhost:8888/webhook, http(s)://host[:port]/path", s, u.Hostname())
+	}
 	if u.Path == "" {
 		u.Path = "/"
 	}
 	return u, nil
+}
+
+// bareWord: a host name with no dot that is not localhost or an IP
+// address, which is more often a path typed without its port than a host.
+func bareWord(host string) bool {
+	return !strings.Contains(host, ".") && !strings.EqualFold(host, "localhost") && net.ParseIP(host) == nil
+}
+
+// forwardHostResolves looks a bare host name up (a compose service, an
+// /etc/hosts entry); tests replace it, so no test asks a resolver.
+var forwardHostResolves = func(host string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, host)
+	return err == nil && len(addrs) > 0
 }
 
 func isDigits(s string) bool {

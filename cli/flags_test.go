@@ -9,8 +9,22 @@ import (
 	"github.com/omega-listen/omega-listen/text"
 )
 
+// noResolver answers for the host names the tests know, and no other.
+func noResolver(t testing.TB) {
+	old := forwardHostResolves
+	forwardHostResolves = func(host string) bool { return host == "app" }
+	t.Cleanup(func() { forwardHostResolves = old })
+}
+
 func TestNormalizeForward(t *testing.T) {
+	noResolver(t)
 	tests := []struct{ in, want, err string }{
+		{"8888/webhook", "http://localhost:8888/webhook", ""},
+		{"webhook", "", "not a host this machine can resolve. Accepted forms: 8888, 8888/webhook"},
+		{"webhook/x", "", "not a host this machine can resolve"},
+		{"app:3000/hook", "http://app:3000/hook", ""}, // a name that resolves (a compose service)
+		{"http://webhook/", "http://webhook/", ""},    // a URL says what it means
+		{"LOCALHOST:1", "http://LOCALHOST:1/", ""},
 		{"8888", "http://localhost:8888/", ""},
 		{":8888/webhook", "http://localhost:8888/webhook", ""},
 		{"localhost:8888/webhook", "http://localhost:8888/webhook", ""},
@@ -49,6 +63,7 @@ func FuzzNormalizeForward(f *testing.F) {
 	for _, s := range []string{"8888", ":8888/webhook", "localhost:8888/webhook", "https://a.b/c?d#e", "[::1]:1", "%", "http://[::1"} {
 		f.Add(s)
 	}
+	noResolver(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := normalizeForward(s)
 		if err != nil {

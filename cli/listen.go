@@ -103,6 +103,9 @@ type listenConfig struct {
 	// eventsGiven: -e was on the command line (a borrowed endpoint keeps
 	// its own events otherwise).
 	eventsGiven bool
+	// sampleApp: forward to the built-in sample app (--emulate without
+	// --forward); target is set once it listens.
+	sampleApp bool
 }
 
 func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
@@ -116,8 +119,13 @@ func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
 func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig, error) {
 	cfg := &listenConfig{opts: o}
 	var err error
-	if cfg.target, err = normalizeForward(o.Forward); err != nil {
-		return nil, &usageError{err}
+	// --emulate with no --forward: the built-in sample app (started in
+	// runListen, on a free port) is the target, so a first try succeeds.
+	cfg.sampleApp = o.Emulate && strings.TrimSpace(o.Forward) == ""
+	if !cfg.sampleApp {
+		if cfg.target, err = normalizeForward(o.Forward); err != nil {
+			return nil, &usageError{err}
+		}
 	}
 	if cfg.events, err = omega.ParseTypes(o.Events); err != nil {
 		return nil, &usageError{err}
@@ -195,8 +203,8 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 			return nil, usagef("--token: %v", err)
 		}
 	}
-	if o.Tunnel == "ngrok" && strings.TrimSpace(o.Ngrok.AuthToken) == "" {
-		return nil, tunnel.ErrNoAuthToken
+	if err := missingCredentials(o); err != nil {
+		return nil, err
 	}
 	if cfg.dataDir, err = dataDir(s, o.global); err != nil {
 		return nil, err
@@ -227,6 +235,7 @@ type listener struct {
 	endpoint    *omega.Endpoint
 	borrowed    *omega.Endpoint // --endpoint: as it was before we pointed it at us
 	backfill    *backfiller     // --backfill
+	sample      *sampleApp      // --emulate without --forward
 	scr         *screen         // the TUI, when it runs
 	sessionPath string
 
@@ -240,6 +249,12 @@ type listener struct {
 
 func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	o := cfg.opts
+	// One listener per data dir: the lock is held until we return.
+	lock, err := lockDataDir(cfg.dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	l := &listener{s: s, cfg: cfg, log: newLogger(s, o.global), started: time.Now(), sessionID: capture.NewID()}
 	l.out = newLinePrinter(s.Out, cfg.json)
 	l.out.errW = s.Err
@@ -268,6 +283,11 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	if cfg.sampleApp {
+		if err := l.startSample(); err != nil {
+			return err
+		}
+	}
 
 	// The store publishes every capture it writes (deliveries, rejects,
 	// replays) on the bus the presenters read.
@@ -277,8 +297,12 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening the capture store: %w", err)
 	}
+	l.markInterrupted(ctx)
 
 	if err := l.openTunnel(ctx); err != nil {
+		return err
+	}
+	if err := pointsAtReceiver(cfg.target, l.tun.Addr(), l.tun.PublicURL()); err != nil {
 		return err
 	}
 	if err := l.serve(); err != nil {
@@ -312,6 +336,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 			l.out.follow(sub, l.store)
 		}()
 		l.out.ready(l.readyInfo())
+		if l.sample != nil {
+			l.sample.lines.Store(l.out)
+		}
 	}
 	l.warnForward(forwardErr, o.ForwardInsecure)
 	go l.reportLeftovers(ctx)
@@ -329,7 +356,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}
 	bg.Go(func() { l.followTunnel(bgCtx, &bg) })
 	// Replays sent by `omega-listen replay` beside us show up here too.
-	bg.Go(func() { _ = l.store.Follow(bgCtx, l.sessionID, l.started, 250*time.Millisecond, l.bus.Publish) })
+	bg.Go(func() { _ = l.store.Follow(bgCtx, l.sessionID, l.started, 250*time.Millisecond, l.publishOthers) })
 
 	select {
 	case <-sig:
@@ -367,6 +394,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 			<-l.scr.done
 		}
 		fmt.Fprintln(s.Err, "Quitting at once.")
+		if msg := l.leftBehind(); msg != "" {
+			fmt.Fprintln(s.Err, msg)
+		}
 		s.exit(130)
 	}()
 	stopBg()
@@ -656,6 +686,7 @@ func (l *listener) readyInfo() readyInfo {
 		Events:     l.cfg.events,
 		Tunnel:     l.tun.Provider(),
 		Emulated:   l.emu != nil,
+		SampleApp:  l.sample != nil,
 		DataDir:    l.cfg.dataDir,
 		CustomDir:  l.cfg.opts.global.DataDir != "",
 	}
@@ -764,6 +795,9 @@ func (l *listener) teardown(ctx context.Context) {
 	}
 	if l.emu != nil {
 		_ = l.emu.Close()
+	}
+	if l.sample != nil {
+		_ = l.sample.Close()
 	}
 }
 

@@ -245,6 +245,12 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	if !strings.Contains(p.err.String(), "Quitting at once.") {
 		t.Errorf("stderr: %s", p.err)
 	}
+	// What is left behind, with the exact command that removes it.
+	eps := emu.Endpoints()
+	if len(eps) != 1 || !strings.Contains(p.err.String(), "Endpoint "+eps[0].ID+" is left registered") ||
+		!strings.Contains(p.err.String(), "  omega-listen endpoints delete "+eps[0].ID+" --data-dir ") {
+		t.Errorf("the forced quit does not say what it left (%+v): %s", eps, p.err)
+	}
 	// Exit is stubbed, so Main is still running: let the stuck delivery go
 	// and wait for Main to finish its teardown, which writes to the data
 	// dir, before the test's cleanup removes that dir.
@@ -267,6 +273,12 @@ func TestListenerShowsWhatOtherProcessesRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
+	// Another listener's delivery (no lock on its platform, say) is not ours.
+	foreign := &capture.Capture{SessionID: "other-listener", Method: "POST", Path: "/omega/{token}", EventID: "6b08000000000000000000ff",
+		EventType: "video.deleted", State: capture.StateDone, Status: 200, SentStatus: 200, Target: "http://localhost:9999/"}
+	if err := other.Record(context.Background(), foreign); err != nil {
+		t.Fatal(err)
+	}
 	c := &capture.Capture{SessionID: "replayer", Method: "POST", Path: "/omega/{token}", EventID: "6b0800000000000000000001",
 		EventType: "video.uploaded", ReplayOf: "c_original", State: capture.StateDone, Status: 204, SentStatus: 204, Target: "http://localhost:8888/"}
 	if err := other.Record(context.Background(), c); err != nil {
@@ -282,6 +294,9 @@ func TestListenerShowsWhatOtherProcessesRecord(t *testing.T) {
 	}
 	if !strings.Contains(p.out.String(), "video.uploaded [6b0800000000000000000001] (replay of c_original)") {
 		t.Errorf("no received line for the replay:\n%s", p.out)
+	}
+	if strings.Contains(p.out.String(), "6b08000000000000000000ff") {
+		t.Errorf("printed another listener's delivery as its own:\n%s", p.out)
 	}
 }
 

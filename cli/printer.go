@@ -13,6 +13,7 @@ import (
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/feed"
 	"github.com/omega-listen/omega-listen/text"
+	"github.com/omega-listen/omega-listen/tui"
 )
 
 // linePrinter writes the listener's output lines: stripe-style text, or
@@ -41,6 +42,7 @@ type readyInfo struct {
 	Events     []string `json:"events"`
 	Tunnel     string   `json:"tunnel"`
 	Emulated   bool     `json:"emulated"`
+	SampleApp  bool     `json:"sample_app,omitempty"` // Forward is the built-in sample app
 	DataDir    string   `json:"data_dir"`
 	// CustomDir: the data dir is not the default, so other commands need
 	// to be told it.
@@ -77,8 +79,12 @@ func (p *linePrinter) write(text string, obj any) {
 }
 
 func (p *linePrinter) ready(r readyInfo) {
+	fwd := r.Forward
+	if r.SampleApp {
+		fwd = "the built-in sample app at " + r.Forward + " (it answers 200; --forward sends them to your app)"
+	}
 	line := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
-		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
+		fwd, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
 	if r.Emulated {
 		line += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
 		if r.CustomDir {
@@ -160,7 +166,7 @@ func (p *linePrinter) completed(c capture.Summary) {
 	var out string
 	if c.Flags.Has(capture.FlagRejected) {
 		line.Type, line.Path, line.Reason = "rejected", c.Path, c.RejectReason
-		out = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason))
+		out = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s  %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason), tui.ShortID(c.ID))
 	} else {
 		id := c.EventID
 		if id == "" {
@@ -172,7 +178,9 @@ func (p *linePrinter) completed(c capture.Summary) {
 			status = fmt.Sprintf("[%d]", c.SentStatus)
 			tail = "failed: " + clean(c.Error)
 		}
-		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
+		// The short capture ID last: what replay and captures show take
+		// (as they take the event ID).
+		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, clean(c.Method), c.Target, clean(id), tail, tui.ShortID(c.ID))
 	}
 	p.write(out, line)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,29 +58,25 @@ func httpProbe(ctx context.Context, u string) bool {
 	return resp.StatusCode == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == http.MethodPost
 }
 
-// leftovers returns the tagged endpoints whose listener is gone: on this
-// host with a dead pid, or anywhere with a URL that no longer answers like
-// an omega-listen receiver. skipID is the caller's own endpoint.
+// leftovers returns the tagged endpoints whose listener is gone: their URL
+// no longer answers like an omega-listen receiver. (Not by process ID: a
+// reused one would make a dead listener look alive, and it is not
+// portable.) skipID is the caller's own endpoint.
 func leftovers(ctx context.Context, c *omega.Client, skipID string, probe prober) ([]omega.Endpoint, error) {
 	eps, err := c.ListEndpoints(ctx)
 	if err != nil {
 		return nil, err
 	}
-	host, _ := os.Hostname()
 	var (
 		mu  sync.Mutex
 		out []omega.Endpoint
 		wg  sync.WaitGroup
 	)
 	for _, ep := range eps {
-		tag, ok := parseEndpointTag(ep.Desc())
+		_, ok := parseEndpointTag(ep.Desc())
 		// Inactive ones receive nothing: a --domain run deactivates its
 		// endpoint at exit on purpose, for the next run to reuse.
 		if !ok || ep.ID == skipID || !ep.Active {
-			continue
-		}
-		if tag.Host == host && !processAlive(tag.PID) {
-			out = append(out, ep)
 			continue
 		}
 		wg.Add(1)

@@ -20,7 +20,6 @@ import (
 	"github.com/omega-listen/omega-listen/tunnel"
 )
 
-
 // relayFlags are the listen flags that only --tunnel relay reads.
 type relayFlags struct {
 	URL   string

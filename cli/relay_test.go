@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -166,15 +167,19 @@ func relayEnv(t *testing.T, env map[string]string) string {
 	return pub
 }
 
-// A listener replaced by a newer one with the same name and data dir (an
-// old process that woke up, say) stops, saying why, and leaves the endpoint
-// they share active for the newer one.
+// A listener replaced by a newer one with the same relay name and the same
+// URL (the same token, on another machine or data dir: one data dir takes
+// one listener) stops, saying why, and leaves the endpoint they share
+// active for the newer one.
 func TestReplacedListenerLeavesTheEndpoint(t *testing.T) {
 	emu, env := emuEnv(t, emulator.Options{})
 	relayEnv(t, env)
+	env["OMEGA_LISTEN_TOKEN"] = "shared-token_0123456789abcdef"
 	args := []string{"--forward", "8888", "--tunnel", "relay", "--print"}
 	first := startInProc(t, env, args...)
-	second := startInProc(t, env, args...)
+	other := maps.Clone(env)
+	other["OMEGA_LISTEN_HOME"] = t.TempDir()
+	second := startInProc(t, other, args...)
 	select {
 	case code := <-first.code:
 		if code != 0 {

@@ -57,7 +57,8 @@ running. Each replay carries the original's method, headers and body byte for by
 Omega-Listen-Replay: <original capture ID>, and is recorded as a new capture that names the
 original (see 'omega-listen captures list').
 
-Choose what to replay with capture IDs (or at least 4 characters of one), or with filters,
+Choose what to replay with capture IDs or Omega event IDs (or at least 4 characters of one; an
+event replays its newest capture), or with filters,
 which combine: --type, --since and --failed narrow the selection and --last N keeps the
 newest N of it. --all replays every capture. Captures are replayed oldest first. Requests the
 receiver rejected (wrong path, method or size) were never forwarded and are never replayed.
@@ -222,6 +223,14 @@ func runReplay(ctx context.Context, s Streams, g *globalOptions, cfg *replayConf
 		}
 		origs = []*capture.Capture{tmpl}
 	} else {
+		// Event IDs and prefixes name captures too: say what each picked.
+		for i, id := range cfg.sel.IDs {
+			c, err := getCapture(ctx, store, strings.TrimSpace(id), s.Err)
+			if err != nil {
+				return err
+			}
+			cfg.sel.IDs[i] = c.ID
+		}
 		origs, err = replay.Select(ctx, store, cfg.sel, time.Now())
 		if err != nil {
 			switch {

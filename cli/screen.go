@@ -45,7 +45,7 @@ func (l *listener) startScreen(ctx context.Context, sub *feed.Sub) *screen {
 		Info: tui.Info{
 			WebhookURL: l.webhookURL(), PublicURL: l.tun.PublicURL(), EndpointID: l.endpoint.ID,
 			Forward: l.cfg.target.String(), Tunnel: l.tun.Provider(), Events: l.cfg.events,
-			Emulated: l.emu != nil, SessionID: l.sessionID,
+			Emulated: l.emu != nil, SessionID: l.sessionID, SampleApp: l.sample != nil,
 		},
 		Actions: tui.Actions{
 			List: l.store.List,
@@ -60,6 +60,8 @@ func (l *listener) startScreen(ctx context.Context, sub *feed.Sub) *screen {
 			Curl:      func(c *capture.Capture) string { return capture.Curl(c, "") },
 			CheckEdit: replay.CheckEdited,
 			Quit:      func() { sc.quitOnce.Do(func() { close(sc.quit) }) },
+			Trigger:   l.screenTrigger(),
+			Copy:      systemClipboard(l.s.getenv),
 		},
 		NoColor: l.s.getenv("NO_COLOR") != "",
 		Editor: func(path string) (*exec.Cmd, error) {

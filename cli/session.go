@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"time"
 )
 
@@ -57,9 +56,31 @@ func writeSession(dir string, si *sessionInfo) (path string, err error) {
 	return path, os.Rename(tmp, path)
 }
 
-// findSession returns the newest running listener's session in dir. Files
-// of dead processes are removed on the way.
+// findSession returns the running listener's session in dir: the one
+// that holds the data dir's lock. Session files without a live holder are
+// removed on the way.
 func findSession(dir string) (*sessionInfo, error) {
+	running, err := listenerRunning(dir)
+	if err != nil {
+		return nil, fmt.Errorf("checking for a listener in %s: %w", dir, err)
+	}
+	if !running {
+		removeSessions(dir)
+		return nil, errNoSession
+	}
+	live, err := readSessions(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(live) == 0 {
+		// The listener has the lock but has not written its session yet.
+		return nil, errNoSession
+	}
+	return live[0], nil
+}
+
+// readSessions reads dir's session files, newest first.
+func readSessions(dir string) ([]*sessionInfo, error) {
 	entries, err := os.ReadDir(sessionsDir(dir))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("reading sessions in %s: %w", dir, err)
@@ -69,8 +90,7 @@ func findSession(dir string) (*sessionInfo, error) {
 		if e.IsDir() || filepath.Ext(e.Name()) != ".json" {
 			continue
 		}
-		p := filepath.Join(sessionsDir(dir), e.Name())
-		data, err := os.ReadFile(p)
+		data, err := os.ReadFile(filepath.Join(sessionsDir(dir), e.Name()))
 		if err != nil {
 			continue
 		}
@@ -78,25 +98,24 @@ func findSession(dir string) (*sessionInfo, error) {
 		if json.Unmarshal(data, &si) != nil || si.PID <= 0 {
 			continue
 		}
-		if !processAlive(si.PID) {
-			_ = os.Remove(p)
-			continue
-		}
 		live = append(live, &si)
 	}
-	if len(live) == 0 {
-		return nil, errNoSession
-	}
 	sort.Slice(live, func(i, j int) bool { return live[i].Started.After(live[j].Started) })
-	return live[0], nil
+	return live, nil
+}
+
+// removeSessions deletes dir's session files: called only when no
+// listener holds the data dir, so they are all left by ones that died.
+func removeSessions(dir string) {
+	if !canLock {
+		return // nothing tells the living from the dead here
+	}
+	entries, _ := os.ReadDir(sessionsDir(dir))
+	for _, e := range entries {
+		if !e.IsDir() {
+			_ = os.Remove(filepath.Join(sessionsDir(dir), e.Name()))
+		}
+	}
 }
 
 var errNoSession = errors.New("no omega-listen is running")
-
-func processAlive(pid int) bool {
-	if pid == os.Getpid() {
-		return true
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,12 +17,17 @@ import (
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/replay"
 )
 
 type triggerOptions struct {
 	Count int
 	To    string
 	JSON  bool
+	// Sets change fields of the sample (path=value, as replay --set);
+	// Data replaces the sample with a file's JSON.
+	Sets []string
+	Data string
 }
 
 func newTriggerCmd(s Streams, g *globalOptions) *cobra.Command {
@@ -37,7 +43,9 @@ real Omega, the sample is posted straight to the listener (Omega cannot be asked
 With --to, the sample is posted to any URL.`,
 		Example: `  omega-listen trigger video.process_succeeded
   omega-listen trigger video.process_failed --count 5
-  omega-listen trigger video.deleted --to http://localhost:8888/webhook`,
+  omega-listen trigger video.deleted --to http://localhost:8888/webhook
+  omega-listen trigger video.process_succeeded --set data.title="Launch day" --set data.duration=0
+  omega-listen trigger video.process_failed --data failed.json`,
 		Args: needArgs(1, -1, "one or more event types", "`omega-listen events types` lists them"),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			var out []string
@@ -61,6 +69,8 @@ With --to, the sample is posted to any URL.`,
 	cmd.Flags().IntVarP(&o.Count, "count", "n", 1, "how many of each type")
 	cmd.Flags().StringVar(&o.To, "to", "", "post the sample to this URL instead of a running listener")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON object per delivery")
+	cmd.Flags().StringArrayVar(&o.Sets, "set", nil, "set one field of the sample, path=value (repeatable; value is JSON if it parses, else a string)")
+	cmd.Flags().StringVar(&o.Data, "data", "", "send this file's JSON instead of the sample (--set applies on top)")
 	return cmd
 }
 
@@ -80,10 +90,13 @@ type triggerResult struct {
 
 func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOptions, types []string) error {
 	var results []triggerResult
-	var err error
+	custom, err := sampleCustomizer(o)
+	if err != nil {
+		return err
+	}
 	switch {
 	case o.To != "":
-		results, err = triggerDirect(ctx, o.To, "", types, o.Count)
+		results, err = triggerDirect(ctx, o.To, "", types, o.Count, custom)
 	default:
 		dir, derr := dataDir(s, g)
 		if derr != nil {
@@ -101,12 +114,15 @@ func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOpti
 			}()
 		}
 		switch {
-		case serr == nil && si.Emulator != nil:
+		case serr == nil && si.Emulator != nil && custom == nil:
 			results, err = triggerEmulator(ctx, si.Emulator.BaseURL, si.Emulator.APIKey, si.EndpointID, types, o.Count)
+		case serr == nil && si.Emulator != nil:
+			fmt.Fprintln(s.Err, "A customised sample (--set, --data) is posted straight to the listener, as Omega would send it; the emulator's history does not list it.")
+			results, err = triggerDirect(ctx, si.ReceiverURL, si.EndpointID, types, o.Count, custom)
 		case serr == nil:
 			fmt.Fprintln(s.Err, "The running listener talks to real Omega, which cannot be asked for an event: posting samples straight to the listener.")
-			results, err = triggerDirect(ctx, si.ReceiverURL, si.EndpointID, types, o.Count)
-		case errors.Is(serr, errNoSession) && g.APIKey != "" && g.BaseURL != defaultBaseURL:
+			results, err = triggerDirect(ctx, si.ReceiverURL, si.EndpointID, types, o.Count, custom)
+		case errors.Is(serr, errNoSession) && g.APIKey != "" && g.BaseURL != defaultBaseURL && custom == nil:
 			// A standalone `omega-listen emulator`: ask it to deliver to
 			// every endpoint subscribed to the type.
 			results, err = triggerEmulator(ctx, g.BaseURL, g.APIKey, "", types, o.Count)
@@ -132,17 +148,7 @@ func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOpti
 			}
 			continue
 		}
-		answer := fmt.Sprintf("%d %s", r.StatusCode, clean(strings.TrimSpace(strings.TrimPrefix(r.Status, fmt.Sprint(r.StatusCode)))))
-		if r.Error != "" {
-			answer = "failed: " + clean(r.Error)
-		} else if (r.StatusCode < 200 || r.StatusCode > 299) && strings.TrimSpace(r.Body) != "" {
-			answer += " (" + clean(truncate(strings.TrimSpace(r.Body), 160)) + ")"
-		}
-		who := "Sent"
-		if r.Via == "emulator" {
-			who = "Omega (emulator) delivered"
-		}
-		fmt.Fprintf(s.Out, "%s %s [%s] → %s\n", who, r.Type, clean(r.EventID), answer)
+		fmt.Fprintln(s.Out, triggerText(r))
 	}
 	if len(results) == 0 {
 		fmt.Fprintln(s.Err, "No endpoint is subscribed to that type, so nothing was delivered.")
@@ -160,13 +166,18 @@ var triggerHTTP = &http.Client{
 }
 
 // triggerDirect posts sample events to url as Omega would.
-func triggerDirect(ctx context.Context, url, endpointID string, types []string, count int) ([]triggerResult, error) {
+func triggerDirect(ctx context.Context, url, endpointID string, types []string, count int, custom func([]byte) ([]byte, error)) ([]triggerResult, error) {
 	var out []triggerResult
 	for _, t := range types {
 		for range count {
 			body, err := omega.SampleEvent(t, endpointID, "")
 			if err != nil {
 				return nil, err
+			}
+			if custom != nil {
+				if body, err = custom(body); err != nil {
+					return nil, err
+				}
 			}
 			var ev struct {
 				ID string `json:"id"`
@@ -287,4 +298,76 @@ func waitRecorded(ctx context.Context, s Streams, g *globalOptions, session, eve
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// screenTrigger is the screen's `t` with --emulate: the emulator delivers
+// a sample to this listener's endpoint. Nil on real Omega.
+func (l *listener) screenTrigger() func(context.Context, string) (string, error) {
+	if l.emu == nil {
+		return nil
+	}
+	return func(ctx context.Context, typ string) (string, error) {
+		if err := checkSubscribed(&sessionInfo{Events: l.cfg.events, Forward: l.cfg.target.String()}, []string{typ}); err != nil {
+			return "", err
+		}
+		res, err := triggerEmulator(ctx, l.emu.BaseURL, l.emu.APIKey(), l.endpoint.ID, []string{typ}, 1)
+		if err != nil {
+			return "", err
+		}
+		if len(res) == 0 {
+			return "", fmt.Errorf("no endpoint is subscribed to %s", typ)
+		}
+		return triggerText(res[0]), nil
+	}
+}
+
+// triggerText is one sample's fate in words.
+func triggerText(r triggerResult) string {
+	answer := fmt.Sprintf("%d %s", r.StatusCode, clean(strings.TrimSpace(strings.TrimPrefix(r.Status, fmt.Sprint(r.StatusCode)))))
+	if r.Error != "" {
+		answer = "failed: " + clean(r.Error)
+	} else if (r.StatusCode < 200 || r.StatusCode > 299) && strings.TrimSpace(r.Body) != "" {
+		answer += " (" + clean(truncate(strings.TrimSpace(r.Body), 160)) + ")"
+	}
+	who := "Sent"
+	if r.Via == "emulator" {
+		who = "Omega (emulator) delivered"
+	}
+	return fmt.Sprintf("%s %s [%s] → %s", who, r.Type, clean(r.EventID), answer)
+}
+
+// sampleCustomizer turns --data and --set into a func that rewrites a
+// sample body; nil when neither is given.
+func sampleCustomizer(o *triggerOptions) (func([]byte) ([]byte, error), error) {
+	if o.Data == "" && len(o.Sets) == 0 {
+		return nil, nil
+	}
+	var data []byte
+	if o.Data != "" {
+		b, err := os.ReadFile(o.Data)
+		if err != nil {
+			return nil, fmt.Errorf("--data: %w", err)
+		}
+		if !json.Valid(b) {
+			return nil, usagef("--data %s is not valid JSON", o.Data)
+		}
+		data = b
+	}
+	for _, a := range o.Sets {
+		if !strings.Contains(a, "=") {
+			return nil, usagef("--set %q: want path=value, e.g. --set data.title=\"New title\"", a)
+		}
+	}
+	return func(body []byte) ([]byte, error) {
+		if data != nil {
+			body = bytes.Clone(data)
+		}
+		for _, a := range o.Sets {
+			var err error
+			if body, err = replay.SetField(body, a); err != nil {
+				return nil, usagef("--set: %v", err)
+			}
+		}
+		return body, nil
+	}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -98,5 +100,38 @@ func TestCommandsUseTheRunningEmulator(t *testing.T) {
 	code, out, errs = run(t, env, "events", "list", "--endpoint", si.EndpointID)
 	if code != 0 || !strings.Contains(out, "video.process_succeeded") {
 		t.Fatalf("events list: exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+// TestTriggerSetAndData: --set changes fields of the sample, --data
+// replaces it with a file's JSON; both reach the app through the listener.
+func TestTriggerSetAndData(t *testing.T) {
+	app := newReplayApp(t, 200)
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	p := startInProc(t, env, "--emulate", "--forward", app.URL, "--print")
+	defer p.stop(t)
+
+	code, out, errs := run(t, env, "trigger", "video.process_succeeded", "--set", `data.title=Launch day`, "--set", "data.duration=0")
+	if code != 0 || !strings.Contains(out, "200") {
+		t.Fatalf("--set: exit %d %q %q", code, out, errs)
+	}
+	got := app.got()
+	if len(got) != 1 || !strings.Contains(string(got[0]), `"title":"Launch day"`) && !strings.Contains(string(got[0]), `"title": "Launch day"`) {
+		t.Fatalf("the app got %q", got)
+	}
+	file := filepath.Join(t.TempDir(), "ev.json")
+	if err := os.WriteFile(file, []byte(`{"id":"6b0000000000000000000abc","type":"video.process_succeeded","data":{"id":"v1","title":"mine"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = run(t, env, "trigger", "video.process_succeeded", "--data", file, "--set", "data.title=theirs")
+	if code != 0 || !strings.Contains(out, "[6b0000000000000000000abc]") {
+		t.Fatalf("--data: exit %d %q %q", code, out, errs)
+	}
+	if got := app.got(); len(got) != 2 || string(got[1]) != `{"id":"6b0000000000000000000abc","type":"video.process_succeeded","data":{"id":"v1","title":"theirs"}}` {
+		t.Errorf("the app got %q", got)
+	}
+	code, _, errs = run(t, env, "trigger", "video.process_succeeded", "--set", "nodots")
+	if code != ExitUsage || !strings.Contains(errs, "path=value") {
+		t.Errorf("bad --set: exit %d %q", code, errs)
 	}
 }

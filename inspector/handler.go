@@ -78,6 +78,10 @@ type Handler struct {
 	mu       sync.Mutex
 	inflight int
 	idle     chan struct{} // closed while inflight is 0
+
+	// forwarding holds the IDs of captures being forwarded now: one that
+	// comes back in a request's Omega-Listen-Capture header is a loop.
+	forwarding sync.Map
 }
 
 // NewHandler returns a Handler. It panics if Token is not valid (check it
@@ -218,6 +222,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"method not allowed; deliveries are POSTed\n", "method "+r.Method+" not allowed")
 		return
 	}
+	if id := r.Header.Get(HeaderCapture); id != "" {
+		if _, loop := h.forwarding.Load(id); loop {
+			// The target leads back here: answering 508 ends the loop
+			// after one turn instead of recording forever.
+			h.reject(ctx, w, c, http.StatusLoopDetected,
+				"loop detected: this request was forwarded by this omega-listen; --forward must point at your app, not at omega-listen\n",
+				"forwarding loop: this request came back from this listener (capture "+id+"); --forward points at the receiver")
+			return
+		}
+	}
 	body, err := h.readBody(w, r)
 	if err != nil {
 		var tooBig *bodyTooLargeError
@@ -246,7 +260,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.storeError(fmt.Errorf("recording capture %s before forwarding: %w", c.ID, err))
 	}
 
+	h.forwarding.Store(c.ID, struct{}{})
 	res := fwd.forward(ctx, Request{Method: r.Method, Header: fwdHeader, Body: body, CaptureID: c.ID, RawQuery: r.URL.RawQuery}, true)
+	h.forwarding.Delete(c.ID)
 
 	c.State = capture.StateDone
 	c.CompletedAt = h.o.Now()

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,14 +63,21 @@ type (
 	editReadyMsg struct {
 		id, path string
 		orig     []byte
+		written  []byte // what the file held for the editor: JSON pretty-printed
 	}
 	editDoneMsg struct {
 		id, path string
 		orig     []byte
+		written  []byte
 		err      error
 	}
 	clipMsg struct {
 		what, text string
+	}
+	// clipDoneMsg: via is the system clipboard tool that took the text,
+	// or "" when it is to go to the terminal (OSC 52).
+	clipDoneMsg struct {
+		what, text, via string
 	}
 	statusMsg struct {
 		text  string
@@ -140,8 +148,14 @@ func (m *Model) withCapture(id string, fn func(*capture.Capture) tea.Msg) tea.Cm
 	}
 }
 
-// prepareEdit writes the body to a private temp file for the editor.
+// prepareEdit writes the body to a private temp file for the editor, a
+// JSON body pretty-printed.
 func prepareEdit(c *capture.Capture) tea.Msg {
+	written := c.Body
+	var pretty bytes.Buffer
+	if json.Valid(c.Body) && json.Indent(&pretty, c.Body, "", "  ") == nil {
+		written = append(pretty.Bytes(), '\n')
+	}
 	f, err := os.CreateTemp("", "omega-listen-*.json")
 	if err != nil {
 		return statusMsg{text: fmt.Sprintf("could not create a file to edit: %v", err), isErr: true}
@@ -150,7 +164,7 @@ func prepareEdit(c *capture.Capture) tea.Msg {
 	// platform differs.
 	err = f.Chmod(0o600)
 	if err == nil {
-		_, err = f.Write(c.Body)
+		_, err = f.Write(written)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -159,7 +173,7 @@ func prepareEdit(c *capture.Capture) tea.Msg {
 		os.Remove(f.Name())
 		return statusMsg{text: fmt.Sprintf("could not write the body to edit: %v", err), isErr: true}
 	}
-	return editReadyMsg{id: c.ID, path: f.Name(), orig: c.Body}
+	return editReadyMsg{id: c.ID, path: f.Name(), orig: c.Body, written: written}
 }
 
 // finishEdit reads the edited body back, checks it and replays it.
@@ -173,6 +187,16 @@ func (m *Model) finishEdit(msg editDoneMsg) tea.Cmd {
 		body, err := os.ReadFile(msg.path)
 		if err != nil {
 			return statusMsg{text: fmt.Sprintf("could not read the edited body: %v; not replayed", err), isErr: true}
+		}
+		if msg.written != nil && bytes.Equal(bytes.TrimSpace(body), bytes.TrimSpace(msg.written)) {
+			return statusMsg{text: "the body was not changed: nothing replayed (r replays it as it was)"}
+		}
+		if json.Valid(body) && json.Valid(msg.orig) && !bytes.Contains(msg.orig, []byte("\n")) {
+			// The original was compact: send the edit compact too.
+			var compact bytes.Buffer
+			if json.Compact(&compact, body) == nil {
+				body = compact.Bytes()
+			}
 		}
 		if check != nil {
 			checked, err := check(msg.orig, body)
@@ -222,4 +246,18 @@ func statusText(code int) string {
 		return fmt.Sprintf("%d %s", code, t)
 	}
 	return fmt.Sprint(code)
+}
+
+// onClip copies through the system clipboard when there is one (in a Cmd:
+// it runs a program), else hands the text to the terminal.
+func (m *Model) onClip(msg clipMsg) tea.Cmd {
+	cp := m.act.Copy
+	return func() tea.Msg {
+		if cp != nil {
+			if via, err := cp(msg.text); err == nil {
+				return clipDoneMsg{what: msg.what, text: msg.text, via: via}
+			}
+		}
+		return clipDoneMsg{what: msg.what, text: msg.text}
+	}
 }

@@ -200,19 +200,11 @@ func (m *Model) detailLines() []string {
 		return out
 	}
 	c := m.det.c
-	out = append(out, m.section("Request"))
-	req := text.Sanitize(c.Method) + " " + text.Sanitize(c.Path)
-	if c.RemoteAddr != "" {
-		req += st.dim.Render("  from " + text.Sanitize(c.RemoteAddr))
-	}
-	out = append(out, req)
-	out = append(out, m.headerLines(c.Headers)...)
-	out = append(out, "")
-	out = append(out, m.bodyLines(c.Body, c.Flags.Has(capture.FlagTruncated))...)
-	out = append(out, "")
-	out = append(out, m.section("Response"))
+	// The app's answer first: it is short, and it is what one opens a
+	// delivery to see; the request body below it can run to pages.
+	out = append(out, m.section("Response (the app's answer)"))
 	switch {
-	case c.State != capture.StateDone:
+	case c.State == capture.StatePending:
 		out = append(out, st.dim.Render("waiting for the app…"))
 	case c.Status == 0:
 		out = append(out, st.errText.Render("no answer from the app"))
@@ -222,11 +214,21 @@ func (m *Model) detailLines() []string {
 		out = append(out, "")
 		out = append(out, m.bodyLines(c.RespBody, false)...)
 	}
+	out = append(out, "")
+	out = append(out, m.section("Request"))
+	req := text.Sanitize(c.Method) + " " + text.Sanitize(c.Path)
+	if c.RemoteAddr != "" {
+		req += st.dim.Render("  from " + text.Sanitize(c.RemoteAddr))
+	}
+	out = append(out, req)
+	out = append(out, m.headerLines(c.Headers)...)
+	out = append(out, "")
+	out = append(out, m.bodyLines(c.Body, c.Flags.Has(capture.FlagTruncated))...)
 	return out
 }
 
 func (m *Model) section(name string) string {
-	return m.st.title.Render(name) + " " + m.st.divider.Render(strings.Repeat("─", max(0, min(m.width, 80)-len(name)-1)))
+	return m.st.title.Render(name) + " " + m.st.divider.Render(strings.Repeat("─", max(0, min(m.width, 80)-ansi.StringWidth(name)-1)))
 }
 
 func flagWords(f capture.Flags) string {

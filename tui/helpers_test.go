@@ -50,7 +50,7 @@ var testInfo = Info{
 func fixture(n int, typ string, status int) *capture.Capture {
 	body := fmt.Sprintf(`{"id":"evt%021d","type":%q,"created":"2026-11-26T17:00:00Z","data":{"video_id":"v_%d","title":"Demo \"%d\"","duration":12.5,"ready":true,"tags":null}}`, n, typ, n, n)
 	return &capture.Capture{
-		ID:          fmt.Sprintf("c_%026d", n),
+		ID:          fmt.Sprintf("c_01jd3k8m%04dx%013d", n, n),
 		Seq:         int64(1000 + n),
 		SessionID:   thisSession,
 		State:       capture.StateDone,
@@ -262,7 +262,7 @@ func run(m *Model, cmd tea.Cmd) []tea.Msg {
 func isInternal(msg tea.Msg) bool {
 	switch msg.(type) {
 	case historyMsg, catchupMsg, filterMsg, detailMsg, replaysMsg, replayDoneMsg,
-		editReadyMsg, editDoneMsg, clipMsg, statusMsg, deliveriesMsg:
+		editReadyMsg, editDoneMsg, clipMsg, statusMsg, deliveriesMsg, triggerDoneMsg, clipDoneMsg:
 		return true
 	}
 	return false

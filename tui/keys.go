@@ -15,6 +15,7 @@ type KeyMap struct {
 	CopyBody         key.Binding
 	CopyCurl         key.Binding
 	Raw              key.Binding
+	Trigger          key.Binding
 	Help             key.Binding
 	Quit             key.Binding
 }
@@ -36,6 +37,7 @@ func DefaultKeyMap() KeyMap {
 		CopyBody: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy body")),
 		CopyCurl: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy curl")),
 		Raw:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "raw/pretty body")),
+		Trigger:  key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "send a sample event")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
@@ -46,7 +48,7 @@ type listHelp struct{ k *KeyMap }
 
 func (h listHelp) ShortHelp() []key.Binding {
 	k := h.k
-	return []key.Binding{k.Open, k.Replay, k.Filter, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.Replay, k.Filter, k.Trigger, k.Help, k.Quit}
 }
 
 func (h listHelp) FullHelp() [][]key.Binding {
@@ -54,7 +56,7 @@ func (h listHelp) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Open, k.Back, k.Raw, k.Filter, k.Help, k.Quit},
-		{k.Replay, k.Edit, k.CopyBody, k.CopyCurl},
+		{k.Replay, k.Edit, k.CopyBody, k.CopyCurl, k.Trigger},
 	}
 }
 

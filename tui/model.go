@@ -31,6 +31,9 @@ type Info struct {
 	WebhookURL, PublicURL, EndpointID, Forward, Tunnel string   // Tunnel: "ngrok" | "none"
 	Events                                             []string // subscribed event types (nil = all)
 	Emulated                                           bool
+	// SampleApp: Forward is the built-in sample app (--emulate with no
+	// --forward), which answers every delivery 200.
+	SampleApp bool
 	// SessionID: captures with another SessionID are from earlier sessions
 	// (or other processes sharing the store) and are shown set apart.
 	SessionID string
@@ -56,6 +59,16 @@ type Actions struct {
 	// empty body aborts, a JSON original must stay JSON, and the edit is
 	// sent as the editor left it.
 	CheckEdit func(orig, edited []byte) ([]byte, error)
+	// Trigger has the emulator deliver a sample event of the type to the
+	// listener's endpoint and says how it went ("Omega (emulator)
+	// delivered … → 200 OK"). Nil without --emulate: `t` then says how to
+	// send one.
+	Trigger func(ctx context.Context, eventType string) (string, error)
+	// Copy puts text on the system clipboard when there is a local one,
+	// and says with what ("pbcopy"). Nil, or an error, and the text goes
+	// to the terminal as OSC 52, which the status line then says it cannot
+	// confirm.
+	Copy func(text string) (via string, err error)
 	// Quit starts the caller's teardown. The caller then sends
 	// ShutdownMsg lines as steps happen, and DoneMsg when it is finished.
 	Quit func()
@@ -168,6 +181,7 @@ type Model struct {
 	fltLoadingOlder bool  // a page of older matches is on its way
 
 	input *lineInput
+	pick  *picker // choosing a sample event to send (t)
 
 	earlierMaxSeq int64 // newest Seq of an earlier session's row: the divider goes after it
 	historyDone   bool  // the initial history load returned

@@ -37,9 +37,9 @@ func TestProgramSmoke(t *testing.T) {
 	b := failed(fixture(2, omega.TypeProcessFailed, 0))
 	b.EventID = "evt-bravo-two"
 	tm.Send(deliveriesMsg{rows: []capture.Summary{a.Summary()}})
-	wait("evt-alpha-one")
+	wait("c_01jd3k8m0001") // the short capture ID; the event ID shows only on wider screens
 	tm.Send(deliveriesMsg{rows: []capture.Summary{b.Summary()}})
-	wait("evt-bravo-two")
+	wait("c_01jd3k8m0002")
 
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	wait("Deleted endpoint 6323940a.")

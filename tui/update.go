@@ -63,18 +63,27 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd, err := m.editor(path)
 		if err != nil {
 			// finishEdit reports it and removes the file.
-			return m, m.finishEdit(editDoneMsg{id: msg.id, path: path, orig: msg.orig, err: err})
+			return m, m.finishEdit(editDoneMsg{id: msg.id, path: path, orig: msg.orig, written: msg.written, err: err})
 		}
 		return m, tea.ExecProcess(cmd, func(err error) tea.Msg {
-			return editDoneMsg{id: msg.id, path: path, orig: msg.orig, err: err}
+			return editDoneMsg{id: msg.id, path: path, orig: msg.orig, written: msg.written, err: err}
 		})
 	case editDoneMsg:
-		return m, tea.Batch(m.setStatus("replaying edited "+msg.id+"…", false), m.finishEdit(msg))
+		return m, tea.Batch(m.setStatus("checking the edited body of "+msg.id+"…", false), m.finishEdit(msg))
 	case clipMsg:
+		return m, m.onClip(msg)
+	case clipDoneMsg:
+		if msg.via != "" {
+			return m, m.setStatus(fmt.Sprintf("copied the %s (%d bytes) to the clipboard (%s)", msg.what, len(msg.text), msg.via), false)
+		}
+		// OSC 52 cannot be confirmed: terminals (and tmux, by default)
+		// may drop it. Say what was done, and how to make it work.
 		return m, tea.Batch(tea.SetClipboard(msg.text),
-			m.setStatus(fmt.Sprintf("copied the %s (%d bytes) to the clipboard", msg.what, len(msg.text)), false))
+			m.setStatus(fmt.Sprintf("sent the %s (%d bytes) to the terminal's clipboard (OSC 52); if nothing was copied, your terminal ignores OSC 52 (tmux: set -g set-clipboard on)", msg.what, len(msg.text)), false))
 	case statusMsg:
 		return m, m.setStatus(msg.text, msg.isErr)
+	case triggerDoneMsg:
+		return m, m.onTriggerDone(msg)
 	case NoticeMsg:
 		if msg.Warn {
 			m.warning = msg.Text
@@ -110,6 +119,7 @@ func (m *Model) enterShutdown() {
 	m.mode = modeShutdown
 	m.showHelp = false
 	m.input = nil
+	m.pick = nil
 }
 
 func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
@@ -123,6 +133,9 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	if m.input != nil {
 		return m.onInputKey(k)
+	}
+	if m.pick != nil && !key.Matches(k, m.keys.Quit) {
+		return m.onPickerKey(k)
 	}
 	if key.Matches(k, m.keys.Quit) {
 		return m.quit()
@@ -200,6 +213,8 @@ func (m *Model) onListKey(k tea.KeyPressMsg) tea.Cmd {
 		if s, ok := m.selected(); ok {
 			return m.copyCurl(s.ID)
 		}
+	case key.Matches(k, m.keys.Trigger):
+		return m.openPicker()
 	}
 	return nil
 }

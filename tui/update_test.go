@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -196,8 +197,40 @@ func TestActionKeys(t *testing.T) {
 		if !hasMsg(msgs, tea.SetClipboard(string(last.Body))()) {
 			t.Fatalf("no clipboard message with the body in %v", msgs)
 		}
-		if len(fs.loads) != 1 || !strings.HasPrefix(m.status, "copied the body") {
+		// OSC 52 cannot be confirmed: the status says it was sent, and how
+		// to make a terminal that drops it (tmux) take it.
+		if len(fs.loads) != 1 || !strings.HasPrefix(m.status, "sent the body") || strings.Contains(m.status, "copied the body") ||
+			!strings.Contains(m.status, "set -g set-clipboard on") {
 			t.Errorf("loads %v status %q", fs.loads, m.status)
+		}
+	})
+	t.Run("c with a system clipboard says it copied, and sends no OSC 52", func(t *testing.T) {
+		fs := &fakeStore{}
+		fs.add(caps...)
+		acts := fs.actions()
+		var got string
+		acts.Copy = func(text string) (string, error) { got = text; return "pbcopy", nil }
+		m := newTestModel(t, acts, 100, 30)
+		run(m, m.Init())
+		msgs := press(m, "c")
+		last := caps[len(caps)-1]
+		if got != string(last.Body) || !strings.HasPrefix(m.status, "copied the body") || !strings.Contains(m.status, "(pbcopy)") {
+			t.Errorf("copied %q, status %q", got, m.status)
+		}
+		if msgOfType(msgs, "tea.setClipboardMsg") {
+			t.Errorf("sent OSC 52 as well: %v", msgs)
+		}
+	})
+	t.Run("c falls back to OSC 52 when the system clipboard fails", func(t *testing.T) {
+		fs := &fakeStore{}
+		fs.add(caps...)
+		acts := fs.actions()
+		acts.Copy = func(string) (string, error) { return "", errors.New("no display") }
+		m := newTestModel(t, acts, 100, 30)
+		run(m, m.Init())
+		msgs := press(m, "c")
+		if !msgOfType(msgs, "tea.setClipboardMsg") || !strings.HasPrefix(m.status, "sent the body") {
+			t.Errorf("status %q msgs %v", m.status, msgs)
 		}
 	})
 	t.Run("y copies a curl command, in the detail view from what it loaded", func(t *testing.T) {
@@ -283,16 +316,34 @@ func TestEditKey(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("temp file mode %v, want 0600", fi.Mode().Perm())
 		}
-		if got, _ := os.ReadFile(ready.path); !bytes.Equal(got, last.Body) || !bytes.Equal(ready.orig, last.Body) {
-			t.Errorf("temp file holds %q, want the body", got)
+		var pretty bytes.Buffer
+		json.Indent(&pretty, last.Body, "", "  ")
+		pretty.WriteByte('\n')
+		if got, _ := os.ReadFile(ready.path); !bytes.Equal(got, pretty.Bytes()) || !bytes.Equal(ready.orig, last.Body) {
+			t.Errorf("temp file holds %q, want the body pretty-printed", got)
 		}
 		return m, fs, ready
 	}
 	finish := func(m *Model, ready editReadyMsg, body string) {
 		os.WriteFile(ready.path, []byte(body), 0o600)
-		_, cmd := m.Update(editDoneMsg{id: ready.id, path: ready.path, orig: ready.orig})
+		_, cmd := m.Update(editDoneMsg{id: ready.id, path: ready.path, orig: ready.orig, written: ready.written})
 		run(m, cmd)
 	}
+	t.Run("closing the editor without a change replays nothing and says so", func(t *testing.T) {
+		m, fs, ready := prep(t)
+		finish(m, ready, string(ready.written))
+		if len(fs.replays) != 0 || !strings.Contains(m.status, "not changed: nothing replayed") {
+			t.Fatalf("replays %v, status %q", fs.replays, m.status)
+		}
+	})
+	t.Run("a pretty edit of a compact body is sent compact", func(t *testing.T) {
+		m, fs, ready := prep(t)
+		finish(m, ready, strings.Replace(string(ready.written), `"ready": true`, `"ready": false`, 1))
+		if len(fs.bodies) != 1 || !json.Valid(fs.bodies[0]) || bytes.Contains(fs.bodies[0], []byte("\n")) ||
+			!bytes.Contains(fs.bodies[0], []byte(`"ready":false`)) {
+			t.Fatalf("sent %q", fs.bodies)
+		}
+	})
 	t.Run("edited JSON is replayed", func(t *testing.T) {
 		m, fs, ready := prep(t)
 		finish(m, ready, `{"edited":true}`)

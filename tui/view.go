@@ -32,6 +32,10 @@ func (m *Model) render() string {
 		lines = append(lines, m.detailTitle())
 		lines = append(lines, strings.Split(m.det.vp.View(), "\n")...)
 		lines = m.footer(lines, detailHelp{&m.keys})
+	case m.pick != nil:
+		lines = m.header()
+		lines = append(lines, m.pickerLines()...)
+		lines = m.footer(lines, listHelp{&m.keys})
 	default:
 		lines = m.header()
 		lines = append(lines, m.listLines()...)
@@ -121,6 +125,10 @@ func (m *Model) header() []string {
 		tun = st.tunnelWait.Render("◌ " + text.Sanitize(m.tunnel.State))
 	}
 	url := in.WebhookURL
+	fwd := text.Sanitize(in.Forward)
+	if in.SampleApp {
+		fwd = "sample app " + fwd + " (answers 200)"
+	}
 	if url == "" {
 		url = in.PublicURL
 	}
@@ -137,7 +145,7 @@ func (m *Model) header() []string {
 	if len(ep) > 8 {
 		ep = ep[:8] + "…"
 	}
-	l2 := st.key.Render("→ ") + text.Sanitize(in.Forward) + st.key.Render("  endpoint ") + text.Sanitize(ep) +
+	l2 := st.key.Render("→ ") + fwd + st.key.Render("  endpoint ") + text.Sanitize(ep) +
 		st.key.Render("  events ") + text.Sanitize(events)
 
 	c := m.counts
@@ -157,8 +165,8 @@ func (m *Model) header() []string {
 // columns is the list's layout for one width: fixed columns first, then
 // the event type, the event ID and a note, dropped or cut as room runs out.
 type columns struct {
-	time, typ, id, note int
-	long                bool // date with the time
+	time, typ, capID, id, note int
+	long                       bool // date with the time
 }
 
 const (
@@ -175,7 +183,12 @@ func layout(width int) columns {
 	rest := width - colPrefix - c.time - 2 - colStatus - 2 - colLat - 2
 	c.typ = min(26, max(0, rest))
 	rest -= c.typ + 2
-	if rest >= 24 {
+	if rest >= shortIDLen {
+		c.capID = shortIDLen
+		rest -= shortIDLen + 2
+	}
+	// The event ID only with room left for a note (what went wrong).
+	if rest >= 24+2+14 {
 		c.id = 24
 		rest -= 26
 	}
@@ -200,6 +213,7 @@ func (m *Model) listLines() []string {
 			out = append(out, st.dim.Render("  loading…"))
 		default:
 			out = append(out, st.dim.Render("  waiting for deliveries…"))
+			out = append(out, m.howToSend()...)
 		}
 		return out
 	}
@@ -240,6 +254,10 @@ func (m *Model) columnHeads(c columns) string {
 	if c.typ > 0 {
 		b.WriteString("  ")
 		b.WriteString(pad("EVENT", c.typ))
+	}
+	if c.capID > 0 {
+		b.WriteString("  ")
+		b.WriteString(pad("CAPTURE", c.capID))
 	}
 	if c.id > 0 {
 		b.WriteString("  ")
@@ -302,7 +320,7 @@ func note(s *capture.Summary) string {
 		parts = append(parts, text.Sanitize(s.RejectReason))
 	}
 	if s.ReplayOf != "" {
-		parts = append(parts, "replay of "+s.ReplayOf)
+		parts = append(parts, "replay of "+ShortID(s.ReplayOf))
 	}
 	if s.Flags.Has(capture.FlagBackfill) {
 		parts = append(parts, "backfill")
@@ -370,13 +388,13 @@ func (m *Model) rowLine(s *capture.Summary, selected bool, c columns) string {
 		b.WriteString("  ")
 		b.WriteString(cell(pad(eventLabel(s), c.typ), oc))
 	}
-	if c.id > 0 {
-		id := s.EventID
-		if id == "" {
-			id = s.ID
-		}
+	if c.capID > 0 {
 		b.WriteString("  ")
-		b.WriteString(cell(pad(text.Sanitize(id), c.id), dim))
+		b.WriteString(cell(pad(text.Sanitize(ShortID(s.ID)), c.capID), dim))
+	}
+	if c.id > 0 {
+		b.WriteString("  ")
+		b.WriteString(cell(pad(text.Sanitize(s.EventID), c.id), dim))
 	}
 	if c.note > 0 {
 		if n := note(s); n != "" {
@@ -426,3 +444,15 @@ func (m *Model) shutdownView() []string {
 	lines = append(lines, "", st.dim.Render("ctrl-c again quits at once"))
 	return lines
 }
+
+// ShortID is a capture ID as rows and lines show it: "c_" and the first
+// 12 characters, which every command taking a capture ID accepts (a
+// prefix that fits more than one capture is refused with the candidates).
+func ShortID(id string) string {
+	if len(id) <= shortIDLen {
+		return id
+	}
+	return id[:shortIDLen]
+}
+
+const shortIDLen = 14

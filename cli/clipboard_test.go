@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+func TestSystemClipboard(t *testing.T) {
+	old := clipboardOS
+	clipboardOS = "linux" // the fake is an xclip on the PATH
+	t.Cleanup(func() { clipboardOS = old })
+	bin := t.TempDir()
+	got := filepath.Join(t.TempDir(), "clip")
+	cat, err := exec.LookPath("cat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\n" + cat + " > " + got + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "xclip"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+	cp := systemClipboard(env(map[string]string{"DISPLAY": ":0"}))
+	if cp == nil {
+		t.Fatal("no clipboard with DISPLAY set and xclip on the PATH")
+	}
+	if via, err := cp("hello"); err != nil || via != "xclip" {
+		t.Fatalf("copy = %q, %v", via, err)
+	}
+	if b, _ := os.ReadFile(got); string(b) != "hello" {
+		t.Errorf("xclip got %q", b)
+	}
+	if systemClipboard(env(map[string]string{"DISPLAY": ":0", "SSH_CONNECTION": "1 2 3 4"})) != nil {
+		t.Error("over SSH the local clipboard is the wrong one")
+	}
+	if systemClipboard(env(map[string]string{})) != nil {
+		t.Error("no display, yet a clipboard")
+	}
+}
