@@ -23,6 +23,7 @@ import (
 	"github.com/omega-listen/omega-listen/replay"
 	"github.com/omega-listen/omega-listen/tui"
 	"github.com/omega-listen/omega-listen/tunnel"
+	"github.com/omega-listen/omega-listen/web"
 )
 
 type listenOptions struct {
@@ -51,6 +52,7 @@ type listenOptions struct {
 	Endpoint string
 	Backfill time.Duration
 	Ngrok    ngrokFlags
+	Web      string // the web inspector's address, or "off"
 }
 
 func addListenFlags(cmd *cobra.Command, o *listenOptions) {
@@ -74,6 +76,7 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	f.BoolVar(&o.DeleteOnExit, "delete-on-exit", false, "with --domain: delete the endpoint at exit instead of deactivating it for the next run")
 	f.StringVar(&o.Endpoint, "endpoint", "", "borrow this existing endpoint: point it at the tunnel while running, restore its URL, events and state at exit")
 	agoVar(f, &o.Backfill, "backfill", false, "with --domain or --endpoint: at start and after each tunnel reconnect, deliver the endpoint's events of this window (e.g. 1h, 2d) that Omega could not deliver (missing or non-2xx response)")
+	f.StringVar(&o.Web, "web", defaultWebAddr, "address of the web inspector, or off (the next free port if the default is taken)")
 	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
 	addNgrokFlags(f, &o.Ngrok)
 	_ = cmd.RegisterFlagCompletionFunc("events", completeEventTypes)
@@ -92,6 +95,7 @@ type listenConfig struct {
 	// eventsGiven: -e was on the command line (a borrowed endpoint keeps
 	// its own events otherwise).
 	eventsGiven bool
+	webChosen   bool // --web was given: no moving to the next free port
 }
 
 func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
@@ -167,6 +171,10 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	if err := validListenAddr(o.Listen); err != nil {
 		return nil, &usageError{err}
 	}
+	if err := validWebAddr(o.Web); err != nil {
+		return nil, &usageError{err}
+	}
+	cfg.webChosen = cmd.Flags().Changed("web")
 	if o.Timeout <= 0 {
 		return nil, usagef("--timeout must be positive")
 	}
@@ -212,6 +220,8 @@ type listener struct {
 	backfill    *backfiller     // --backfill
 	scr         *screen         // the TUI, when it runs
 	sessionPath string
+	web         *web.Server // the web inspector, unless --web off
+	webURL      string
 }
 
 func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
@@ -261,6 +271,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}
 	if err := l.writeSession(); err != nil {
 		fmt.Fprintf(s.Err, "Warning: %v; `omega-listen trigger` will not find this listener.\n", err)
+	}
+	if err := l.startWeb(); err != nil {
+		return err
 	}
 
 	sub := l.bus.Subscribe(4096)
@@ -396,6 +409,7 @@ func (l *listener) serve() error {
 				if l.scr != nil && l.scr.alive() {
 					l.scr.p.Send(tui.NoticeMsg{Text: msg, Warn: true})
 				}
+				l.webNotice(msg, true)
 				fmt.Fprintln(l.s.Err, msg) // also where it stays after the screen
 			})
 			l.log.Error("capture store", "err", err)
@@ -607,6 +621,7 @@ func (l *listener) readyInfo() readyInfo {
 		Emulated:   l.emu != nil,
 		DataDir:    l.cfg.dataDir,
 		CustomDir:  l.cfg.opts.global.DataDir != "",
+		Web:        l.webURL,
 	}
 }
 
@@ -687,6 +702,7 @@ func (l *listener) teardown(ctx context.Context) {
 	if l.sessionPath != "" {
 		_ = os.Remove(l.sessionPath)
 	}
+	l.closeWeb()
 	if l.store != nil {
 		if err := l.store.Close(); err != nil {
 			l.step(fmt.Sprintf("Closing the capture store: %v", err))
@@ -726,6 +742,7 @@ func (l *listener) followTunnel(ctx context.Context, bg *sync.WaitGroup) {
 }
 
 func (l *listener) reportTunnel(st tunnel.Status) {
+	l.webTunnel(st)
 	if l.scr != nil && l.scr.alive() {
 		l.scr.p.Send(tunnelMsg(st))
 		return

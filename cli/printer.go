@@ -39,6 +39,8 @@ type readyInfo struct {
 	// CustomDir: the data dir is not the default, so other commands need
 	// to be told it.
 	CustomDir bool `json:"-"`
+	// Web is the web inspector's URL ("" with --web off).
+	Web string `json:"web,omitempty"`
 }
 
 // emit writes one line and flushes it.
@@ -73,6 +75,9 @@ func (p *linePrinter) write(text string, obj any) {
 func (p *linePrinter) ready(r readyInfo) {
 	text := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
 		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
+	if r.Web != "" {
+		text += "\nInspect deliveries in your browser: " + r.Web
+	}
 	if r.Emulated {
 		text += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
 		if r.CustomDir {

@@ -43,7 +43,7 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 		Info: tui.Info{
 			WebhookURL: l.webhookURL(), PublicURL: l.tun.PublicURL(), EndpointID: l.endpoint.ID,
 			Forward: l.cfg.target.String(), Tunnel: l.tun.Provider(), Events: l.cfg.events,
-			Emulated: l.emu != nil, SessionID: l.sessionID,
+			Emulated: l.emu != nil, SessionID: l.sessionID, Web: l.webURL,
 		},
 		Actions: tui.Actions{
 			List: l.store.List,

@@ -139,6 +139,9 @@ func (m *Model) header() []string {
 	}
 	l2 := st.key.Render("→ ") + sanitize(in.Forward) + st.key.Render("  endpoint ") + sanitize(ep) +
 		st.key.Render("  events ") + sanitize(events)
+	if in.Web != "" {
+		l2 += st.key.Render("  web ") + sanitize(in.Web)
+	}
 
 	c := m.counts
 	l3 := st.outcome[capture.OutcomeOK].Render(fmt.Sprintf("%d ok", c[capture.OutcomeOK])) + "  " +
