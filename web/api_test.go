@@ -384,7 +384,9 @@ func TestLiveStateNoticeAndCounters(t *testing.T) {
 		return m.Type == "state" && m.Stats != nil && m.Stats.Total == 3 && m.Stats.OK == 1 && m.Stats.AppError == 1 && m.Stats.Pending == 1
 	})
 	f.srv.SetInfo(func(i *Info) { i.TunnelState, i.TunnelError = "reconnecting", "EOF" })
-	readLive(t, ws, func(m *liveMsg) bool { return m.Type == "state" && m.Info.TunnelState == "reconnecting" && m.Info.TunnelError == "EOF" })
+	readLive(t, ws, func(m *liveMsg) bool {
+		return m.Type == "state" && m.Info.TunnelState == "reconnecting" && m.Info.TunnelError == "EOF"
+	})
 	f.srv.Notice("captures are NOT being recorded", true)
 	readLive(t, ws, func(m *liveMsg) bool { return m.Type == "notice" && m.Warn && strings.Contains(m.Text, "NOT") })
 }

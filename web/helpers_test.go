@@ -56,9 +56,9 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 			Replay: f.replay,
 			Curl:   func(c *capture.Capture) string { return capture.Curl(c, "") },
 		},
-		Subscribe:  f.bus.Subscribe,
-		Info:       Info{Mode: "listen", Forward: f.app.URL, Tunnel: "none", TunnelState: "local", KnownTypes: []string{"video.process_succeeded", "video.process_failed", "video.deleted"}},
-		Creator: "omega-listen/test",
+		Subscribe: f.bus.Subscribe,
+		Info:      Info{Mode: "listen", Forward: f.app.URL, Tunnel: "none", TunnelState: "local", KnownTypes: []string{"video.process_succeeded", "video.process_failed", "video.deleted"}},
+		Creator:   "omega-listen/test",
 	}
 	for _, fo := range opts {
 		fo(&o)

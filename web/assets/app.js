@@ -445,7 +445,7 @@
     const k = keyEl();
     if (k) sum.append(k);
     sum.append(document.createTextNode((arr ? "[" : "{") + (entries.length ? "" : (arr ? "]" : "}"))));
-    if (entries.length) sum.append(el("span", "muted", "  " + entries.length + (arr ? " items" : " keys")));
+    if (entries.length) sum.append(el("span", "muted", "  " + entries.length + (arr ? " item" : " key") + (entries.length === 1 ? "" : "s")));
     det.append(sum);
     for (const [ck, cv] of entries) {
       if (budget.n < 0) break;
