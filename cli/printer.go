@@ -76,7 +76,7 @@ func (p *linePrinter) ready(r readyInfo) {
 	text := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
 		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
 	if r.Web != "" {
-		text += "\nInspect deliveries in your browser: " + r.Web
+		text += " Web inspector: " + r.Web
 	}
 	if r.Emulated {
 		text += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func readyLine(t *testing.T, out string) map[string]any {
+	t.Helper()
+	for line := range strings.SplitSeq(out, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["type"] == "ready" {
+			return m
+		}
+	}
+	t.Fatalf("no ready line in %q", out)
+	return nil
+}
+
+func getBody(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestListenServesTheWebInspector(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer app.Close()
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	p := startInProc(t, env, "--emulate", "--forward", app.URL, "--format", "json", "--web", "127.0.0.1:0")
+	defer p.stop(t)
+	web, _ := readyLine(t, p.out.String())["web"].(string)
+	if !strings.HasPrefix(web, "http://127.0.0.1:") {
+		t.Fatalf("ready line web = %q", web)
+	}
+	code, page := getBody(t, web+"/")
+	if code != 200 || !strings.Contains(page, `name="omega-listen-token"`) {
+		t.Fatalf("GET /: %d %.200s", code, page)
+	}
+	code, sess := getBody(t, web+"/api/session")
+	if code != 200 || !strings.Contains(sess, `"webhook_url":"http://127.0.0.1:`) || !strings.Contains(sess, "/omega/{token}") {
+		t.Fatalf("session: %d %s", code, sess)
+	}
+	// The receiver's secret path appears nowhere.
+	webhook, _ := readyLine(t, p.out.String())["webhook_url"].(string)
+	secret := webhook[strings.LastIndex(webhook, "/")+1:]
+	if len(secret) < 22 || strings.Contains(page+sess, secret) {
+		t.Errorf("the secret token %q is in the page or the API", secret)
+	}
+}
+
+func TestListenWebOffAndBadAddress(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer app.Close()
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	p := startInProc(t, env, "--emulate", "--forward", app.URL, "--format", "json", "--web", "off")
+	if _, ok := readyLine(t, p.out.String())["web"]; ok {
+		t.Errorf("--web off: the ready line names a web inspector: %s", p.out)
+	}
+	p.stop(t)
+
+	code, _, stderr := run(t, env, "--emulate", "--forward", "8888", "--web", "nonsense")
+	if code != 2 || !strings.Contains(stderr, "--web") {
+		t.Errorf("--web nonsense: exit %d, %s", code, stderr)
+	}
+}
+
+func TestWebDefaultMovesToTheNextFreePort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	s := Streams{Err: io.Discard}
+	ln, err := listenWeb(s, busy.Addr().String(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if ln.Addr().String() == busy.Addr().String() {
+		t.Fatal("took the busy port")
+	}
+	if _, err := listenWeb(s, busy.Addr().String(), true); err == nil || !strings.Contains(err.Error(), "--web") {
+		t.Errorf("a chosen busy address: %v, want an error naming --web", err)
+	}
+}
+
+func TestWebCommandServesTheStore(t *testing.T) {
+	home := t.TempDir()
+	sig := make(chan os.Signal, 1)
+	out := &lockedBuffer{}
+	s := Streams{In: strings.NewReader(""), Out: out, Err: io.Discard, Getenv: func(k string) string {
+		if k == "OMEGA_LISTEN_HOME" {
+			return home
+		}
+		return ""
+	}, Signals: sig}
+	done := make(chan int, 1)
+	go func() { done <- Main([]string{"web", "--addr", "127.0.0.1:0", "--to", "http://127.0.0.1:9/x"}, s) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "Web inspector: http://") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL printed: %q", out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	url := strings.Fields(strings.TrimPrefix(out.String(), "Web inspector: "))[0]
+	code, sess := getBody(t, url+"/api/session")
+	if code != 200 || !strings.Contains(sess, `"mode":"store"`) || !strings.Contains(sess, `"replay_to":"http://127.0.0.1:9/x"`) {
+		t.Errorf("session: %d %s", code, sess)
+	}
+	code, list := getBody(t, url+"/api/captures")
+	if code != 200 || !strings.Contains(list, `"captures":[]`) {
+		t.Errorf("list: %d %s", code, list)
+	}
+	sig <- os.Interrupt
+	select {
+	case c := <-done:
+		if c != 0 {
+			t.Errorf("exit %d", c)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("web did not stop on Ctrl-C")
+	}
+}
