@@ -264,6 +264,8 @@ func TestBrowserReplayAndEditReplay(t *testing.T) {
 		t.Errorf("replay row mark = %q", mark)
 	}
 	waitFor(t, "the app to get the replay", func() bool { return len(f.appGot()) == 1 })
+	tb.click("#curl")
+	tb.until("the curl command copied or shown", "document.getElementById('action-status').textContent === 'curl command copied' || document.getElementById('curl-text').value.startsWith('curl ')")
 	if got := f.appGot()[0]; string(got) != sampleBody {
 		t.Errorf("replay sent %q, want the original", got)
 	}

@@ -21,6 +21,7 @@
     liveCount: () => state.live.size,
     domRows: () => document.querySelectorAll("#list .row").length,
     ready: false,
+    firstRowsAt: 0, // ms after navigation when the first rows were drawn
   };
 
   function el(tag, cls, text) {
@@ -108,6 +109,7 @@
     }
     while (pool.length > want) pool.pop().remove();
     for (let k = 0; k < want; k++) fillRow(pool[k], state.rows[first + k], first + k);
+    if (want > 0 && !window.__omega.firstRowsAt) window.__omega.firstRowsAt = performance.now();
     let foot = n + " shown";
     if (state.filter) foot += " matching “" + state.filter + "”";
     if (state.more) foot += " · scroll for older";
