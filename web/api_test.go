@@ -255,25 +255,73 @@ func readLive(t *testing.T, ws *websocket.Conn, want func(*liveMsg) bool) *liveM
 func TestLiveInOrderWithFilterMatch(t *testing.T) {
 	f := newFixture(t)
 	ws := liveClient(t, f, "?filter=status:5xx")
-	var want []string
+	var order []string
+	wantMatch := map[string]bool{}
 	for i := range 30 {
 		status := 200
 		if i%3 == 0 {
 			status = 503
 		}
 		c := f.deliver("video.process_succeeded", fmt.Sprintf(`{"i":%d}`, i), status)
-		want = append(want, "received "+c.ID+" false", fmt.Sprintf("completed %s %v", c.ID, status == 503))
+		order = append(order, c.ID)
+		wantMatch[c.ID] = status == 503
 	}
-	var got []string
-	for len(got) < len(want) {
+	// Each capture: received (unless folded into completed), then
+	// completed; captures in the order they came.
+	var first []string
+	events := map[string][]string{}
+	done := 0
+	for done < len(order) {
 		m := readLive(t, ws, func(m *liveMsg) bool { return m.Type == "capture" })
-		got = append(got, fmt.Sprintf("%s %s %v", m.Event, m.Capture.ID, *m.Match))
+		id := m.Capture.ID
+		if len(events[id]) == 0 {
+			first = append(first, id)
+		}
+		events[id] = append(events[id], m.Event)
+		switch m.Event {
+		case "received":
+			if *m.Match {
+				t.Errorf("%s pending matched status:5xx", id)
+			}
+		case "completed":
+			done++
+			if *m.Match != wantMatch[id] {
+				t.Errorf("%s completed: match %v, want %v", id, *m.Match, wantMatch[id])
+			}
+		}
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("live feed:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	if strings.Join(first, " ") != strings.Join(order, " ") {
+		t.Errorf("captures came in the order\n%v\nwant\n%v", first, order)
+	}
+	for id, evs := range events {
+		if e := strings.Join(evs, ","); e != "received,completed" && e != "completed" {
+			t.Errorf("%s: events %s", id, e)
+		}
 	}
 	if resp, _ := f.do("GET", "/api/live?filter=status:7xx", nil, nil); resp.StatusCode != 400 {
 		t.Errorf("bad filter on the live feed: %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestFoldEvents(t *testing.T) {
+	a := &capture.Capture{ID: "a", Seq: 1, State: capture.StatePending}
+	b := &capture.Capture{ID: "b", Seq: 2, State: capture.StatePending}
+	aDone := &capture.Capture{ID: "a", Seq: 1, State: capture.StateDone, Status: 200}
+	bDone := &capture.Capture{ID: "b", Seq: 2, State: capture.StateDone, Status: 200}
+	got := foldEvents([]capture.Event{
+		{Kind: capture.Received, Capture: a}, {Kind: capture.Received, Capture: b}, {Kind: capture.Completed, Capture: aDone},
+		{Lagged: true, MissedFromSeq: 3}, {Kind: capture.Completed, Capture: bDone},
+	}, capture.Filter{})
+	var s []string
+	for _, m := range got {
+		if m.Type == "resync" {
+			s = append(s, fmt.Sprint("resync ", *m.FromSeq))
+		} else {
+			s = append(s, m.Event+" "+m.Capture.ID)
+		}
+	}
+	if want := "completed a|received b|resync 3|completed b"; strings.Join(s, "|") != want {
+		t.Errorf("folded = %s, want %s", strings.Join(s, "|"), want)
 	}
 }
 

@@ -162,7 +162,29 @@ func (s *Server) serveLive(c *liveConn, flt capture.Filter, events <-chan captur
 				closeWith(websocket.CloseGoingAway, "the listener stopped")
 				return
 			}
-			m = captureMsg(ev, flt)
+			// Take what else is queued, and send a capture's received and
+			// completed as one when both are here: under load the page
+			// gets half the messages, and never an older state after a
+			// newer one.
+			batch := []capture.Event{ev}
+		drain:
+			for len(batch) < maxFold {
+				select {
+				case e, ok := <-events:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			for _, m := range foldEvents(batch, flt) {
+				if !write(m) {
+					return
+				}
+			}
+			continue
 		case <-c.state:
 			if wait := statePeriod - time.Since(lastState); wait > 0 {
 				if stateTimer == nil {
@@ -212,6 +234,33 @@ func (s *Server) stats() (Stats, bool) {
 		return Stats{}, false
 	}
 	return c.get()
+}
+
+// maxFold bounds the events folded into one burst of messages.
+const maxFold = 256
+
+// foldEvents turns a burst of bus events into messages, one per capture
+// (its latest state, at the place of its first event) between lags.
+func foldEvents(evs []capture.Event, flt capture.Filter) []*liveMsg {
+	out := make([]*liveMsg, 0, len(evs))
+	at := map[string]int{}
+	for _, ev := range evs {
+		m := captureMsg(ev, flt)
+		switch {
+		case m == nil:
+			continue
+		case ev.Lagged:
+			clear(at)
+		case ev.Capture != nil:
+			if i, ok := at[ev.Capture.ID]; ok {
+				out[i] = m
+				continue
+			}
+			at[ev.Capture.ID] = len(out)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 func captureMsg(ev capture.Event, flt capture.Filter) *liveMsg {

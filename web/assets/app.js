@@ -9,7 +9,8 @@
   const ROW_H = 30;
   const PAGE = 200;
 
-  // rows: newest first (by seq); byId: id -> summary.
+  // rows: oldest first (by seq), so a new capture is appended; the list
+  // shows them newest first (rowAt). byId: id -> summary.
   const state = {
     rows: [], byId: new Map(), filter: "", more: false, loadingOlder: false,
     selected: null, ws: null, wsGen: 0, live: new Set(), info: null, stats: null,
@@ -53,14 +54,15 @@
   }
 
   // ---- the list
-  function indexOfSeq(seq) { // position where seq belongs (rows by seq desc)
+  function indexOfSeq(seq) { // the first position whose seq is >= seq
     let lo = 0, hi = state.rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (state.rows[mid].seq > seq) lo = mid + 1; else hi = mid;
+      if (state.rows[mid].seq < seq) lo = mid + 1; else hi = mid;
     }
     return lo;
   }
+  function rowAt(i) { return state.rows[state.rows.length - 1 - i]; } // i-th newest
   function upsert(s) {
     const cur = state.byId.get(s.id);
     if (cur) {
@@ -72,7 +74,9 @@
       state.byId.set(s.id, s);
       return true;
     }
-    state.rows.splice(indexOfSeq(s.seq), 0, s);
+    const n = state.rows.length;
+    if (n === 0 || state.rows[n - 1].seq < s.seq) state.rows.push(s);
+    else state.rows.splice(indexOfSeq(s.seq), 0, s);
     state.byId.set(s.id, s);
     if (s.seq > state.maxSeq) state.maxSeq = s.seq;
     return true;
@@ -80,7 +84,7 @@
   function remove(id) {
     const cur = state.byId.get(id);
     if (!cur) return;
-    const i = state.rows.indexOf(cur);
+    const i = state.rows.lastIndexOf(cur);
     if (i >= 0) state.rows.splice(i, 1);
     state.byId.delete(id);
   }
@@ -108,7 +112,7 @@
       pool.push(r);
     }
     while (pool.length > want) pool.pop().remove();
-    for (let k = 0; k < want; k++) fillRow(pool[k], state.rows[first + k], first + k);
+    for (let k = 0; k < want; k++) fillRow(pool[k], rowAt(first + k), first + k);
     if (want > 0 && !window.__omega.firstRowsAt) window.__omega.firstRowsAt = performance.now();
     let foot = n + " shown";
     if (state.filter) foot += " matching “" + state.filter + "”";
@@ -168,7 +172,7 @@
   }
   async function loadOlder() {
     const gen = state.wsGen;
-    const oldest = state.rows[state.rows.length - 1];
+    const oldest = state.rows[0];
     if (!oldest) return;
     state.loadingOlder = true;
     try {
@@ -204,6 +208,10 @@
     const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/live" + qs({ filter: state.filter }));
     state.ws = ws;
     let first = true;
+    // A fresh list is read at once, beside the websocket's opening: what
+    // the feed brings meanwhile is merged by ID (the later state wins).
+    const fresh = state.rows.length === 0;
+    if (fresh) loadFirst(gen).catch((err) => notice("loading captures: " + err.message, true));
     ws.onmessage = (e) => {
       if (gen !== state.wsGen) return;
       const m = JSON.parse(e.data);
@@ -213,8 +221,7 @@
           showState(m);
           if (first) {
             first = false;
-            if (state.rows.length === 0) loadFirst(gen).catch((err) => notice("loading captures: " + err.message, true));
-            else resync(resumeFrom()).catch((err) => notice("re-reading captures: " + err.message, true));
+            if (!fresh) resync(resumeFrom()).catch((err) => notice("re-reading captures: " + err.message, true));
           }
           break;
         case "state": showState(m); break;
@@ -562,9 +569,11 @@
       if (e.key === "Escape") $("editor").hidden = true;
       if (e.target === $("list") && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
         e.preventDefault();
-        let i = state.rows.findIndex((s) => s.id === state.selected);
-        i = Math.max(0, Math.min(state.rows.length - 1, i + (e.key === "ArrowDown" ? 1 : -1)));
-        if (state.rows[i]) select(state.rows[i].id);
+        const n = state.rows.length;
+        let i = n - 1 - state.rows.findIndex((s) => s.id === state.selected);
+        if (i >= n) i = -1;
+        i = Math.max(0, Math.min(n - 1, i + (e.key === "ArrowDown" ? 1 : -1)));
+        if (rowAt(i)) select(rowAt(i).id);
       }
     });
     connect();
