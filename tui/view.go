@@ -139,15 +139,15 @@ func (m *Model) header() []string {
 	}
 	l2 := st.key.Render("→ ") + sanitize(in.Forward) + st.key.Render("  endpoint ") + sanitize(ep) +
 		st.key.Render("  events ") + sanitize(events)
-	if in.Web != "" {
-		l2 += st.key.Render("  web ") + sanitize(in.Web)
-	}
 
 	c := m.counts
 	l3 := st.outcome[capture.OutcomeOK].Render(fmt.Sprintf("%d ok", c[capture.OutcomeOK])) + "  " +
 		st.outcome[capture.OutcomeAppError].Render(fmt.Sprintf("%d app error", c[capture.OutcomeAppError])) + "  " +
 		st.outcome[capture.OutcomeFailed].Render(fmt.Sprintf("%d failed", c[capture.OutcomeFailed])) + "  " +
 		st.outcome[capture.OutcomeRejected].Render(fmt.Sprintf("%d rejected", c[capture.OutcomeRejected]))
+	if in.Web != "" {
+		l3 += st.key.Render("  · web ") + sanitize(in.Web)
+	}
 	if !m.cur().follow {
 		l3 += st.warn.Render("  · paused: G follows")
 	}
