@@ -95,6 +95,15 @@ func TestWebDefaultMovesToTheNextFreePort(t *testing.T) {
 	if _, err := listenWeb(s, busy.Addr().String(), true); err == nil || !strings.Contains(err.Error(), "--web") {
 		t.Errorf("a chosen busy address: %v, want an error naming --web", err)
 	}
+	var errs strings.Builder
+	wide, err := listenWeb(Streams{Err: &errs}, "0.0.0.0:0", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide.Close()
+	if !strings.Contains(errs.String(), "Warning") {
+		t.Errorf("no warning for a non-loopback address: %q", errs.String())
+	}
 }
 
 func TestWebCommandServesTheStore(t *testing.T) {

@@ -249,7 +249,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.o.Actions.Replay(r.Context(), orig.ID, body, header)
 	if err != nil && c == nil {
-		apiError(w, http.StatusBadGateway, "replay: "+err.Error())
+		apiError(w, http.StatusUnprocessableEntity, "replay: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, s.detail(r, c))

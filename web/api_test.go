@@ -154,6 +154,8 @@ func TestGuardRefusesOtherHostsOriginsAndMissingToken(t *testing.T) {
 		{"no port", "GET", "/", map[string]string{"Host": "localhost"}, 421},
 		{"foreign origin read", "GET", "/api/captures", map[string]string{"Origin": "http://attacker.example"}, 403},
 		{"cross-site fetch", "GET", "/api/captures", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"cross-site link to the page", "GET", "/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}, 200},
+		{"cross-site navigation to the API", "GET", "/api/captures", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}, 403},
 		{"replay", "POST", replay, nil, 200},
 		{"replay without token", "POST", replay, map[string]string{TokenHeader: ""}, 403},
 		{"replay with a wrong token", "POST", replay, map[string]string{TokenHeader: "guess"}, 403},

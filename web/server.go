@@ -276,7 +276,10 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "omega-listen web: cross-origin request refused", http.StatusForbidden)
 		return
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+	// A link from another site may open the page (a top-level GET of /);
+	// nothing else may be asked from another site.
+	navigate := r.Method == http.MethodGet && r.URL.Path == "/" && r.Header.Get("Sec-Fetch-Mode") == "navigate"
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" && !navigate {
 		http.Error(w, "omega-listen web: cross-site request refused", http.StatusForbidden)
 		return
 	}
