@@ -34,14 +34,14 @@ import (
 )
 
 // benchBrowser starts headless Chromium with a fresh profile.
-func benchBrowser(b *testing.B) context.Context {
+func benchBrowser(b testing.TB) context.Context {
 	b.Helper()
 	path := os.Getenv("OMEGA_LISTEN_CHROMIUM")
 	if path == "" {
 		path = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(path); err != nil {
-		b.Fatalf("the web benchmarks need headless Chromium: %v", err)
+		b.Fatalf("the web inspector's browser tests and benchmarks need headless Chromium: %v (install Debian's chromium package, or set OMEGA_LISTEN_CHROMIUM)", err)
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -57,7 +57,7 @@ func benchBrowser(b *testing.B) context.Context {
 	return ctx
 }
 
-func benchEval[T any](b *testing.B, ctx context.Context, expr string) T {
+func benchEval[T any](b testing.TB, ctx context.Context, expr string) T {
 	b.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -66,7 +66,7 @@ func benchEval[T any](b *testing.B, ctx context.Context, expr string) T {
 	return v
 }
 
-func benchPoll(b *testing.B, ctx context.Context, expr string, timeout time.Duration) {
+func benchPoll(b testing.TB, ctx context.Context, expr string, timeout time.Duration) {
 	b.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(5*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
 		b.Fatalf("waiting for %s: %v", expr, err)

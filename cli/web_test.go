@@ -8,8 +8,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 func readyLine(t *testing.T, out string) map[string]any {
@@ -142,5 +145,42 @@ func TestWebCommandServesTheStore(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("web did not stop on Ctrl-C")
+	}
+}
+
+// TestWebPageShowsATriggeredDelivery: the real listener, its page in
+// headless Chromium, a delivery sent by `trigger`: the row appears without
+// a reload, and replaying it from the page reaches the app.
+func TestWebPageShowsATriggeredDelivery(t *testing.T) {
+	var hits atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer app.Close()
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	p := startInProc(t, env, "--emulate", "--forward", app.URL, "--format", "json", "--web", "127.0.0.1:0")
+	defer p.stop(t)
+	web := readyLine(t, p.out.String())["web"].(string)
+	ctx := benchBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(web+"/")); err != nil {
+		t.Fatal(err)
+	}
+	benchPoll(t, ctx, "document.getElementById('conn').textContent === 'live' && window.__omega.ready", 30*time.Second)
+	benchEval[bool](t, ctx, "window.__notReloaded = true")
+	if code, _, errs := run(t, env, "trigger", "video.process_succeeded"); code != 0 {
+		t.Fatalf("trigger: exit %d: %s", code, errs)
+	}
+	benchPoll(t, ctx, "[...document.querySelectorAll('#list .row')].some(r => r.textContent.includes('video.process_succeeded') && r.querySelector('.st').textContent === '200')", 20*time.Second)
+	if !benchEval[bool](t, ctx, "window.__notReloaded === true") {
+		t.Error("the page reloaded")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#list .row"), chromedp.NodeVisible)); err != nil {
+		t.Fatal(err)
+	}
+	benchPoll(t, ctx, "!document.getElementById('detail').hidden && !document.getElementById('replay').disabled", 20*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#replay"), chromedp.NodeVisible)); err != nil {
+		t.Fatal(err)
+	}
+	benchPoll(t, ctx, "document.querySelectorAll('#list .row.replay').length === 1", 20*time.Second)
+	if n := hits.Load(); n != 2 {
+		t.Errorf("the app got %d requests, want the delivery and its replay", n)
 	}
 }

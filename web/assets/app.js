@@ -239,8 +239,9 @@
         }
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (gen !== state.wsGen) return;
+      if (e.reason) notice(e.reason + ": the page reconnects when it is back.", true);
       setConn("reconnecting…", "warn");
       setTimeout(() => { if (gen === state.wsGen) connect(); }, 1000);
     };
