@@ -131,6 +131,7 @@ type liveRun struct {
 	pageRows  int
 	storeRows int
 	domMax    int
+	resyncs   int
 	// cpuPer is this process's CPU time (listener and senders, not the
 	// browser) per paced delivery.
 	cpuPer time.Duration
@@ -261,6 +262,7 @@ func runLivePhase(b *testing.B, bctx context.Context, withPage bool, rate int, d
 		}
 		res.pageRows = benchEval[int](b, bctx, "window.__omega.rowsInMemory()")
 		res.domMax = int(domMax.Load())
+		res.resyncs = benchEval[int](b, bctx, "window.__omega.resyncs")
 		if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 			b.Fatal(err)
 		}
@@ -297,8 +299,8 @@ func BenchmarkWebLiveLoad(b *testing.B) {
 		open := runLivePhase(b, bctx, true, 500, d)
 		b.Logf("page closed: %d sent, %d answered, %.1f/s, mean %v, p99 %v, cpu %v/delivery, closed-loop %.0f/s, store %d",
 			closed.sent, closed.ok, closed.rate, closed.meanLat, closed.p99Lat, closed.cpuPer, closed.maxRate, closed.storeRows)
-		b.Logf("page open:   %d sent, %d answered, %.1f/s, mean %v, p99 %v, cpu %v/delivery, closed-loop %.0f/s, store %d, page rows %d, max DOM rows %d",
-			open.sent, open.ok, open.rate, open.meanLat, open.p99Lat, open.cpuPer, open.maxRate, open.storeRows, open.pageRows, open.domMax)
+		b.Logf("page open:   %d sent, %d answered, %.1f/s, mean %v, p99 %v, cpu %v/delivery, closed-loop %.0f/s, store %d, page rows %d, max DOM rows %d, resyncs %d",
+			open.sent, open.ok, open.rate, open.meanLat, open.p99Lat, open.cpuPer, open.maxRate, open.storeRows, open.pageRows, open.domMax, open.resyncs)
 		b.ReportMetric(float64(closed.cpuPer.Microseconds()), "cpu-us-per-delivery-closed")
 		b.ReportMetric(float64(open.cpuPer.Microseconds()), "cpu-us-per-delivery-open")
 		b.ReportMetric(open.rate, "paced-per-s-open")

@@ -23,6 +23,7 @@
     domRows: () => document.querySelectorAll("#list .row").length,
     ready: false,
     firstRowsAt: 0, // ms after navigation when the first rows were drawn
+    resyncs: 0, // how often the live feed said it fell behind
   };
 
   function el(tag, cls, text) {
@@ -187,8 +188,27 @@
       queueRender();
     }
   }
-  // resync re-reads every capture with seq >= from (the live feed missed some).
+  // resync re-reads every capture with seq >= from (the live feed missed
+  // some). One runs at a time: a resync asked for while one runs is folded
+  // into one more run, from the lowest seq asked.
+  let resyncing = false, resyncFrom = -1;
   async function resync(from) {
+    window.__omega.resyncs++;
+    resyncFrom = resyncFrom < 0 ? from : Math.min(resyncFrom, from);
+    if (resyncing) return;
+    resyncing = true;
+    try {
+      while (resyncFrom >= 0) {
+        const f = resyncFrom;
+        resyncFrom = -1;
+        await resyncOnce(f);
+      }
+    } finally {
+      resyncing = false;
+      resyncFrom = -1;
+    }
+  }
+  async function resyncOnce(from) {
     const gen = state.wsGen;
     let before = 0;
     for (;;) {
