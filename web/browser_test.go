@@ -215,7 +215,7 @@ func TestBrowserLiveDeliveryDetailAndScreenshots(t *testing.T) {
 	if got := eval[string](tb, "document.querySelector('#list .row').dataset.id"); got != c.ID {
 		t.Errorf("first row is %s, want the newest %s", got, c.ID)
 	}
-	tb.until("the counters", "document.getElementById('counters').textContent.includes('3 total')")
+	tb.until("the counters", "document.getElementById('counters').textContent.includes('3 total') && document.getElementById('counters').textContent.includes('2 ok')")
 	tb.screenshot("list")
 
 	tb.click(rowSel(c.ID))

@@ -291,7 +291,7 @@
     if (m.stats) {
       const s = m.stats, c = $("counters");
       c.textContent = "";
-      c.append(el("span", "", s.total + " total"), el("span", "st-ok", s.ok + " ok"), el("span", "st-app_error", s.app_error + " app errors"),
+      c.append(el("span", "", s.total + " total"), el("span", "st-ok", s.ok + " ok"), el("span", "st-app_error", s.app_error + (s.app_error === 1 ? " app error" : " app errors")),
         el("span", "st-failed", s.failed + " failed"), el("span", "st-rejected", s.rejected + " rejected"));
       if (s.pending) c.append(el("span", "st-pending", s.pending + " in flight"));
     }
