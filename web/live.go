@@ -114,7 +114,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	}()
 	var events <-chan capture.Event
 	if s.o.Subscribe != nil {
-		sub := s.o.Subscribe(liveBuffer)
+		sub := s.o.Subscribe(s.liveBuffer)
 		defer sub.Close()
 		events = sub.C()
 	}
@@ -129,8 +129,8 @@ func (s *Server) serveLive(c *liveConn, flt capture.Filter, events <-chan captur
 	go func() {
 		defer close(readDone)
 		ws.SetReadLimit(readLimit)
-		_ = ws.SetReadDeadline(time.Now().Add(pongWait))
-		ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
+		_ = ws.SetReadDeadline(time.Now().Add(s.pongWait))
+		ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.pongWait)) })
 		for {
 			// The page sends nothing but pongs and the close; anything
 			// else is read and dropped.
@@ -150,7 +150,7 @@ func (s *Server) serveLive(c *liveConn, flt capture.Filter, events <-chan captur
 	if !write(hello) {
 		return
 	}
-	ping := time.NewTicker(pingPeriod)
+	ping := time.NewTicker(s.pingPeriod)
 	defer ping.Stop()
 	var lastState time.Time
 	var stateTimer <-chan time.Time

@@ -26,6 +26,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -96,11 +97,15 @@ type Options struct {
 	// Creator names the program in HAR files ("omega-listen/1.2").
 	Creator string
 	Logger  *slog.Logger
+
+	// pongWait, pingPeriod and liveBuffer replace the defaults, in tests.
+	pongWait, pingPeriod time.Duration
+	liveBuffer           int
 }
 
 // Websocket timing: a write that takes longer than writeWait drops the
 // connection; a peer silent (no pong) for pongWait too.
-var (
+const (
 	writeWait  = 10 * time.Second
 	pongWait   = 60 * time.Second
 	pingPeriod = pongWait * 9 / 10
@@ -108,7 +113,7 @@ var (
 
 // liveBuffer is how many bus events a connection may have queued before
 // it is told to resync.
-var liveBuffer = 1024
+const liveBuffer = 1024
 
 const (
 	// readLimit bounds what a browser may send on the websocket.
@@ -125,6 +130,8 @@ type Server struct {
 	o     Options
 	token string
 	log   *slog.Logger
+	pongWait, pingPeriod time.Duration
+	liveBuffer           int
 
 	mu      sync.Mutex
 	info    Info
@@ -148,7 +155,8 @@ func New(o Options) *Server {
 	}
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
-	s := &Server{o: o, token: base64.RawURLEncoding.EncodeToString(b), log: o.Logger, info: o.Info, conns: map[*liveConn]struct{}{}}
+	s := &Server{o: o, token: base64.RawURLEncoding.EncodeToString(b), log: o.Logger, info: o.Info, conns: map[*liveConn]struct{}{},
+		pongWait: cmp.Or(o.pongWait, pongWait), pingPeriod: cmp.Or(o.pingPeriod, pingPeriod), liveBuffer: cmp.Or(o.liveBuffer, liveBuffer)}
 	if s.info.Mode == "" {
 		s.info.Mode = "listen"
 	}
