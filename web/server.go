@@ -127,9 +127,9 @@ const (
 // Server serves the inspector. Create it with New; serve it with Serve
 // (or Handler, in tests).
 type Server struct {
-	o     Options
-	token string
-	log   *slog.Logger
+	o                    Options
+	token                string
+	log                  *slog.Logger
 	pongWait, pingPeriod time.Duration
 	liveBuffer           int
 
