@@ -124,8 +124,8 @@ const (
 	TokenHeader = "X-Omega-Listen-Token"
 )
 
-// Server serves the inspector. Create it with New; serve it with Serve
-// (or Handler, in tests).
+// Server serves the inspector. Create it with New; serve it with Start
+// (or Handler).
 type Server struct {
 	o                    Options
 	token                string
