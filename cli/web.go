@@ -151,7 +151,7 @@ func (l *listener) webTunnel(st tunnel.Status) {
 	l.web.SetInfo(func(i *web.Info) {
 		i.TunnelState, i.TunnelError = m.State, m.Err
 		if m.URL != "" {
-			i.PublicURL = m.URL
+			i.PublicURL, i.WebhookURL = m.URL, m.URL+inspector.RedactedPath
 		}
 	})
 }

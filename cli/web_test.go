@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/omega-listen/omega-listen/omega/emulator"
+	"github.com/omega-listen/omega-listen/tunnel"
 )
 
 func readyLine(t *testing.T, out string) map[string]any {
@@ -183,4 +187,40 @@ func TestWebPageShowsATriggeredDelivery(t *testing.T) {
 	if n := hits.Load(); n != 2 {
 		t.Errorf("the app got %d requests, want the delivery and its replay", n)
 	}
+}
+
+// TestWebSessionFollowsTheTunnel: the page is told of tunnel state changes
+// (it shows the state the API reports).
+func TestWebSessionFollowsTheTunnel(t *testing.T) {
+	st := make(chan tunnel.Status, 8)
+	fakeNgrokWithStatus(t, st)
+	_, env := emuEnv(t, emulator.Options{})
+	env["NGROK_AUTHTOKEN"] = "x"
+	p := startInProc(t, env, "--forward", "8888", "--format", "json", "--web", "127.0.0.1:0")
+	defer p.stop(t)
+	web := readyLine(t, p.out.String())["web"].(string)
+	st <- tunnel.Status{State: tunnel.Disconnected, Err: errors.New("network gone")}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, sess := getBody(t, web+"/api/session")
+		if strings.Contains(sess, `"tunnel_state":"reconnecting","tunnel_error":"network gone"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session never showed the disconnect: %s", sess)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st <- tunnel.Status{State: tunnel.Reconnected, URL: "https://b.test"}
+	for {
+		_, sess := getBody(t, web+"/api/session")
+		if strings.Contains(sess, `"webhook_url":"https://b.test/omega/{token}"`) && strings.Contains(sess, `"tunnel_state":"connected"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session never showed the reconnect: %s", sess)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(st)
 }
