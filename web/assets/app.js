@@ -8,6 +8,10 @@
   const token = document.querySelector('meta[name="omega-listen-token"]').content;
   const ROW_H = 30;
   const PAGE = 200;
+  // MAX_ROWS bounds the summaries a page keeps: past it the oldest are
+  // dropped (scrolling back reads them again), while the user looks at
+  // the newest.
+  const MAX_ROWS = 100000;
 
   // rows: oldest first (by seq), so a new capture is appended; the list
   // shows them newest first (rowAt). byId: id -> summary.
@@ -97,8 +101,16 @@
     requestAnimationFrame(() => { renderQueued = false; renderList(); });
   }
 
+  function trimRows() {
+    const extra = state.rows.length - MAX_ROWS;
+    if (extra <= 0 || $("list").scrollTop / ROW_H > MAX_ROWS / 2) return;
+    for (const s of state.rows.splice(0, extra)) state.byId.delete(s.id);
+    state.more = true;
+  }
+
   const pool = [];
   function renderList() {
+    trimRows();
     const list = $("list"), spacer = $("spacer");
     const n = state.rows.length;
     spacer.style.height = (n * ROW_H) + "px";
