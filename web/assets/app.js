@@ -17,13 +17,12 @@
   // shows them newest first (rowAt). byId: id -> summary.
   const state = {
     rows: [], byId: new Map(), filter: "", more: false, loadingOlder: false,
-    selected: null, ws: null, wsGen: 0, live: new Set(), info: null, stats: null,
+    selected: null, ws: null, wsGen: 0, info: null, stats: null,
     maxSeq: 0, detail: null, raw: false,
   };
   // For tests and benchmarks: what the page has seen.
   window.__omega = {
     rowsInMemory: () => state.rows.length,
-    liveCount: () => state.live.size,
     domRows: () => document.querySelectorAll("#list .row").length,
     ready: false,
     firstRowsAt: 0, // ms after navigation when the first rows were drawn
@@ -99,6 +98,16 @@
     if (renderQueued) return;
     renderQueued = true;
     requestAnimationFrame(() => { renderQueued = false; renderList(); });
+  }
+  // queueLive redraws for the live feed at most every LIVE_MS: a flood of
+  // deliveries shifts every row each time, and ten frames a second is as
+  // much as an eye follows (and spares the machine the listener runs on).
+  const LIVE_MS = 100;
+  let liveTimer = 0, lastLive = 0;
+  function queueLive() {
+    if (liveTimer) return;
+    const wait = Math.max(0, lastLive + LIVE_MS - performance.now());
+    liveTimer = setTimeout(() => { liveTimer = 0; lastLive = performance.now(); queueRender(); }, wait);
   }
 
   function trimRows() {
@@ -263,10 +272,9 @@
           break;
         case "capture": {
           const s = m.capture;
-          if (m.event === "received") state.live.add(s.id);
           if (m.match) upsert(s); else remove(s.id);
           if (s.id === state.selected && m.event === "completed") openDetail(s.id, true);
-          queueRender();
+          queueLive();
           break;
         }
       }
