@@ -43,18 +43,29 @@ func benchBrowser(b testing.TB) context.Context {
 	if _, err := os.Stat(path); err != nil {
 		b.Fatalf("the web inspector's browser tests and benchmarks need headless Chromium: %v (install Debian's chromium package, or set OMEGA_LISTEN_CHROMIUM)", err)
 	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(b.TempDir()), chromedp.WindowSize(1400, 900))
-	ctx, cancel := chromedp.NewContext(actx)
-	if err := chromedp.Do(ctx); err != nil {
-		b.Fatal(err)
+	// A loaded machine now and then sees Chromium exit before it is up:
+	// a fresh profile and another try, three times at most.
+	for try := 1; ; try++ {
+		actx, acancel := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+			chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.UserDataDir(b.TempDir()), chromedp.WindowSize(1400, 900), chromedp.WSURLReadTimeout(60*time.Second))
+		ctx, cancel := chromedp.NewContext(actx)
+		err := chromedp.Do(ctx)
+		if err == nil {
+			b.Cleanup(func() { cancel(); acancel() })
+			return ctx
+		}
+		cancel()
+		acancel()
+		if try == 3 {
+			b.Fatalf("starting %s: %v", path, err)
+		}
+		b.Logf("starting %s (try %d): %v", path, try, err)
+		time.Sleep(time.Second)
 	}
-	b.Cleanup(func() { cancel(); acancel() })
-	return ctx
 }
 
 func benchEval[T any](b testing.TB, ctx context.Context, expr string) T {

@@ -51,10 +51,26 @@ func startBrowser() {
 		browserErr = fmt.Errorf("the browser tests need headless Chromium: %v (install Debian's chromium package, or set OMEGA_LISTEN_CHROMIUM to a Chromium binary)", err)
 		return
 	}
+	// A loaded machine now and then sees Chromium exit before it is up:
+	// a fresh profile and another try, three times at most.
+	for try := 1; ; try++ {
+		err := launchBrowser(path)
+		if err == nil {
+			return
+		}
+		if try == 3 {
+			browserErr = err
+			return
+		}
+		fmt.Fprintf(os.Stderr, "browser tests: try %d: %v\n", try, err)
+		time.Sleep(time.Second)
+	}
+}
+
+func launchBrowser(path string) error {
 	dir, err := os.MkdirTemp("", "omega-listen-chromium-")
 	if err != nil {
-		browserErr = err
-		return
+		return err
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
@@ -66,17 +82,18 @@ func startBrowser() {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1400, 900),
+		chromedp.WSURLReadTimeout(60*time.Second),
 	)
 	bctx, bcancel := chromedp.NewContext(actx)
 	if err := chromedp.Do(bctx); err != nil {
 		bcancel()
 		acancel()
 		os.RemoveAll(dir)
-		browserErr = fmt.Errorf("starting %s: %w", path, err)
-		return
+		return fmt.Errorf("starting %s: %w", path, err)
 	}
 	browserCtx = bctx
 	browserCancel = func() { bcancel(); acancel(); os.RemoveAll(dir) }
+	return nil
 }
 
 // tab is one browser tab, watched for dialogs and uncaught exceptions.
