@@ -71,8 +71,8 @@
 //
 // # Bus
 //
-// A Bus carries Received (after Begin) and Completed (after Finish or
-// Record) events from the store to the code that shows them: a Store given
+// A Bus carries Received (after Begin or Record) and Completed (after
+// Finish or Record) events from the store to the code that shows them: a Store given
 // Options.Bus is the one publisher of the captures it writes, whoever
 // writes them (the receiver, a replay, a backfill). The listener's
 // presenters read it through feed.Stream. The delivery contract:

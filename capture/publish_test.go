@@ -8,7 +8,7 @@ import (
 
 // TestStorePublishesWhatItWrites: the store is the one publisher of
 // captures. Begin publishes Received (a pending snapshot with its Seq),
-// Finish and Record publish Completed, in the order written, and a write
+// Finish publishes Completed, Record both, in the order written, and a write
 // that fails is published too, so what arrived still shows.
 func TestStorePublishesWhatItWrites(t *testing.T) {
 	bus := NewBus()
@@ -47,8 +47,11 @@ func TestStorePublishesWhatItWrites(t *testing.T) {
 	if e := next(); e.Kind != Completed || e.Capture.ID != c.ID || e.Capture.State != StateDone || e.Capture.Status != 201 {
 		t.Errorf("second event %v, want Completed of %s with status 201", e.Kind, c.ID)
 	}
+	if e := next(); e.Kind != Received || e.Capture.ID != r.ID || e.Capture.State != StateDone {
+		t.Errorf("third event %v, want Received of the recorded %s, already done", e.Kind, r.ID)
+	}
 	if e := next(); e.Kind != Completed || e.Capture.ID != r.ID || e.Capture.State != StateDone {
-		t.Errorf("third event %v, want Completed of the recorded %s", e.Kind, r.ID)
+		t.Errorf("fourth event %v, want Completed of the recorded %s", e.Kind, r.ID)
 	}
 
 	// A write that fails is still shown.

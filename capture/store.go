@@ -38,7 +38,8 @@ type Options struct {
 	// discards them.
 	Logger *slog.Logger
 	// Bus, if set, is told of every capture this Store writes: Begin
-	// publishes Received, Finish and Record publish Completed. It publishes
+	// publishes Received, Finish publishes Completed, and Record publishes
+	// both (the Received already done). It publishes
 	// also when the write failed (the disk is full, say), so what arrived
 	// still shows; the caller gets the error as well.
 	Bus *Bus
@@ -230,6 +231,7 @@ func (s *Store) Record(ctx context.Context, c *Capture) error {
 	}
 	c.State = StateDone
 	err := s.appendCapture(kindRecord, c)
+	s.publish(Received, c)
 	s.publish(Completed, c)
 	return err
 }

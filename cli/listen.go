@@ -26,6 +26,7 @@ import (
 	"github.com/omega-listen/omega-listen/replay"
 	"github.com/omega-listen/omega-listen/text"
 	"github.com/omega-listen/omega-listen/tunnel"
+	"github.com/omega-listen/omega-listen/web"
 )
 
 type listenOptions struct {
@@ -58,6 +59,7 @@ type listenOptions struct {
 	ForwardCACert   string
 	ForwardInsecure bool
 	Relay           relayFlags
+	Web             string // the web inspector's address, or "off"
 }
 
 func addListenFlags(cmd *cobra.Command, o *listenOptions) {
@@ -83,6 +85,7 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	agoVar(f, &o.Backfill, "backfill", false, "with --domain or --endpoint: at start and after each tunnel reconnect, deliver the endpoint's events of this window (e.g. 1h, 2d) that Omega could not deliver (missing or non-2xx response)")
 	f.StringVar(&o.ForwardCACert, "forward-cacert", "", "with an https --forward: trust the CA (PEM) in this file, e.g. your local app's self-signed certificate")
 	f.BoolVar(&o.ForwardInsecure, "forward-insecure", false, "with an https --forward: do not check the app's certificate (warned on every start)")
+	f.StringVar(&o.Web, "web", defaultWebAddr, "address of the web inspector, or off (the next free port if the default is taken)")
 	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
 	addNgrokFlags(f, &o.Ngrok)
 	addRelayFlags(f, &o.Relay)
@@ -106,6 +109,7 @@ type listenConfig struct {
 	// sampleApp: forward to the built-in sample app (--emulate without
 	// --forward); target is set once it listens.
 	sampleApp bool
+	webChosen bool // --web was given: no moving to the next free port
 }
 
 func runListenCmd(cmd *cobra.Command, s Streams, o *listenOptions) error {
@@ -192,6 +196,10 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	if err := validListenAddr(o.Listen); err != nil {
 		return nil, &usageError{err}
 	}
+	if err := validWebAddr(o.Web); err != nil {
+		return nil, &usageError{err}
+	}
+	cfg.webChosen = cmd.Flags().Changed("web")
 	if o.Timeout <= 0 {
 		return nil, usagef("--timeout must be positive")
 	}
@@ -245,6 +253,8 @@ type listener struct {
 	// stderr.
 	feed       *feed.Stream
 	presenting atomic.Bool
+	web        *web.Server // the web inspector, unless --web off
+	webURL     string
 }
 
 func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
@@ -318,6 +328,9 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}
 	if err := l.writeSession(); err != nil {
 		fmt.Fprintf(s.Err, "Warning: %v; `omega-listen trigger` will not find this listener.\n", err)
+	}
+	if err := l.startWeb(); err != nil {
+		return err
 	}
 
 	// The tunnel's state as the presenters start: later ones are changes.
@@ -689,6 +702,7 @@ func (l *listener) readyInfo() readyInfo {
 		SampleApp:  l.sample != nil,
 		DataDir:    l.cfg.dataDir,
 		CustomDir:  l.cfg.opts.global.DataDir != "",
+		Web:        l.webURL,
 	}
 }
 
@@ -788,6 +802,7 @@ func (l *listener) teardown(ctx context.Context) {
 	if l.sessionPath != "" {
 		_ = os.Remove(l.sessionPath)
 	}
+	l.closeWeb()
 	if l.store != nil {
 		if err := l.store.Close(); err != nil {
 			l.step(fmt.Sprintf("Closing the capture store: %v", err))

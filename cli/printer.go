@@ -47,6 +47,8 @@ type readyInfo struct {
 	// CustomDir: the data dir is not the default, so other commands need
 	// to be told it.
 	CustomDir bool `json:"-"`
+	// Web is the web inspector's URL ("" with --web off).
+	Web string `json:"web,omitempty"`
 }
 
 // emit writes one line and flushes it.
@@ -85,6 +87,9 @@ func (p *linePrinter) ready(r readyInfo) {
 	}
 	line := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
 		fwd, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
+	if r.Web != "" {
+		line += " Web inspector: " + r.Web
+	}
 	if r.Emulated {
 		line += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
 		if r.CustomDir {
@@ -273,7 +278,8 @@ func (p *linePrinter) handle(ev feed.Event, store *capture.Store, done printedSe
 	c := ev.Capture.Summary()
 	switch ev.Kind {
 	case capture.Received:
-		if _, ok := done[c.ID]; !ok {
+		// A rejected request has one line, with its Completed.
+		if _, ok := done[c.ID]; !ok && !c.Flags.Has(capture.FlagRejected) {
 			p.received(c)
 		}
 	case capture.Completed:

@@ -73,6 +73,7 @@ Run without a subcommand it listens (see the flags below).`,
 		newTriggerCmd(s, g),
 		newVersionCmd(s),
 		newWaitCmd(s, g),
+		newWebCmd(s, g),
 	)
 
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {

@@ -45,7 +45,7 @@ func (l *listener) startScreen(ctx context.Context, sub *feed.Sub) *screen {
 		Info: tui.Info{
 			WebhookURL: l.webhookURL(), PublicURL: l.tun.PublicURL(), EndpointID: l.endpoint.ID,
 			Forward: l.cfg.target.String(), Tunnel: l.tun.Provider(), Events: l.cfg.events,
-			Emulated: l.emu != nil, SessionID: l.sessionID, SampleApp: l.sample != nil,
+			Emulated: l.emu != nil, SessionID: l.sessionID, SampleApp: l.sample != nil, Web: l.webURL,
 		},
 		Actions: tui.Actions{
 			List: l.store.List,

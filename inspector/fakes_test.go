@@ -82,6 +82,7 @@ func (f *fakeRecorder) Finish(_ context.Context, c *capture.Capture) error {
 func (f *fakeRecorder) Record(_ context.Context, c *capture.Capture) error {
 	f.log.add("record %s", c.ID)
 	if f.failRecd != nil {
+		f.pub.Received(c)
 		f.pub.Completed(c)
 		return f.failRecd
 	}
@@ -90,6 +91,7 @@ func (f *fakeRecorder) Record(_ context.Context, c *capture.Capture) error {
 	f.seq++
 	c.Seq = f.seq
 	put(&f.recorded, c)
+	f.pub.Received(c)
 	f.pub.Completed(c)
 	return nil
 }

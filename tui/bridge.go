@@ -156,11 +156,13 @@ func noteMsg(n feed.Note) []tea.Msg {
 func tunnelMsg(t feed.TunnelState) TunnelMsg {
 	m := TunnelMsg{URL: t.URL, Err: t.Err}
 	switch t.State {
-	case "connected", "reconnected":
+	case "connected":
 		m.State = "connected"
 		if t.Provider == "none" {
-			m.State = "local"
+			m.State = "local" // no tunnel: the receiver is only local
 		}
+	case "reconnected":
+		m.State = "connected"
 	case "disconnected":
 		m.State = "reconnecting"
 	default:

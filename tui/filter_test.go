@@ -101,7 +101,7 @@ func FuzzParseFilter(f *testing.F) {
 			return
 		}
 		for _, st := range flt.statuses {
-			if !slices.Contains(statusNames, st) {
+			if !slices.Contains(capture.StatusNames, st) {
 				t.Fatalf("%q: status %q not a known one", s, st)
 			}
 		}

@@ -37,6 +37,8 @@ type Info struct {
 	// SessionID: captures with another SessionID are from earlier sessions
 	// (or other processes sharing the store) and are shown set apart.
 	SessionID string
+	// Web is the web inspector's URL ("" when it is off).
+	Web string
 }
 
 // Actions are the only way the program does I/O. Each is called from a

@@ -153,6 +153,9 @@ func (m *Model) header() []string {
 		st.outcome[capture.OutcomeAppError].Render(fmt.Sprintf("%d app error", c[capture.OutcomeAppError])) + "  " +
 		st.outcome[capture.OutcomeFailed].Render(fmt.Sprintf("%d failed", c[capture.OutcomeFailed])) + "  " +
 		st.outcome[capture.OutcomeRejected].Render(fmt.Sprintf("%d rejected", c[capture.OutcomeRejected]))
+	if in.Web != "" {
+		l3 += st.key.Render("  · web ") + text.Sanitize(in.Web)
+	}
 	if !m.cur().follow {
 		l3 += st.warn.Render("  · paused: G follows")
 	}
