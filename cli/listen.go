@@ -409,7 +409,7 @@ func (l *listener) serve() error {
 		MaxBody:   o.MaxBody,
 		Forwarder: l.fwd,
 		Recorder:  l.store,
-		Publisher: busPublisher{l.bus},
+		Publisher: l.publisher(),
 		SessionID: l.sessionID,
 		Logger:    l.log,
 		OnStoreError: func(err error) {

@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/relay"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
@@ -261,4 +263,27 @@ func tunnelReplaced(t tunnel.Tunnel) bool {
 // retries next, so each is shown.
 func relayRetry(t tunnel.Tunnel, st tunnel.Status) bool {
 	return t.Provider() == tunnel.ProviderRelay && st.State == tunnel.Disconnected
+}
+
+// relayPublisher is the receiver's publisher with --tunnel relay: it also
+// tells the tunnel when a queued delivery is recorded, so the next one can
+// go while this one is still at the app.
+type relayPublisher struct {
+	busPublisher
+	begun interface{ Begun(string) }
+}
+
+func (p relayPublisher) Received(c *capture.Capture) {
+	p.busPublisher.Received(c) // first, so the bus has them in order too
+	if c.Flags.Has(capture.FlagQueued) {
+		p.begun.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+	}
+}
+
+// publisher is what the receiver publishes on.
+func (l *listener) publisher() inspector.Publisher {
+	if b, ok := l.tun.(interface{ Begun(string) }); ok {
+		return relayPublisher{busPublisher{l.bus}, b}
+	}
+	return busPublisher{l.bus}
 }

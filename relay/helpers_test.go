@@ -127,13 +127,24 @@ type listener struct {
 	h     *inspector.Handler
 	srv   *http.Server
 	fwd   *inspector.Forwarder
-	done  chan *capture.Capture
+	done  chan *capture.Capture // completed, in the order they complete
+	recv  chan *capture.Capture // recorded (Begin), in the order they were recorded
 	serve chan error
 }
 
-type pub struct{ ch chan *capture.Capture }
+type pub struct {
+	ch, recv chan *capture.Capture
+	tun      tunnel.Tunnel
+}
 
-func (p pub) Received(*capture.Capture)    {}
+// Received tells the relay tunnel a queued delivery is recorded, as cli
+// wires it.
+func (p pub) Received(c *capture.Capture) {
+	p.recv <- c
+	if b, ok := p.tun.(interface{ Begun(string) }); ok && c.Flags.Has(capture.FlagQueued) {
+		b.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+	}
+}
 func (p pub) Completed(c *capture.Capture) { p.ch <- c }
 
 func startListener(t testing.TB, relayURL, token, target, dataDir string, mod func(*tunnel.RelayOptions)) (*listener, error) {
@@ -154,9 +165,9 @@ func startListener(t testing.TB, relayURL, token, target, dataDir string, mod fu
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(target)
-	l := &listener{tun: tun, store: store, done: make(chan *capture.Capture, 100000), serve: make(chan error, 1)}
+	l := &listener{tun: tun, store: store, done: make(chan *capture.Capture, 100000), recv: make(chan *capture.Capture, 100000), serve: make(chan error, 1)}
 	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: u, Timeout: 20 * time.Second})
-	l.h = inspector.NewHandler(inspector.HandlerOptions{Token: pathTok, Forwarder: l.fwd, Recorder: store, Publisher: pub{l.done}})
+	l.h = inspector.NewHandler(inspector.HandlerOptions{Token: pathTok, Forwarder: l.fwd, Recorder: store, Publisher: pub{l.done, l.recv, tun}})
 	l.srv = &http.Server{Handler: l.h, ConnContext: inspector.FramingContext, ReadHeaderTimeout: 10 * time.Second}
 	go func() { l.serve <- l.srv.Serve(inspector.GuardFraming(tun)) }()
 	t.Cleanup(l.stop)
@@ -179,6 +190,18 @@ func (l *listener) stop() {
 func (l *listener) kill() {
 	_ = l.srv.Close()
 	_ = l.tun.Close()
+}
+
+// nextRecorded waits for the next capture recorded.
+func (l *listener) nextRecorded(t testing.TB) *capture.Capture {
+	t.Helper()
+	select {
+	case c := <-l.recv:
+		return c
+	case <-time.After(20 * time.Second):
+		t.Fatal("no capture recorded within 20s")
+		return nil
+	}
 }
 
 // next waits for the next completed capture.
