@@ -71,9 +71,11 @@
 //
 // # Bus
 //
-// A Bus carries Received (after Begin or Record) and Completed (after
-// Finish or Record) events from the code that stores captures to the code
-// that shows them. The delivery contract:
+// A Bus carries Received (after Begin) and Completed (after Finish or
+// Record) events from the store to the code that shows them: a Store given
+// Options.Bus is the one publisher of the captures it writes, whoever
+// writes them (the receiver, a replay, a backfill). The listener's
+// presenters read it through feed.Stream. The delivery contract:
 //
 //   - Publish never blocks. Each subscriber has a buffer; an event that does
 //     not fit is dropped for that subscriber alone.

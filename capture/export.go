@@ -5,13 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/omega-listen/omega-listen/text"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -59,7 +59,7 @@ func Curl(c *Capture, target string) string {
 	if method == http.MethodHead {
 		head += " --head"
 	} else {
-		head += " -X " + shQuote(method)
+		head += " -X " + text.ShellQuote(method)
 	}
 	var args []string // option and value pairs
 
@@ -74,7 +74,7 @@ func Curl(c *Capture, target string) string {
 		if curlSkip[lk] || strings.HasPrefix(lk, "proxy-") {
 			continue
 		}
-		if !validToken(k) {
+		if !text.IsToken(k) {
 			fmt.Fprintf(&b, "# left out header %s: its name is not a valid HTTP header name\n", quoteComment(k))
 			continue
 		}
@@ -86,15 +86,15 @@ func Curl(c *Capture, target string) string {
 			has[lk] = true
 			if v == "" {
 				// "Name:" would tell curl to drop the header; "Name;" sends it empty.
-				args = append(args, "-H", shQuote(k+";"))
+				args = append(args, "-H", text.ShellQuote(k+";"))
 			} else {
-				args = append(args, "-H", shQuote(k+": "+v))
+				args = append(args, "-H", text.ShellQuote(k+": "+v))
 			}
 		}
 	}
 	for _, h := range []string{"User-Agent", "Accept"} {
 		if !has[strings.ToLower(h)] {
-			args = append(args, "-H", shQuote(h+":"))
+			args = append(args, "-H", text.ShellQuote(h+":"))
 		}
 	}
 
@@ -102,10 +102,10 @@ func Curl(c *Capture, target string) string {
 	pipe := false
 	if withBody {
 		if !has["content-type"] {
-			args = append(args, "-H", shQuote("Content-Type:"))
+			args = append(args, "-H", text.ShellQuote("Content-Type:"))
 		}
 		if !has["expect"] {
-			args = append(args, "-H", shQuote("Expect:"))
+			args = append(args, "-H", text.ShellQuote("Expect:"))
 		}
 		if argSafeBody(c.Body) {
 			args = append(args, "--data-binary", "'"+strings.ReplaceAll(string(c.Body), "'", `'\''`)+"'")
@@ -117,12 +117,12 @@ func Curl(c *Capture, target string) string {
 	if target == "" {
 		args = append(args, "--url", `"${TARGET:?set TARGET to the URL to send to}"`)
 	} else {
-		args = append(args, "--url", shQuote(escapeURL(target)))
+		args = append(args, "--url", text.ShellQuote(escapeURL(target)))
 	}
 
 	if pipe {
 		b.WriteString("printf ")
-		b.WriteString(printfFormat(c.Body))
+		b.WriteString(text.PrintfFormat(c.Body))
 		b.WriteString(" |\n  ")
 	}
 	// One option (with its value) per line.
@@ -137,93 +137,11 @@ func Curl(c *Capture, target string) string {
 	return b.String()
 }
 
-// validToken reports whether s is an HTTP token (RFC 9110 5.6.2), the only
-// thing a header name may be.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
-// displaySafe reports whether s can be printed on a terminal as is: valid
-// UTF-8 without control characters (allowNL lets newlines and tabs
-// through) and without the invisible characters that reorder or hide text.
-func displaySafe(s string, allowNL bool) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if allowNL && (r == '\n' || r == '\t') {
-			continue
-		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
-			r == '\u200b' || r == '\u200e' || r == '\u200f' || r == '\ufeff' {
-			return false
-		}
-	}
-	return true
-}
-
 // argSafeBody reports whether body can go in single quotes on the command
 // line: printable, not too long, and not starting with '@' (which curl reads
 // as a file name).
 func argSafeBody(body []byte) bool {
-	return len(body) <= maxArgBody && !bytes.HasPrefix(body, []byte("@")) && displaySafe(string(body), true)
-}
-
-// shQuote quotes s as one shell word. A plain word stays as it is
-// (nothing in it is special to the shell); other display-safe text goes in single
-// quotes, where nothing is special but the quote itself; anything else
-// becomes "$(printf '…')" with every unprintable byte as an octal escape.
-// (Command substitution would drop trailing newlines; callers pass no
-// newlines.)
-func shQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:,+@") == "" {
-		return s
-	}
-	if displaySafe(s, false) {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-	}
-	return `"$(printf ` + printfFormat([]byte(s)) + `)"`
-}
-
-// printfFormat renders b as a single-quoted printf format that prints
-// exactly b: only printable ASCII in the result, %, \ and ' escaped, every
-// other byte as a three-digit octal escape (three digits, so a digit that
-// follows is never read as part of it). A leading '-' is escaped too, or
-// printf would take the format for an option.
-func printfFormat(b []byte) string {
-	var s strings.Builder
-	s.Grow(len(b) + 2)
-	s.WriteByte('\'')
-	for i, c := range b {
-		switch {
-		case i == 0 && c == '-':
-			s.WriteString(`\055`)
-		case c == '\'':
-			s.WriteString(`'\''`)
-		case c == '%':
-			s.WriteString("%%")
-		case c == '\\':
-			s.WriteString(`\\`)
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c >= 0x20 && c < 0x7f:
-			s.WriteByte(c)
-		default:
-			fmt.Fprintf(&s, `\%03o`, c)
-		}
-	}
-	s.WriteByte('\'')
-	return s.String()
+	return len(body) <= maxArgBody && !bytes.HasPrefix(body, []byte("@")) && text.DisplaySafe(string(body), true)
 }
 
 // escapeURL percent-encodes the bytes a URL cannot hold as they are

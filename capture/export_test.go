@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/omega-listen/omega-listen/text"
 	"io"
 	"net"
 	"net/http"
@@ -206,7 +207,7 @@ func TestCurlReproducesRequest(t *testing.T) {
 			if !slices.Equal(gotH, want) {
 				t.Errorf("headers differ:\n got %q\nwant %q\ncommand:\n%s", gotH, want, short(cmd))
 			}
-			if !displaySafe(cmd, true) {
+			if !text.DisplaySafe(cmd, true) {
 				t.Errorf("command is not safe to print:\n%q", short(cmd))
 			}
 		})
@@ -331,7 +332,7 @@ func FuzzCurl(f *testing.F) {
 			want = append(want, "-X", method)
 		}
 		hdr := map[string]string{"Accept": "a", "Content-Type": "text/plain", "Expect": "e", "User-Agent": "u"}
-		if lk := strings.ToLower(name); validToken(name) && !curlSkip[lk] && !strings.HasPrefix(lk, "proxy-") && !strings.ContainsAny(value, "\r\n\x00") {
+		if lk := strings.ToLower(name); text.IsToken(name) && !curlSkip[lk] && !strings.HasPrefix(lk, "proxy-") && !strings.ContainsAny(value, "\r\n\x00") {
 			hdr[name] = value
 		}
 		for _, k := range slices.Sorted(func(yield func(string) bool) {

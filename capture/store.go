@@ -37,6 +37,11 @@ type Options struct {
 	// Logger receives indexing problems and journal recovery notes. Nil
 	// discards them.
 	Logger *slog.Logger
+	// Bus, if set, is told of every capture this Store writes: Begin
+	// publishes Received, Finish and Record publish Completed. It publishes
+	// also when the write failed (the disk is full, say), so what arrived
+	// still shows; the caller gets the error as well.
+	Bus *Bus
 
 	// noIndexer leaves the index alone, for benchmarks of the write path.
 	noIndexer bool
@@ -53,6 +58,7 @@ type Store struct {
 	log    *slog.Logger
 	retain int
 	j      *journal
+	bus    *Bus // may be nil
 
 	kick   chan struct{} // something was appended
 	urgent chan struct{} // a reader is waiting: index now
@@ -93,6 +99,7 @@ func Open(dir string, o Options) (*Store, error) {
 		dbPath: filepath.Join(dir, dbName),
 		log:    o.Logger,
 		retain: o.Retain,
+		bus:    o.Bus,
 		kick:   make(chan struct{}, 1),
 		urgent: make(chan struct{}, 1),
 		stop:   make(chan struct{}),
@@ -178,7 +185,9 @@ func (s *Store) Begin(ctx context.Context, c *Capture) error {
 		c.ReceivedAt = time.Now()
 	}
 	c.State = StatePending
-	return s.appendCapture(kindBegin, c)
+	err := s.appendCapture(kindBegin, c)
+	s.publish(Received, c)
+	return err
 }
 
 // Finish records the outcome of a capture that Begin recorded: when it
@@ -197,7 +206,9 @@ func (s *Store) Finish(ctx context.Context, c *Capture) error {
 	if c.CompletedAt.IsZero() {
 		c.CompletedAt = time.Now()
 	}
-	return s.appendCapture(kindFinish, c)
+	err := s.appendCapture(kindFinish, c)
+	s.publish(Completed, c)
+	return err
 }
 
 // Record stores a finished capture in one write: a rejected request, or the
@@ -218,7 +229,18 @@ func (s *Store) Record(ctx context.Context, c *Capture) error {
 		c.CompletedAt = now
 	}
 	c.State = StateDone
-	return s.appendCapture(kindRecord, c)
+	err := s.appendCapture(kindRecord, c)
+	s.publish(Completed, c)
+	return err
+}
+
+// publish tells the bus, if any, what was just written. Bus.Publish takes
+// its own copy and never blocks, so this costs the delivery path nothing
+// more than the copy.
+func (s *Store) publish(kind EventKind, c *Capture) {
+	if s.bus != nil {
+		s.bus.Publish(kind, c)
+	}
 }
 
 // framePool recycles encoding buffers: the journal keeps no reference to a

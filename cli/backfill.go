@@ -2,13 +2,11 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/replay"
-	"github.com/omega-listen/omega-listen/tui"
 )
 
 // backfiller delivers what Omega could not deliver while this listener (or
@@ -48,19 +46,4 @@ func (b *backfiller) run(ctx context.Context, why string) {
 	default:
 		l.notef("Backfill (%s): nothing Omega failed to deliver in the last %s.", why, window)
 	}
-}
-
-// notef tells the user something while the listener runs: on the screen,
-// on stderr, or in the NDJSON stream with --format json.
-func (l *listener) notef(format string, a ...any) {
-	msg := fmt.Sprintf(format, a...)
-	if l.scr != nil && l.scr.alive() {
-		l.scr.p.Send(tui.NoticeMsg{Text: msg})
-		return
-	}
-	if l.cfg.json {
-		l.out.emit("", map[string]string{"type": "notice", "time": time.Now().UTC().Format(time.RFC3339Nano), "message": msg})
-		return
-	}
-	fmt.Fprintf(l.s.Err, "%s  %s\n", time.Now().Format(timeLayout), msg)
 }

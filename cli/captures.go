@@ -21,11 +21,8 @@ import (
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/text"
 )
-
-func init() {
-	extraCommands = append(extraCommands, newCapturesCmd)
-}
 
 func newCapturesCmd(s Streams, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -181,7 +178,7 @@ func runCapturesList(ctx context.Context, s Streams, g *globalOptions, o *captur
 	t := newTable(s.Out, "ID", "TIME", "TYPE", "EVENT", "STATUS", "DURATION", "SIZE", "NOTE")
 	for i, m := range sums {
 		t.row(short[i], fmtTime(m.ReceivedAt), captureType(m), orDash(m.EventID), captureStatus(m),
-			captureDuration(m), fmtSize(m.BodySize), captureNote(m))
+			captureDuration(m), text.Bytes(int64(m.BodySize)), captureNote(m))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -254,7 +251,7 @@ func captureDuration(m capture.Summary) string {
 	if m.State != capture.StateDone || m.Flags.Has(capture.FlagRejected) {
 		return "-"
 	}
-	return fmtDuration(m.Duration)
+	return text.Duration(m.Duration)
 }
 
 func captureNote(m capture.Summary) string {
@@ -275,16 +272,6 @@ func captureNote(m capture.Summary) string {
 		notes = append(notes, "body truncated")
 	}
 	return strings.Join(notes, "; ")
-}
-
-func fmtSize(n int) string {
-	switch {
-	case n < 1024:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 type capturesShowOptions struct {
@@ -345,9 +332,9 @@ func runCapturesShow(ctx context.Context, s Streams, g *globalOptions, o *captur
 		return err
 	}
 	if o.Body {
-		if s.OutIsTerminal && clean2(string(c.Body)) != string(c.Body) {
+		if s.OutIsTerminal && text.SanitizeLines(string(c.Body)) != string(c.Body) {
 			fmt.Fprintln(s.Err, "(control characters escaped because output is a terminal; pipe or redirect it for the raw bytes)")
-			_, err := io.WriteString(s.Out, clean2(string(c.Body)))
+			_, err := io.WriteString(s.Out, text.SanitizeLines(string(c.Body)))
 			return err
 		}
 		_, err := s.Out.Write(c.Body)
@@ -413,9 +400,9 @@ func printCapture(w io.Writer, c *capture.Capture, replays []capture.Summary) er
 	default:
 		t.row("Forwarded", orDash(c.Target))
 		if c.Status != 0 {
-			t.row("Answer", strings.TrimSpace(fmt.Sprintf("%d %s", c.Status, http.StatusText(c.Status)))+" in "+fmtDuration(c.Duration))
+			t.row("Answer", strings.TrimSpace(fmt.Sprintf("%d %s", c.Status, http.StatusText(c.Status)))+" in "+text.Duration(c.Duration))
 		} else {
-			t.row("Answer", "none after "+fmtDuration(c.Duration))
+			t.row("Answer", "none after "+text.Duration(c.Duration))
 		}
 		if c.Error != "" {
 			t.row("Error", c.Error)
@@ -467,7 +454,7 @@ func printHeaders(w io.Writer, title string, h http.Header) {
 // printBody shows a body readably: JSON indented, text with control
 // characters escaped (newlines kept), anything else escaped whole.
 func printBody(w io.Writer, title string, b []byte) {
-	fmt.Fprintf(w, "\n%s (%s):\n", title, fmtSize(len(b)))
+	fmt.Fprintf(w, "\n%s (%s):\n", title, text.Bytes(int64(len(b))))
 	if len(b) == 0 {
 		fmt.Fprintln(w, "  (empty)")
 		return

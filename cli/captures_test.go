@@ -89,7 +89,7 @@ func TestCapturesList(t *testing.T) {
 		t.Fatalf("list:\n%s", out)
 	}
 	for i, want := range [][]string{
-		{"c_0aaaaaaaaaaaaaaaaaaaaaaaa1", "video.process_succeeded", "630fac88bd5bb64cf8b24b99", "200", "3.0ms", "89 B"},
+		{"c_0aaaaaaaaaaaaaaaaaaaaaaaa1", "video.process_succeeded", "630fac88bd5bb64cf8b24b99", "200", "3.0ms", "89 bytes"},
 		{"c_0aaaaaaaaaaaaaaaaaaaaaaaa2", "video.process_failed", "failed", "error: dial tcp"},
 		{"c_0aaaaaaaaaaaaaaaaaaaaaaaa3", "404", "rejected: wrong path"},
 		{"c_0aaaaaaaaaaaaaaaaaaaaaaaa4", "(not JSON)", "500", "replay of c_0aaaaaaaaaaaaaaaaaaaaaaaa1", "backfill"},
@@ -182,7 +182,7 @@ func TestCapturesShow(t *testing.T) {
 	for _, want := range []string{
 		"Capture", "c_0aaaaaaaaaaaaaaaaaaaaaaaa1", "video.process_succeeded [630fac88bd5bb64cf8b24b99]",
 		"Answer 200 OK in 3.0ms", "Request headers:", "Content-Type: application/json",
-		`X-Evil: \x1b[2Jgotcha`, "Request body (89 B):", `"name": "it's"`, "Response body (7 B):", " thanks",
+		`X-Evil: \x1b[2Jgotcha`, "Request body (89 bytes):", `"name": "it's"`, "Response body (7 bytes):", " thanks",
 		"Replays (1):", "c_0aaaaaaaaaaaaaaaaaaaaaaaa4",
 	} {
 		if !strings.Contains(out, want) {

@@ -28,15 +28,10 @@ func newEndpointsCmd(s Streams, g *globalOptions) *cobra.Command {
 		newEndpointsDeleteCmd(s, g),
 		newEndpointsStatusCmd(s, g, true),
 		newEndpointsStatusCmd(s, g, false),
+		newEndpointsPruneCmd(s, g),
 	)
-	for _, c := range endpointsExtra {
-		cmd.AddCommand(c(s, g))
-	}
 	return cmd
 }
-
-// endpointsExtra lets other files add endpoints subcommands (prune).
-var endpointsExtra []func(Streams, *globalOptions) *cobra.Command
 
 type endpointsListOptions struct {
 	JSON bool

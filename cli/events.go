@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 func newEventsCmd(s Streams, g *globalOptions) *cobra.Command {
@@ -128,19 +129,10 @@ func printEvent(s Streams, ev *omega.Event) error {
 	if len(ev.Data) > 0 && string(ev.Data) != "null" {
 		var buf bytes.Buffer
 		if json.Indent(&buf, ev.Data, "", "  ") == nil {
-			fmt.Fprintf(s.Out, "Data:\n%s\n", clean2(buf.String()))
+			fmt.Fprintf(s.Out, "Data:\n%s\n", text.SanitizeLines(buf.String()))
 		}
 	}
 	return nil
-}
-
-// clean2 cleans each line of multi-line text but keeps the newlines.
-func clean2(s string) string {
-	lines := bytes.Split([]byte(s), []byte("\n"))
-	for i, l := range lines {
-		lines[i] = []byte(clean(string(l)))
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }
 
 func newEventTypesCmd(s Streams) *cobra.Command {

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/omega-listen/omega-listen/inspector"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // normalizeForward turns the --forward shorthands into a URL:
@@ -76,40 +79,6 @@ func isDigits(s string) bool {
 	return true
 }
 
-// parseSize reads sizes like 10MiB, 512KB, 1m, 1048576.
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(strings.ToLower(s))
-	if t == "" {
-		return 0, fmt.Errorf("empty size")
-	}
-	i := 0
-	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
-		i++
-	}
-	num, unit := t[:i], strings.TrimSpace(t[i:])
-	if num == "" {
-		return 0, fmt.Errorf("size %q: no number", s)
-	}
-	mult := map[string]float64{
-		"": 1, "b": 1,
-		"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
-		"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
-	}[unit]
-	if mult == 0 {
-		return 0, fmt.Errorf("size %q: unknown unit %q (use B, KiB, MiB or GiB)", s, unit)
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, fmt.Errorf("size %q: %v", s, err)
-	}
-	v := f * mult
-	if v < 1 || v > 1<<40 {
-		return 0, fmt.Errorf("size %q: must be between 1 byte and 1 TiB", s)
-	}
-	return int64(v), nil
-}
-
 // sizeValue is a pflag.Value for sizes.
 type sizeValue struct{ n *int64 }
 
@@ -117,10 +86,10 @@ func (v sizeValue) String() string {
 	if v.n == nil {
 		return ""
 	}
-	return formatSize(*v.n)
+	return text.Bytes(*v.n)
 }
 func (v sizeValue) Set(s string) error {
-	n, err := parseSize(s)
+	n, err := text.ParseBytes(s)
 	if err != nil {
 		return err
 	}
@@ -128,18 +97,6 @@ func (v sizeValue) Set(s string) error {
 	return nil
 }
 func (v sizeValue) Type() string { return "size" }
-
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%dGiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
-}
 
 // parseHeaders reads -H "Key: Value" flags.
 func parseHeaders(list []string) (http.Header, error) {
@@ -150,8 +107,11 @@ func parseHeaders(list []string) (http.Header, error) {
 		if !ok || k == "" {
 			return nil, fmt.Errorf("-H %q: want \"Key: Value\"", l)
 		}
-		if !validHeaderName(k) {
+		if !text.IsToken(k) {
 			return nil, fmt.Errorf("-H %q: %q is not a valid header name", l, k)
+		}
+		if err := inspector.CheckExtraHeader(k); err != nil {
+			return nil, fmt.Errorf("-H %q: %v", l, err)
 		}
 		v = strings.TrimSpace(v)
 		for _, r := range v {
@@ -159,19 +119,12 @@ func parseHeaders(list []string) (http.Header, error) {
 				return nil, fmt.Errorf("-H %q: value contains a line break or NUL", l)
 			}
 		}
+		if strings.EqualFold(k, "Host") && (v == "" || strings.ContainsAny(v, " \t/?#@")) {
+			return nil, fmt.Errorf("-H %q: want a host name, optionally with :port, e.g. -H \"Host: myapp.test\"", l)
+		}
 		h.Add(k, v)
 	}
 	return h, nil
-}
-
-func validHeaderName(k string) bool {
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // validListenAddr checks --listen early, with a useful message.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/omega-listen/omega-listen/text"
 )
 
 func TestNormalizeForward(t *testing.T) {
@@ -64,48 +66,6 @@ func FuzzNormalizeForward(f *testing.F) {
 	})
 }
 
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		err  bool
-	}{
-		{"10MiB", 10 << 20, false},
-		{"10mb", 10 << 20, false},
-		{"512KB", 512 << 10, false},
-		{"1g", 1 << 30, false},
-		{"1048576", 1 << 20, false},
-		{"1.5k", 1536, false},
-		{"0", 0, true},
-		{"", 0, true},
-		{"MiB", 0, true},
-		{"10 furlongs", 0, true},
-		{"1.2.3k", 0, true},
-		{"99999999T", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := parseSize(tt.in)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.err)
-		}
-	}
-	if s := formatSize(10 << 20); s != "10MiB" {
-		t.Errorf("formatSize(10MiB) = %q", s)
-	}
-}
-
-func FuzzParseSize(f *testing.F) {
-	for _, s := range []string{"10MiB", "1.5k", "0", "1e9", "-1", "NaN", "Inf"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseSize(s)
-		if err == nil && (n < 1 || n > 1<<40) {
-			t.Fatalf("parseSize(%q) = %d, out of range", s, n)
-		}
-	})
-}
-
 func TestParseHeaders(t *testing.T) {
 	h, err := parseHeaders([]string{"X-Test: a", "X-Test:b", "Authorization: Bearer x:y"})
 	if err != nil {
@@ -133,7 +93,7 @@ func FuzzParseHeaders(f *testing.F) {
 			return
 		}
 		for k, vs := range h {
-			if !validHeaderName(k) {
+			if !text.IsToken(k) {
 				t.Fatalf("accepted header name %q", k)
 			}
 			for _, v := range vs {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,16 +13,18 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/feed"
 	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
 	"github.com/omega-listen/omega-listen/replay"
-	"github.com/omega-listen/omega-listen/tui"
+	"github.com/omega-listen/omega-listen/text"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
 
@@ -51,7 +54,10 @@ type listenOptions struct {
 	Endpoint string
 	Backfill time.Duration
 	Ngrok    ngrokFlags
-	Relay    relayFlags
+	// ForwardCACert and ForwardInsecure: an https app's certificate.
+	ForwardCACert   string
+	ForwardInsecure bool
+	Relay           relayFlags
 }
 
 func addListenFlags(cmd *cobra.Command, o *listenOptions) {
@@ -75,6 +81,8 @@ func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	f.BoolVar(&o.DeleteOnExit, "delete-on-exit", false, "with --domain: delete the endpoint at exit instead of deactivating it for the next run")
 	f.StringVar(&o.Endpoint, "endpoint", "", "borrow this existing endpoint: point it at the tunnel while running, restore its URL, events and state at exit")
 	agoVar(f, &o.Backfill, "backfill", false, "with --domain or --endpoint: at start and after each tunnel reconnect, deliver the endpoint's events of this window (e.g. 1h, 2d) that Omega could not deliver (missing or non-2xx response)")
+	f.StringVar(&o.ForwardCACert, "forward-cacert", "", "with an https --forward: trust the CA (PEM) in this file, e.g. your local app's self-signed certificate")
+	f.BoolVar(&o.ForwardInsecure, "forward-insecure", false, "with an https --forward: do not check the app's certificate (warned on every start)")
 	bindEnv(f, "token", "OMEGA_LISTEN_TOKEN")
 	addNgrokFlags(f, &o.Ngrok)
 	addRelayFlags(f, &o.Relay)
@@ -89,6 +97,7 @@ type listenConfig struct {
 	target  *url.URL
 	events  []string
 	headers http.Header
+	tls     *tls.Config // for an https target; nil for the system's roots
 	dataDir string
 	json    bool
 	// eventsGiven: -e was on the command line (a borrowed endpoint keeps
@@ -116,6 +125,9 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	cfg.eventsGiven = cmd.Flags().Changed("events")
 	if cfg.headers, err = parseHeaders(o.Headers); err != nil {
 		return nil, &usageError{err}
+	}
+	if cfg.tls, err = forwardTLS(cfg.target, o); err != nil {
+		return nil, err
 	}
 	if cfg.json, err = parseFormat(o.Format); err != nil {
 		return nil, err
@@ -217,12 +229,20 @@ type listener struct {
 	backfill    *backfiller     // --backfill
 	scr         *screen         // the TUI, when it runs
 	sessionPath string
+
+	// feed is what every presenter (the lines, the screen) shows: the
+	// store's captures and the listener's own news. presenting is set once
+	// a presenter reads it; before that (a failed start), news goes to
+	// stderr.
+	feed       *feed.Stream
+	presenting atomic.Bool
 }
 
 func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	o := cfg.opts
 	l := &listener{s: s, cfg: cfg, log: newLogger(s, o.global), started: time.Now(), sessionID: capture.NewID()}
 	l.out = newLinePrinter(s.Out, cfg.json)
+	l.out.errW = s.Err
 	sig, stopSignals := s.signals()
 	defer stopSignals()
 	defer func() {
@@ -249,11 +269,14 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		return err
 	}
 
-	l.store, err = capture.Open(cfg.dataDir, capture.Options{Retain: o.Retain, Logger: l.log})
+	// The store publishes every capture it writes (deliveries, rejects,
+	// replays) on the bus the presenters read.
+	l.bus = capture.NewBus()
+	l.feed = feed.New(l.bus)
+	l.store, err = capture.Open(cfg.dataDir, capture.Options{Retain: o.Retain, Logger: l.log, Bus: l.bus})
 	if err != nil {
 		return fmt.Errorf("opening the capture store: %w", err)
 	}
-	l.bus = capture.NewBus()
 
 	if err := l.openTunnel(ctx); err != nil {
 		return err
@@ -261,6 +284,11 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	if err := l.serve(); err != nil {
 		return err
 	}
+	if o.ForwardInsecure {
+		fmt.Fprintln(s.Err, insecureWarning(cfg.target))
+	}
+	// Once, before any delivery: said after the ready line or on the screen.
+	forwardErr := l.fwd.Check(ctx)
 	if err := l.register(ctx); err != nil {
 		return err
 	}
@@ -268,7 +296,10 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		fmt.Fprintf(s.Err, "Warning: %v; `omega-listen trigger` will not find this listener.\n", err)
 	}
 
-	sub := l.bus.Subscribe(4096)
+	// The tunnel's state as the presenters start: later ones are changes.
+	l.feed.SetTunnel(feedTunnel(l.tun.Provider(), tunnel.Status{State: tunnel.Connected, URL: l.tun.PublicURL()}))
+	sub := l.feed.Subscribe(4096)
+	l.presenting.Store(true)
 	printDone := make(chan struct{})
 	var quit, screenGone <-chan struct{} // the screen's; nil (never ready) with lines
 	if l.useScreen() {
@@ -282,7 +313,10 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 		}()
 		l.out.ready(l.readyInfo())
 	}
+	l.warnForward(forwardErr, o.ForwardInsecure)
 	go l.reportLeftovers(ctx)
+	stopQueued := l.followQueued()
+	defer stopQueued()
 	if r, ok := l.tun.(tunnel.Releaser); ok {
 		r.Release() // the relay's queue drains now that it is shown
 	}
@@ -401,25 +435,21 @@ func (l *listener) serve() error {
 	if token == "" {
 		token = inspector.NewToken()
 	}
-	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: l.cfg.target, Timeout: o.Timeout, Headers: l.cfg.headers})
-	l.rp = replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID, Publish: l.bus.Publish})
+	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: l.cfg.target, Timeout: o.Timeout, Headers: l.cfg.headers,
+		TLS: l.cfg.tls, TLSHint: forwardTLSHint})
+	l.rp = replay.New(replay.Options{Store: l.store, Forwarder: l.fwd, SessionID: l.sessionID})
 	var storeErrOnce sync.Once
 	l.h = inspector.NewHandler(inspector.HandlerOptions{
 		Token:     token,
 		MaxBody:   o.MaxBody,
 		Forwarder: l.fwd,
 		Recorder:  l.store,
-		Publisher: l.publisher(),
 		SessionID: l.sessionID,
 		Logger:    l.log,
 		OnStoreError: func(err error) {
 			// Deliveries still flow; say so loudly once, then in the counters.
 			storeErrOnce.Do(func() {
-				msg := fmt.Sprintf("WARNING: captures are NOT being recorded: %v. Deliveries are still forwarded and answered. Check that %s is writable and has free space.", err, l.cfg.dataDir)
-				if l.scr != nil && l.scr.alive() {
-					l.scr.p.Send(tui.NoticeMsg{Text: msg, Warn: true})
-				}
-				fmt.Fprintln(l.s.Err, msg) // also where it stays after the screen
+				l.warn(fmt.Sprintf("WARNING: captures are NOT being recorded: %v. Deliveries are still forwarded and answered. Check that %s is writable and has free space.", err, l.cfg.dataDir))
 			})
 			l.log.Error("capture store", "err", err)
 		},
@@ -633,22 +663,37 @@ func (l *listener) readyInfo() readyInfo {
 	}
 }
 
-// step reports a shutdown step: on the screen's shutdown view while it
-// runs, else on stderr.
+// step reports a shutdown step to the presenters (the screen's shutdown
+// view, or stderr beside the lines); before any presenter runs, on stderr.
 func (l *listener) step(msg string) {
-	if l.scr != nil && l.scr.alive() {
-		l.scr.step(msg)
+	if l.presenting.Load() {
+		l.feed.Step(msg)
 		return
 	}
 	fmt.Fprintln(l.s.Err, msg)
 }
 
-// progress shows a step being taken, on the screen only: lines say what
-// was done, and the screen has no other way to show that it is waiting.
+// progress tells the presenters of a step being taken; the screen shows it
+// while it waits, the lines only say what was done.
 func (l *listener) progress(msg string) {
-	if l.scr != nil && l.scr.alive() {
-		l.scr.p.Send(tui.ShutdownMsg{Line: msg})
+	if l.presenting.Load() {
+		l.feed.Note(feed.Note{Kind: feed.Step, Text: msg, Pending: true})
 	}
+}
+
+// notef tells the user something while the listener runs.
+func (l *listener) notef(format string, a ...any) {
+	l.feed.Notice(fmt.Sprintf(format, a...), false)
+}
+
+// warn tells the user of a problem that needs them; the screen keeps it in
+// view and prints it again when it ends.
+func (l *listener) warn(msg string) {
+	if l.presenting.Load() {
+		l.feed.Notice(msg, true)
+		return
+	}
+	fmt.Fprintln(l.s.Err, msg)
 }
 
 // teardown undoes what was started, in reverse, each step bounded.
@@ -675,7 +720,7 @@ func (l *listener) teardown(ctx context.Context) {
 			cancel()
 			b := l.borrowed
 			if err != nil {
-				fix := fmt.Sprintf("omega-listen endpoints update %s --url %s --events %s", b.ID, shellQuote(b.URL), strings.Join(b.Events, ","))
+				fix := fmt.Sprintf("omega-listen endpoints update %s --url %s --events %s", b.ID, text.ShellQuote(b.URL), strings.Join(b.Events, ","))
 				if !b.Active {
 					fix += " && omega-listen endpoints disable " + b.ID
 				}
@@ -753,44 +798,23 @@ func (l *listener) followTunnel(ctx context.Context, bg *sync.WaitGroup) {
 }
 
 func (l *listener) reportTunnel(st tunnel.Status) {
-	if l.scr != nil && l.scr.alive() {
-		l.scr.p.Send(tunnelMsg(st))
-		return
-	}
-	msg := ""
-	switch st.State {
-	case tunnel.Disconnected:
-		msg = "Tunnel disconnected; deliveries fail until it is back. Reconnecting…"
-		if st.Err != nil {
-			msg = fmt.Sprintf("Tunnel disconnected (%v); deliveries fail until it is back. Reconnecting…", st.Err)
+	l.feed.SetTunnel(feedTunnel(l.tun.Provider(), st))
+}
+
+// feedTunnel is a tunnel status as the presenters get it.
+func feedTunnel(provider string, st tunnel.Status) feed.TunnelState {
+	t := feed.TunnelState{Provider: provider, State: st.State.String(), URL: st.URL, Latency: st.Latency}
+	if st.Err != nil {
+		t.Err = st.Err.Error()
+		if provider == tunnel.ProviderRelay && st.State == tunnel.Disconnected {
+			t.Text = relayDisconnectedText(st.Err)
 		}
-		if l.tun.Provider() == tunnel.ProviderRelay {
-			msg = relayDisconnectedText(st.Err)
-		}
-	case tunnel.Reconnected, tunnel.Connected:
-		msg = "Tunnel reconnected: " + st.URL
-	case tunnel.Connecting:
-		msg = "Tunnel connecting…"
 	}
-	if l.cfg.json {
-		obj := map[string]any{"type": "tunnel", "time": st.At.UTC(), "state": st.State.String(), "url": st.URL}
-		if st.Err != nil {
-			obj["error"] = st.Err.Error()
-		}
-		l.out.emit("", obj)
-	} else {
-		fmt.Fprintf(l.s.Err, "%s  %s\n", time.Now().Format(timeLayout), msg)
-	}
+	return t
 }
 
 // ngrokOpener is openNgrok, replaceable in tests (there is no ngrok offline).
 var ngrokOpener = openNgrok
-
-// busPublisher adapts the capture bus to what the inspector publishes.
-type busPublisher struct{ b *capture.Bus }
-
-func (p busPublisher) Received(c *capture.Capture)  { p.b.Publish(capture.Received, c) }
-func (p busPublisher) Completed(c *capture.Capture) { p.b.Publish(capture.Completed, c) }
 
 // stableFlag says how a next run gets the same URL, for messages.
 func (l *listener) stableFlag() string {

@@ -9,14 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/omega-listen/omega-listen/tui"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // clean makes text from outside (Omega, the network, a file) safe to show
 // on a terminal: control characters, invalid UTF-8 and the characters that
 // reorder or break lines are shown escaped, so a hostile value cannot move
 // the cursor or recolour the screen. The screen escapes the same way.
-func clean(s string) string { return tui.Sanitize(s) }
+func clean(s string) string { return text.Sanitize(s) }
 
 // table prints aligned columns; every cell is cleaned.
 type table struct {

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
-	"github.com/omega-listen/omega-listen/tui"
+	"github.com/omega-listen/omega-listen/feed"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // linePrinter writes the listener's output lines: stripe-style text, or
@@ -21,6 +21,12 @@ type linePrinter struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
 	json bool
+	// errW takes the listener's news in text mode (tunnel changes,
+	// notices, shutdown steps): they are diagnostics, not output.
+	errW io.Writer
+
+	tunnelSeen bool   // the first tunnel note is the state at the start
+	tunnel     string // the last tunnel state printed
 }
 
 func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
@@ -71,15 +77,15 @@ func (p *linePrinter) write(text string, obj any) {
 }
 
 func (p *linePrinter) ready(r readyInfo) {
-	text := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
+	line := fmt.Sprintf("Ready! Forwarding Omega events to %s (endpoint %s, public URL %s). Press Ctrl-C to quit.",
 		r.Forward, shortID(r.EndpointID, 8)+"…", r.WebhookURL)
 	if r.Emulated {
-		text += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
+		line += "\nThis is the built-in Omega emulator. Send an event from another shell:  omega-listen trigger video.process_succeeded"
 		if r.CustomDir {
-			text += " --data-dir " + shellQuote(r.DataDir)
+			line += " --data-dir " + text.ShellQuote(r.DataDir)
 		}
 	}
-	p.emit(text, struct {
+	p.emit(line, struct {
 		Type string    `json:"type"`
 		Time time.Time `json:"time"`
 		readyInfo
@@ -151,31 +157,31 @@ func (p *linePrinter) completed(c capture.Summary) {
 		line.QueuedAt = c.QueuedAt.UTC()
 	}
 	ts := c.ReceivedAt.Local().Format(timeLayout)
-	var text string
+	var out string
 	if c.Flags.Has(capture.FlagRejected) {
 		line.Type, line.Path, line.Reason = "rejected", c.Path, c.RejectReason
-		text = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason))
+		out = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s", ts, c.SentStatus, clean(c.Method), clean(truncate(c.Path, 60)), clean(c.RejectReason))
 	} else {
 		id := c.EventID
 		if id == "" {
 			id = c.ID
 		}
 		status := fmt.Sprintf("[%d]", c.Status)
-		tail := fmtDuration(c.Duration)
+		tail := text.Duration(c.Duration)
 		if c.Error != "" {
 			status = fmt.Sprintf("[%d]", c.SentStatus)
 			tail = "failed: " + clean(c.Error)
 		}
-		text = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
+		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s", ts, status, clean(c.Method), c.Target, clean(id), tail)
 	}
-	p.write(text, line)
+	p.write(out, line)
 }
 
-// follow prints bus events until the subscription closes. When the bus says
+// follow prints the stream's events until the subscription closes. When the bus says
 // we lagged, the store is the truth: print what completed since. Lines go
 // out as soon as no more events are waiting, so a burst costs one write
 // instead of one per line, and a lone delivery is not delayed at all.
-func (p *linePrinter) follow(sub *capture.Subscription, store *capture.Store) {
+func (p *linePrinter) follow(sub *feed.Sub, store *capture.Store) {
 	done := printedSet{}
 	events := sub.C()
 	for {
@@ -230,7 +236,11 @@ func (ps printedSet) add(c capture.Summary) bool {
 	return true
 }
 
-func (p *linePrinter) handle(ev capture.Event, store *capture.Store, done printedSet) {
+func (p *linePrinter) handle(ev feed.Event, store *capture.Store, done printedSet) {
+	if ev.Note != nil {
+		p.note(*ev.Note)
+		return
+	}
 	if ev.Lagged {
 		// Everything from the first capture whose event was dropped: some
 		// of it was printed already (done says which). Summaries: a line
@@ -265,23 +275,86 @@ func (p *linePrinter) handle(ev capture.Event, store *capture.Store, done printe
 	}
 }
 
-// fmtDuration is the screen's, so lines and screen agree.
-func fmtDuration(d time.Duration) string { return tui.FormatDuration(d) }
+// note prints one of the listener's notes: NDJSON lines with the
+// deliveries (tunnel changes and notices), or text on stderr.
+func (p *linePrinter) note(n feed.Note) {
+	switch n.Kind {
+	case feed.Tunnel:
+		t := n.Tunnel
+		first := !p.tunnelSeen
+		p.tunnelSeen = true
+		if first || t.State == p.tunnel || t.State == "closed" {
+			p.tunnel = t.State
+			return // the state at the start, a repeat, or our own doing
+		}
+		p.tunnel = t.State
+		if p.json {
+			obj := map[string]any{"type": "tunnel", "time": n.At.UTC(), "state": t.State, "url": t.URL}
+			if t.Err != "" {
+				obj["error"] = t.Err
+			}
+			p.emit("", obj)
+			return
+		}
+		msg := ""
+		switch t.State {
+		case "disconnected":
+			msg = "Tunnel disconnected; deliveries fail until it is back. Reconnecting…"
+			if t.Err != "" {
+				msg = fmt.Sprintf("Tunnel disconnected (%s); deliveries fail until it is back. Reconnecting…", t.Err)
+			}
+			if t.Text != "" {
+				msg = t.Text
+			}
+		case "reconnected", "connected":
+			msg = "Tunnel reconnected: " + t.URL
+		case "connecting":
+			msg = "Tunnel connecting…"
+		default:
+			msg = "Tunnel " + t.State
+		}
+		p.stderr(fmt.Sprintf("%s  %s", n.At.Local().Format(timeLayout), msg))
+	case feed.Notice:
+		switch {
+		case n.Warn:
+			// A warning is part of the lines; with NDJSON it is also said
+			// on stderr, where a person watching a script's run looks.
+			p.emit(n.Text, struct {
+				Type    string    `json:"type"`
+				Time    time.Time `json:"time"`
+				Message string    `json:"message"`
+				Target  string    `json:"target,omitempty"`
+			}{"warning", n.At.UTC(), n.Text, n.Target})
+			if p.json {
+				p.stderr(n.Text)
+			}
+		case p.json:
+			p.emit("", map[string]string{"type": "notice", "time": n.At.UTC().Format(time.RFC3339Nano), "message": n.Text})
+		default:
+			p.stderr(fmt.Sprintf("%s  %s", n.At.Local().Format(timeLayout), n.Text))
+		}
+	case feed.Step:
+		if !n.Pending {
+			p.stderr(n.Text)
+		}
+	}
+}
+
+// stderr writes a line of news on stderr, after what is already buffered
+// for stdout.
+func (p *linePrinter) stderr(line string) {
+	if p.errW == nil {
+		return
+	}
+	p.flush() // what came before it goes first
+	fmt.Fprintln(p.errW, line)
+}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // queuedNote marks a delivery the relay held while the listener was away.

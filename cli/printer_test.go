@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/feed"
 )
 
 // A printer that falls behind the bus prints what it missed from the store.
@@ -18,7 +19,7 @@ func TestPrinterCatchesUpFromTheStoreAfterLagging(t *testing.T) {
 	}
 	defer store.Close()
 	bus := capture.NewBus()
-	sub := bus.Subscribe(1) // room for one event: the rest are dropped
+	sub := feed.New(bus).Subscribe(1) // room for one event: the rest are dropped
 	// A delivery that is still pending while the rest flood in: its
 	// Received fits, its Completed is dropped. It was received before all
 	// the others, so only reading back from where the bus says the misses
@@ -66,5 +67,62 @@ func TestPrinterCatchesUpFromTheStoreAfterLagging(t *testing.T) {
 		if id := fmt.Sprintf("[ev%02d]", i); strings.Count(got, id) != 1 {
 			t.Errorf("%s printed %d times, want once:\n%s", id, strings.Count(got, id), got)
 		}
+	}
+}
+
+// TestPrinterNotes: the listener's news reaches the lines through the
+// stream: tunnel changes (not the state at the start, not repeats),
+// notices and finished steps on stderr in text, NDJSON lines with --format
+// json; a step being taken is not printed (its outcome is).
+func TestPrinterNotes(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		t.Run(map[bool]string{false: "text", true: "json"}[asJSON], func(t *testing.T) {
+			stream := feed.New(capture.NewBus())
+			stream.SetTunnel(feed.TunnelState{Provider: "ngrok", State: "connected", URL: "https://a.example"})
+			sub := stream.Subscribe(8)
+			out, errOut := &lockedBuffer{}, &lockedBuffer{}
+			p := newLinePrinter(out, asJSON)
+			p.errW = errOut
+			done := make(chan struct{})
+			go func() { p.follow(sub, nil); close(done) }()
+			stream.SetTunnel(feed.TunnelState{Provider: "ngrok", State: "disconnected", Err: "EOF"})
+			stream.SetTunnel(feed.TunnelState{Provider: "ngrok", State: "disconnected", Err: "EOF"})
+			stream.SetTunnel(feed.TunnelState{Provider: "ngrok", State: "reconnected", URL: "https://a.example"})
+			stream.Notice("Backfill (start): nothing to do.", false)
+			stream.Notice("WARNING: disk full", true)
+			stream.Note(feed.Note{Kind: feed.Step, Text: "Deleting endpoint e1…", Pending: true})
+			stream.Step("Deleted endpoint e1.")
+			sub.Finish()
+			<-done
+			o, e := out.String(), errOut.String()
+			if asJSON {
+				if strings.Count(o, `"type":"tunnel"`) != 2 || !strings.Contains(o, `"state":"disconnected"`) || !strings.Contains(o, `"error":"EOF"`) ||
+					!strings.Contains(o, `"state":"reconnected"`) || !strings.Contains(o, `"type":"notice"`) {
+					t.Errorf("stdout:\n%s", o)
+				}
+				for _, line := range strings.Split(strings.TrimSpace(o), "\n") {
+					if !strings.HasPrefix(line, "{") {
+						t.Errorf("not JSON: %q", line)
+					}
+				}
+			} else {
+				if strings.TrimSpace(o) != "WARNING: disk full" {
+					t.Errorf("stdout in text mode has more than the warning:\n%s", o)
+				}
+				if strings.Count(e, "Tunnel disconnected (EOF)") != 1 || !strings.Contains(e, "Tunnel reconnected: https://a.example") ||
+					!strings.Contains(e, "Backfill (start): nothing to do.") {
+					t.Errorf("stderr:\n%s", e)
+				}
+			}
+			if asJSON && (!strings.Contains(o, `"type":"warning"`) || !strings.Contains(e, "WARNING: disk full")) {
+				t.Errorf("a warning with NDJSON: a warning line and a word on stderr; got\n%s\n%s", o, e)
+			}
+			if !asJSON && !strings.Contains(o, "WARNING: disk full") {
+				t.Errorf("a warning is one of the lines; got\n%s", o)
+			}
+			if !strings.Contains(e, "Deleted endpoint e1.") || strings.Contains(e, "Deleting") {
+				t.Errorf("stderr:\n%s", e)
+			}
+		})
 	}
 }

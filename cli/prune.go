@@ -15,10 +15,6 @@ import (
 	"github.com/omega-listen/omega-listen/omega"
 )
 
-func init() {
-	endpointsExtra = append(endpointsExtra, newEndpointsPruneCmd)
-}
-
 // endpointTagInfo is what an omega-listen description says of its run.
 type endpointTagInfo struct {
 	Host    string

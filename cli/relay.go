@@ -17,12 +17,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/omega-listen/omega-listen/capture"
-	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/relay"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
-
-func init() { extraCommands = append(extraCommands, newRelayCmd) }
 
 // relayFlags are the listen flags that only --tunnel relay reads.
 type relayFlags struct {
@@ -265,25 +262,22 @@ func relayRetry(t tunnel.Tunnel, st tunnel.Status) bool {
 	return t.Provider() == tunnel.ProviderRelay && st.State == tunnel.Disconnected
 }
 
-// relayPublisher is the receiver's publisher with --tunnel relay: it also
-// tells the tunnel when a queued delivery is recorded, so the next one can
-// go while this one is still at the app.
-type relayPublisher struct {
-	busPublisher
-	begun interface{ Begun(string) }
-}
-
-func (p relayPublisher) Received(c *capture.Capture) {
-	p.busPublisher.Received(c) // first, so the bus has them in order too
-	if c.Flags.Has(capture.FlagQueued) {
-		p.begun.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+// followQueued tells the relay tunnel when the store has recorded a
+// queued delivery, so the next one can go while this one is still at the
+// app. Events the bus drops only slow the drain down: the tunnel then
+// waits for the answer instead.
+func (l *listener) followQueued() (stop func()) {
+	b, ok := l.tun.(interface{ Begun(string) })
+	if !ok {
+		return func() {}
 	}
-}
-
-// publisher is what the receiver publishes on.
-func (l *listener) publisher() inspector.Publisher {
-	if b, ok := l.tun.(interface{ Begun(string) }); ok {
-		return relayPublisher{busPublisher{l.bus}, b}
-	}
-	return busPublisher{l.bus}
+	sub := l.bus.Subscribe(4096)
+	go func() {
+		for ev := range sub.C() {
+			if c := ev.Capture; c != nil && ev.Kind == capture.Received && c.Flags.Has(capture.FlagQueued) {
+				b.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+			}
+		}
+	}()
+	return sub.Close
 }

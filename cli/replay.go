@@ -18,10 +18,6 @@ import (
 	"github.com/omega-listen/omega-listen/replay"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newReplayCmd)
-}
-
 type replayOptions struct {
 	IDs         []string
 	Last        int

@@ -62,15 +62,18 @@ Run without a subcommand it listens (see the flags below).`,
 
 	addListenFlags(root, lo)
 
+	// Every command, in one place.
 	root.AddCommand(
-		newVersionCmd(s),
+		newCapturesCmd(s, g),
+		newEmulatorCmd(s, g),
 		newEndpointsCmd(s, g),
 		newEventsCmd(s, g),
-		newEmulatorCmd(s, g),
+		newRelayCmd(s, g),
+		newReplayCmd(s, g),
+		newTriggerCmd(s, g),
+		newVersionCmd(s),
+		newWaitCmd(s, g),
 	)
-	for _, c := range extraCommands {
-		root.AddCommand(c(s, g))
-	}
 
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return applyEnv(cmd, s)
@@ -78,9 +81,6 @@ Run without a subcommand it listens (see the flags below).`,
 	markUsageErrors(root)
 	return root
 }
-
-// extraCommands lets files add commands without editing newRootCmd.
-var extraCommands []func(Streams, *globalOptions) *cobra.Command
 
 // bindEnv makes flag name readable from env var, and says so in its help.
 func bindEnv(fs *pflag.FlagSet, name, env string) {

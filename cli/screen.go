@@ -2,22 +2,24 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/feed"
 	"github.com/omega-listen/omega-listen/replay"
 	"github.com/omega-listen/omega-listen/tui"
-	"github.com/omega-listen/omega-listen/tunnel"
 )
 
 // screen is the terminal UI of a listener: the tui program, fed by the
-// capture bus through tui.Bridge, with the listener's own news (tunnel
-// state, notices, teardown steps) sent to it as messages.
+// listener's stream (feed) through tui.Bridge. It keeps the teardown steps
+// and warnings it showed, to print them again once the alternate screen is
+// gone; news that comes after the program ended goes to stderr.
 type screen struct {
 	p        *tea.Program
 	done     chan struct{} // the program has exited
@@ -27,7 +29,7 @@ type screen struct {
 	err      error // from Program.Run, once done is closed
 
 	mu    sync.Mutex
-	steps []string // teardown lines, printed again once the screen is gone
+	steps []string // teardown lines and warnings, printed again once the screen is gone
 }
 
 // useScreen: the TUI is the default on a terminal (both ways: it reads
@@ -36,7 +38,7 @@ func (l *listener) useScreen() bool {
 	return l.s.OutIsTerminal && l.s.InIsTerminal && !l.cfg.opts.Print && !l.cfg.json
 }
 
-func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *screen {
+func (l *listener) startScreen(ctx context.Context, sub *feed.Sub) *screen {
 	sc := &screen{done: make(chan struct{}), quit: make(chan struct{}), bridged: make(chan struct{})}
 	editor := editorSetting(l.s)
 	m := tui.New(tui.Options{
@@ -77,14 +79,42 @@ func (l *listener) startScreen(ctx context.Context, sub *capture.Subscription) *
 	}()
 	go func() {
 		defer close(sc.bridged)
-		tui.Bridge(ctx, sub, sc.p.Send)
+		tui.Bridge(ctx, sc.tee(sub.C(), l.s.Err), sc.p.Send)
 	}()
-	state := "connected"
-	if l.tun.Provider() == "none" {
-		state = "local"
-	}
-	sc.p.Send(tui.TunnelMsg{State: state})
 	return sc
+}
+
+// tee passes the stream on to the program, keeping the steps and warnings
+// to print again later; once the program has ended, it prints them on
+// errW instead (nothing else would show them).
+func (sc *screen) tee(in <-chan feed.Event, errW io.Writer) <-chan feed.Event {
+	out := make(chan feed.Event)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			n := ev.Note
+			keep := n != nil && (n.Kind == feed.Step && !n.Pending || n.Kind == feed.Notice && n.Warn)
+			if !sc.alive() {
+				if keep {
+					fmt.Fprintln(errW, n.Text)
+				}
+				continue
+			}
+			if keep {
+				sc.mu.Lock()
+				sc.steps = append(sc.steps, n.Text)
+				sc.mu.Unlock()
+			}
+			select {
+			case out <- ev:
+			case <-sc.done:
+				if keep {
+					fmt.Fprintln(errW, n.Text)
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // alive reports whether the program still runs.
@@ -94,16 +124,6 @@ func (sc *screen) alive() bool {
 		return false
 	default:
 		return true
-	}
-}
-
-// step shows one teardown line on the shutdown view.
-func (sc *screen) step(msg string) {
-	sc.mu.Lock()
-	sc.steps = append(sc.steps, msg)
-	sc.mu.Unlock()
-	for line := range strings.SplitSeq(strings.TrimRight(msg, "\n"), "\n") {
-		sc.p.Send(tui.ShutdownMsg{Line: line})
 	}
 }
 
@@ -127,25 +147,6 @@ func (sc *screen) finish() []string {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return sc.steps
-}
-
-// tunnelMsg is a tunnel state as the screen shows it.
-func tunnelMsg(st tunnel.Status) tui.TunnelMsg {
-	m := tui.TunnelMsg{URL: st.URL}
-	if st.Err != nil {
-		m.Err = st.Err.Error()
-	}
-	switch st.State {
-	case tunnel.Connected, tunnel.Reconnected:
-		m.State = "connected"
-	case tunnel.Disconnected:
-		m.State = "reconnecting"
-	case tunnel.Connecting:
-		m.State = "connecting"
-	case tunnel.Closed:
-		m.State = "closed"
-	}
-	return m
 }
 
 // screenOptions are added by tests (a window size, where there is no

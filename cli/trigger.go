@@ -18,10 +18,6 @@ import (
 	"github.com/omega-listen/omega-listen/omega"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newTriggerCmd)
-}
-
 type triggerOptions struct {
 	Count int
 	To    string

@@ -14,10 +14,6 @@ import (
 	"github.com/omega-listen/omega-listen/omega"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newWaitCmd)
-}
-
 type waitOptions struct {
 	Types   []string
 	Timeout time.Duration

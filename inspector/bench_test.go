@@ -66,7 +66,7 @@ func BenchmarkForward(b *testing.B) {
 		tr   http.RoundTripper
 	}{
 		{"direct", nil},
-		{"transport", newTransport()},
+		{"transport", newTransport(nil)},
 	} {
 		f := NewForwarder(ForwarderOptions{Target: target, Transport: tt.tr})
 		b.Cleanup(f.Close)

@@ -16,9 +16,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/omega-listen/omega-listen/inspector/internal/h1"
 )
 
 // rawApp is a local app speaking HTTP/1.1 by hand, so tests control every
@@ -139,7 +140,7 @@ func forwarders(t *testing.T, o ForwarderOptions) (direct, transport *Forwarder)
 	t.Helper()
 	direct = NewForwarder(o)
 	t.Cleanup(direct.Close)
-	tr := newTransport()
+	tr := newTransport(nil)
 	t.Cleanup(tr.CloseIdleConnections)
 	o.Transport = tr
 	transport = NewForwarder(o)
@@ -147,7 +148,7 @@ func forwarders(t *testing.T, o ForwarderOptions) (direct, transport *Forwarder)
 }
 
 func TestDirectWireMatchesTransport(t *testing.T) {
-	big := bytes.Repeat([]byte("b"), inlineBody+1000)
+	big := bytes.Repeat([]byte("b"), 64<<10+1000)
 	tests := []struct {
 		name   string
 		target string // path and query on the app, and user info
@@ -209,51 +210,6 @@ func trimBody(b []byte) []byte {
 	return b
 }
 
-func TestWriteRequestHead(t *testing.T) {
-	u, _ := url.Parse("http://127.0.0.1:8888/webhook?x=1")
-	rt, ok := newRawTarget(u)
-	if !ok {
-		t.Fatal("plain http target refused")
-	}
-	rb := reqBufPool.Get().(*reqBuf)
-	defer rb.free()
-	h := http.Header{"User-Agent": nil, "Content-Type": {"application/json"}, "A-First": {" 1 "}, "Content-Length": {"7"}}
-	if err := writeRequestHead(rb, "POST", &rt, h, 3); err != nil {
-		t.Fatal(err)
-	}
-	want := "POST /webhook?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8888\r\nContent-Length: 3\r\nA-First: 1\r\nContent-Type: application/json\r\n\r\n"
-	if string(rb.b) != want {
-		t.Errorf("got\n%q\nwant\n%q", rb.b, want)
-	}
-}
-
-func TestNewRawTarget(t *testing.T) {
-	tests := []struct {
-		url              string
-		ok               bool
-		addr, host, path string
-	}{
-		{"http://localhost:8888/webhook", true, "localhost:8888", "localhost:8888", "/webhook"},
-		{"http://localhost/a?b=c%20d", true, "localhost:80", "localhost", "/a?b=c%20d"},
-		{"http://127.0.0.1:3000", true, "127.0.0.1:3000", "127.0.0.1:3000", "/"},
-		{"http://[::1]:3000/x", true, "[::1]:3000", "[::1]:3000", "/x"},
-		{"http://[fe80::1%25eth0]:3000/x", true, "[fe80::1%eth0]:3000", "[fe80::1]:3000", "/x"},
-		{"https://localhost:8443/webhook", false, "", "", ""},
-		{"http://bücher.example/x", false, "", "", ""},
-		{"http:opaque", false, "", "", ""},
-	}
-	for _, tt := range tests {
-		u, err := url.Parse(tt.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rt, ok := newRawTarget(u)
-		if ok != tt.ok || rt.addr != tt.addr || rt.host != tt.host || rt.uri != tt.path {
-			t.Errorf("%s: %+v %v, want addr %q host %q uri %q ok %v", tt.url, rt, ok, tt.addr, tt.host, tt.path, tt.ok)
-		}
-	}
-}
-
 func TestDirectKeepAlive(t *testing.T) {
 	var conns atomic.Int32
 	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -283,42 +239,32 @@ func TestDirectKeepAlive(t *testing.T) {
 
 // TestDirectAppClosesIdleConns: an app that drops connections between
 // requests (restarts, short idle timeouts, no keep-alive) must not cost a
-// delivery, nor get one twice.
+// delivery, nor get one twice. A close that crosses a request in flight is
+// another matter (see TestFaithfulSideBySide): here each forward waits
+// until the app has closed.
 func TestDirectAppClosesIdleConns(t *testing.T) {
 	tests := []struct {
-		name string
-		// answer is given the request's index on its connection.
-		answer func(c net.Conn, i int, req []byte) bool
-		// handled is how many requests the app acted on for 3 forwards.
-		handled int
+		name  string
+		reset bool
 	}{
-		{"closes right after answering", func(c net.Conn, _ int, _ []byte) bool {
-			io.WriteString(c, okAnswer)
-			return false
-		}, 3},
-		{"resets right after answering", func(c net.Conn, _ int, _ []byte) bool {
-			io.WriteString(c, okAnswer)
-			c.(*net.TCPConn).SetLinger(0)
-			return false
-		}, 3},
-		// The app's close races the request on a reused connection: the
-		// request reaches a socket that is going away, unseen.
-		{"drops the second request of a connection unanswered", func(c net.Conn, i int, _ []byte) bool {
-			if i > 0 {
-				return false
-			}
-			io.WriteString(c, okAnswer)
-			return true
-		}, 3},
+		{"closes right after answering", false},
+		{"resets right after answering", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var handled atomic.Int32
+			closed := make(chan struct{}, 3)
 			app, u := newRawApp(t, func(c net.Conn, i int, req []byte) bool {
 				if i == 0 {
 					handled.Add(1)
 				}
-				return tt.answer(c, i, req)
+				io.WriteString(c, okAnswer)
+				if tt.reset {
+					c.(*net.TCPConn).SetLinger(0)
+				}
+				c.Close()
+				closed <- struct{}{}
+				return false
 			})
 			f := NewForwarder(ForwarderOptions{Target: u})
 			defer f.Close()
@@ -326,9 +272,11 @@ func TestDirectAppClosesIdleConns(t *testing.T) {
 				if res := f.Forward(context.Background(), Request{Body: []byte("x")}); res.Err != nil || res.Status != 200 {
 					t.Fatalf("forward %d: %+v", i, res)
 				}
+				<-closed
+				time.Sleep(50 * time.Millisecond) // for the FIN or RST to land
 			}
-			if n := int(handled.Load()); n != tt.handled {
-				t.Errorf("app handled %d requests, want %d", n, tt.handled)
+			if n := int(handled.Load()); n != 3 {
+				t.Errorf("app handled %d requests, want 3", n)
 			}
 			if n := app.accepted.Load(); n != 3 {
 				t.Errorf("%d connections, want one per forward", n)
@@ -349,6 +297,7 @@ func TestDirectAppRestarts(t *testing.T) {
 			t.Fatalf("forward %d: %+v", i, res)
 		}
 		srv.CloseClientConnections()
+		time.Sleep(50 * time.Millisecond) // for the FIN to land
 	}
 	reqs := app.requests()
 	if len(reqs) != 3 {
@@ -368,7 +317,7 @@ func TestDirectRetryOnlyOnce(t *testing.T) {
 	f := NewForwarder(ForwarderOptions{Target: u})
 	defer f.Close()
 	res := f.Forward(context.Background(), Request{Body: []byte("x")})
-	if res.ErrKind != ErrOther || res.Err == nil || !strings.Contains(res.Err.Error(), "closed the connection before a complete answer") {
+	if res.ErrKind != ErrOther || res.Err == nil || !strings.Contains(res.Err.Error(), "the app closed the connection without answering") {
 		t.Errorf("result %+v", res)
 	}
 	if n := len(app.requests()); n != 1 {
@@ -376,48 +325,9 @@ func TestDirectRetryOnlyOnce(t *testing.T) {
 	}
 }
 
-// TestDirectWriteFailureOnReusedConn takes the path where the liveness
-// check could not tell (no raw socket) and the write itself fails.
-func TestDirectWriteFailureOnReusedConn(t *testing.T) {
-	app, u := newRawApp(t, answerWith(okAnswer))
-	f := NewForwarder(ForwarderOptions{Target: u})
-	defer f.Close()
-
-	// A pooled connection whose peer reset it while idle.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	dead, err := f.pool.dial(context.Background(), ln.Addr().String(), time.Now().Add(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer.(*net.TCPConn).SetLinger(0)
-	peer.Close()
-	// Reading the reset makes the next write fail at once.
-	dead.conn.SetReadDeadline(time.Now().Add(time.Minute))
-	if _, err := dead.conn.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, io.EOF) {
-		t.Fatalf("peer not gone: %v", err)
-	}
-	dead.raw = nil
-	dead.addr = f.raw.addr
-	f.pool.put(dead)
-
-	if res := f.Forward(context.Background(), Request{Body: []byte("x")}); res.Err != nil || res.Status != 200 {
-		t.Fatalf("result %+v", res)
-	}
-	if n := len(app.requests()); n != 1 {
-		t.Errorf("app got %d requests, want 1", n)
-	}
-}
-
 func TestDirectAnswers(t *testing.T) {
 	const closeMidBody = "the app closed the connection before a complete answer"
+	const noAnswer = "the app closed the connection without answering"
 	tests := []struct {
 		name    string
 		method  string
@@ -463,8 +373,8 @@ func TestDirectAnswers(t *testing.T) {
 			directErr: `failed: the app's answer is not valid HTTP/1.x: bad Content-Length "nope"`},
 		{name: "bad chunk", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", closes: true, status: 200, kind: ErrOther,
 			errText: "reading the answer: invalid byte in chunk length"},
-		{name: "closed before answering", closes: true, kind: ErrOther, errText: closeMidBody},
-		{name: "closed mid-header", answer: "HTTP/1.1 200 OK\r\nX-A:", closes: true, kind: ErrOther, errText: closeMidBody},
+		{name: "closed before answering", closes: true, kind: ErrOther, errText: noAnswer},
+		{name: "closed mid-header", answer: "HTTP/1.1 200 OK\r\nX-A:", closes: true, kind: ErrOther, errText: noAnswer},
 		{name: "closed mid-body", answer: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", closes: true, status: 200, body: "abc", kind: ErrOther, errText: closeMidBody},
 		{name: "closed mid-chunk", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nabc", closes: true, status: 200, kind: ErrOther, errText: closeMidBody},
 	}
@@ -648,20 +558,6 @@ func TestDirectExpectContinue(t *testing.T) {
 	}
 }
 
-func TestDirectConnectionCloseExtra(t *testing.T) {
-	app, u := newRawApp(t, answerWith(okAnswer))
-	f := NewForwarder(ForwarderOptions{Target: u, Headers: http.Header{"Connection": {"close"}}})
-	defer f.Close()
-	for range 2 {
-		if res := f.Forward(context.Background(), Request{Body: []byte("x")}); res.Err != nil {
-			t.Fatal(res.Err)
-		}
-	}
-	if n := app.accepted.Load(); n != 2 {
-		t.Errorf("%d connections, want a new one per forward after Connection: close", n)
-	}
-}
-
 func TestDirectConcurrent(t *testing.T) {
 	app, u := newApp(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, r.Header.Get(HeaderCapture))
@@ -704,82 +600,9 @@ func TestDirectConcurrent(t *testing.T) {
 			t.Errorf("%s seen %d times", id, n)
 		}
 	}
-	f.pool.mu.Lock()
-	idle := f.pool.count
-	f.pool.mu.Unlock()
+	idle := f.own.(*h1.Transport).IdleConns()
 	if idle < 1 || idle > workers {
 		t.Errorf("%d idle connections after %d concurrent forwards", idle, workers)
-	}
-}
-
-func TestConnPoolBoundsAndSweep(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	p := newConnPool()
-	defer p.closeIdle()
-	addr := ln.Addr().String()
-	var all []*pconn
-	for range maxIdleConns + 4 {
-		pc, err := p.dial(context.Background(), addr, time.Now().Add(time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, pc)
-	}
-	for _, pc := range all {
-		p.put(pc)
-	}
-	if p.count != maxIdleConns || len(p.idle[addr]) != maxIdleConns {
-		t.Fatalf("%d idle (%d listed), want the bound %d", p.count, len(p.idle[addr]), maxIdleConns)
-	}
-	// The oldest made way, and are closed.
-	if err := all[0].conn.SetDeadline(time.Time{}); err == nil {
-		t.Error("the oldest connection is still open")
-	}
-	if got := p.get(addr); got != all[len(all)-1] {
-		t.Error("get did not return the newest connection")
-	} else {
-		p.put(got)
-	}
-
-	// Age half of them past the idle timeout; the sweep closes those only.
-	p.mu.Lock()
-	list := p.idle[addr]
-	for _, pc := range list[:maxIdleConns/2] {
-		pc.idleAt = pc.idleAt.Add(-idleConnTimeout)
-	}
-	p.mu.Unlock()
-	p.sweep()
-	if p.count != maxIdleConns/2 || p.timer == nil {
-		t.Errorf("%d idle after the sweep (timer %v), want %d", p.count, p.timer != nil, maxIdleConns/2)
-	}
-	// An expired connection is not handed out even before a sweep.
-	p.mu.Lock()
-	for _, pc := range p.idle[addr] {
-		pc.idleAt = pc.idleAt.Add(-idleConnTimeout)
-	}
-	p.mu.Unlock()
-	if got := p.get(addr); got != nil {
-		t.Error("get returned an expired connection")
-	}
-	if p.count != 0 {
-		t.Errorf("%d idle left", p.count)
-	}
-	p.closeIdle()
-	if p.timer != nil {
-		t.Error("timer left after closeIdle")
 	}
 }
 
@@ -790,8 +613,8 @@ func TestDirectCloseClosesIdle(t *testing.T) {
 		t.Fatal(res.Err)
 	}
 	f.Close()
-	if f.pool.count != 0 {
-		t.Errorf("%d idle connections after Close", f.pool.count)
+	if n := f.own.(*h1.Transport).IdleConns(); n != 0 {
+		t.Errorf("%d idle connections after Close", n)
 	}
 	// Like http.Transport after CloseIdleConnections: still usable.
 	if res := f.Forward(context.Background(), Request{Body: []byte("x")}); res.Err != nil {

@@ -41,6 +41,7 @@ func (l *eventLog) all() []string {
 // fakeRecorder keeps snapshots of what it was given, in memory.
 type fakeRecorder struct {
 	log                             *eventLog
+	pub                             *fakePublisher // publishes what it stores, as capture.Store does
 	failBegin, failFinish, failRecd error
 
 	mu       sync.Mutex
@@ -53,6 +54,7 @@ type fakeRecorder struct {
 func (f *fakeRecorder) Begin(_ context.Context, c *capture.Capture) error {
 	f.log.add("begin %s", c.ID)
 	if f.failBegin != nil {
+		f.pub.Received(c)
 		return f.failBegin
 	}
 	f.mu.Lock()
@@ -60,23 +62,27 @@ func (f *fakeRecorder) Begin(_ context.Context, c *capture.Capture) error {
 	f.seq++
 	c.Seq = f.seq
 	put(&f.begun, c)
+	f.pub.Received(c)
 	return nil
 }
 
 func (f *fakeRecorder) Finish(_ context.Context, c *capture.Capture) error {
 	f.log.add("finish %s", c.ID)
 	if f.failFinish != nil {
+		f.pub.Completed(c)
 		return f.failFinish
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	put(&f.finished, c)
+	f.pub.Completed(c)
 	return nil
 }
 
 func (f *fakeRecorder) Record(_ context.Context, c *capture.Capture) error {
 	f.log.add("record %s", c.ID)
 	if f.failRecd != nil {
+		f.pub.Completed(c)
 		return f.failRecd
 	}
 	f.mu.Lock()
@@ -84,6 +90,7 @@ func (f *fakeRecorder) Record(_ context.Context, c *capture.Capture) error {
 	f.seq++
 	c.Seq = f.seq
 	put(&f.recorded, c)
+	f.pub.Completed(c)
 	return nil
 }
 
@@ -116,6 +123,7 @@ func (f *fakeRecorder) counts() (begun, finished, recorded int) {
 	return len(f.begun), len(f.finished), len(f.recorded)
 }
 
+// fakePublisher is the bus of fakeRecorder: what a presenter would see.
 type fakePublisher struct {
 	log *eventLog
 
@@ -124,17 +132,27 @@ type fakePublisher struct {
 	completed []*capture.Capture
 }
 
+// Received and Completed keep a copy, as capture.Bus does. A nil
+// fakePublisher publishes nothing.
 func (p *fakePublisher) Received(c *capture.Capture) {
+	if p == nil {
+		return
+	}
 	p.log.add("received %s", c.ID)
+	cp := *c
 	p.mu.Lock()
-	p.received = append(p.received, c)
+	p.received = append(p.received, &cp)
 	p.mu.Unlock()
 }
 
 func (p *fakePublisher) Completed(c *capture.Capture) {
+	if p == nil {
+		return
+	}
 	p.log.add("completed %s", c.ID)
+	cp := *c
 	p.mu.Lock()
-	p.completed = append(p.completed, c)
+	p.completed = append(p.completed, &cp)
 	p.mu.Unlock()
 }
 
@@ -207,14 +225,13 @@ func newRig(t *testing.T, answer http.HandlerFunc, opts ...rigOption) *rig {
 	r.appSrv = httptest.NewServer(r.app)
 	t.Cleanup(r.appSrv.Close)
 	r.target, _ = url.Parse(r.appSrv.URL + "/webhook")
-	r.rec = &fakeRecorder{log: r.log}
 	r.pub = &fakePublisher{log: r.log}
+	r.rec = &fakeRecorder{log: r.log, pub: r.pub}
 
 	fo := ForwarderOptions{Target: r.target}
 	ho := HandlerOptions{
 		Token:     testToken,
 		Recorder:  r.rec,
-		Publisher: r.pub,
 		SessionID: "s1",
 		OnStoreError: func(err error) {
 			r.mu.Lock()

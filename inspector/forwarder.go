@@ -3,6 +3,8 @@ package inspector
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/inspector/internal/h1"
 )
 
 // DefaultTimeout bounds one forward when ForwarderOptions.Timeout is zero.
@@ -64,9 +67,17 @@ type ForwardError struct {
 	URL     string        // where the request was going
 	Timeout time.Duration // the limit that passed, for ErrTimeout
 	Err     error         // the underlying error
+	Hint    string        // what to do about it, if known
 }
 
 func (e *ForwardError) Error() string {
+	if e.Hint != "" {
+		return e.text() + "; " + e.Hint
+	}
+	return e.text()
+}
+
+func (e *ForwardError) text() string {
 	switch e.Kind {
 	case ErrTimeout:
 		return fmt.Sprintf("%s did not answer within %s", e.URL, e.Timeout)
@@ -86,8 +97,16 @@ type ForwarderOptions struct {
 	// Timeout bounds a whole forward, answer body included. Default 30s.
 	Timeout time.Duration
 	// Headers are set on every request after the original headers are
-	// copied, replacing any of the same name (-H).
+	// copied, replacing any of the same name (-H). A Host here is the Host
+	// the app is told. Framing and hop-by-hop names are refused by
+	// CheckExtraHeader; the Forwarder drops them.
 	Headers http.Header
+	// TLS configures https targets (a CA to trust, or no verification);
+	// nil means the system's roots (SSL_CERT_FILE, SSL_CERT_DIR).
+	TLS *tls.Config
+	// TLSHint ends the error of an https target whose certificate is not
+	// trusted: what the user can do about it.
+	TLSHint string
 	// Transport replaces the Forwarder's own. It should not add headers
 	// of its own (an *http.Transport needs DisableCompression).
 	Transport http.RoundTripper
@@ -100,24 +119,22 @@ type Forwarder struct {
 	targetStr string
 	timeout   time.Duration
 	extra     http.Header
+	host      string // the Host the app is told, from Headers; "" for the target's
+	tlsHint   string
 	rt        http.RoundTripper
-	own       *http.Transport // the transport to close, if it is ours
-
-	// The direct client, used for plain http:// targets when no Transport
-	// was given; see conn.go. raw is the default target's form for it.
-	pool  *connPool
-	raw   rawTarget
-	rawOK bool
+	tlsConf   *tls.Config
+	own       interface{ CloseIdleConnections() } // the transport to close, if it is ours
 }
 
 // NewForwarder returns a Forwarder. Without a Transport it uses its own
 // clients, tuned for one local app: many idle connections kept, HTTP/1.1,
 // no proxy from the environment (a corporate proxy cannot reach
-// localhost), no transparent compression. Plain http:// targets then go
-// through a minimal HTTP/1.1 client that sends the same bytes as
-// http.Transport; https ones through an http.Transport.
+// localhost), no transparent compression. Plain http:// targets go
+// through a direct HTTP/1.1 client (internal/h1) that sends the same
+// bytes as http.Transport; https ones through an http.Transport it falls
+// back to.
 func NewForwarder(o ForwarderOptions) *Forwarder {
-	f := &Forwarder{target: o.Target, timeout: o.Timeout, rt: o.Transport}
+	f := &Forwarder{target: o.Target, timeout: o.Timeout, rt: o.Transport, tlsHint: o.TLSHint, tlsConf: o.TLS}
 	if f.timeout <= 0 {
 		f.timeout = DefaultTimeout
 	}
@@ -128,27 +145,51 @@ func NewForwarder(o ForwarderOptions) *Forwarder {
 		f.extra = make(http.Header, len(o.Headers))
 		for k, v := range o.Headers {
 			ck := textproto.CanonicalMIMEHeaderKey(k)
+			if ck == "Host" {
+				if len(v) > 0 {
+					f.host = v[len(v)-1]
+				}
+				continue
+			}
+			if CheckExtraHeader(ck) != nil {
+				continue
+			}
 			f.extra[ck] = append(f.extra[ck], v...)
 		}
 	}
 	if f.rt == nil {
-		f.own = newTransport()
-		f.rt = f.own
-		f.pool = newConnPool()
-		f.raw, f.rawOK = newRawTarget(f.target)
+		t := h1.New(h1.Options{Fallback: newTransport(o.TLS), DialTimeout: dialTimeout})
+		f.rt, f.own = t, t
 	}
 	return f
 }
 
-func newTransport() *http.Transport {
+// CheckExtraHeader says why an extra header (-H) with this name cannot be
+// set on every forwarded request, or nil if it can. Framing is worked out
+// from the body (a stated length or encoding would make the app read a
+// different request), and hop-by-hop headers belong to one connection.
+func CheckExtraHeader(name string) error {
+	switch ck := textproto.CanonicalMIMEHeaderKey(name); {
+	case ck == "Content-Length", ck == "Transfer-Encoding":
+		return fmt.Errorf("%s is worked out from each delivery's body; setting it would make the app read a different request", ck)
+	case ck == HeaderCapture, ck == HeaderReplay:
+		return fmt.Errorf("%s is set by omega-listen on every forwarded request", ck)
+	case isHopByHop(ck, nil):
+		return fmt.Errorf("%s is a hop-by-hop header: it belongs to one connection and is not forwarded", ck)
+	}
+	return nil
+}
+
+func newTransport(tlsConf *tls.Config) *http.Transport {
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
+		TLSClientConfig:       tlsConf,
 		ForceAttemptHTTP2:     false,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       2 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
@@ -172,9 +213,6 @@ func (f *Forwarder) Close() {
 	if f.own != nil {
 		f.own.CloseIdleConnections()
 	}
-	if f.pool != nil {
-		f.pool.closeIdle()
-	}
 }
 
 // Request is what to forward.
@@ -185,6 +223,9 @@ type Request struct {
 	CaptureID string   // sent as Omega-Listen-Capture
 	ReplayOf  string   // if set, sent as Omega-Listen-Replay
 	Target    *url.URL // overrides the Forwarder's target if not nil
+	// RawQuery is the query the request arrived with, added to the
+	// target's own (as httputil.ReverseProxy joins them).
+	RawQuery string
 }
 
 // Result is the app's answer, or why there is none.
@@ -197,6 +238,12 @@ type Result struct {
 	Duration  time.Duration
 	Err       error // a *ForwardError, or nil
 	ErrKind   ErrKind
+
+	// rest is the answer beyond Body when it was truncated and the caller
+	// passes the whole answer on (the Handler); length is the answer's
+	// whole length, or -1.
+	rest   io.ReadCloser
+	length int64
 }
 
 // Record sets c's outcome from res: where it went, what the app answered
@@ -227,12 +274,19 @@ func (res Result) Record(c *capture.Capture) {
 	}
 }
 
-// Forward sends r to the app and reads its whole answer. Redirects are
-// returned, not followed. The body and headers go out as given, minus
-// hop-by-hop headers and Host, plus the extra headers and the
-// Omega-Listen-* ones; nothing else is added (no User-Agent, no
-// Accept-Encoding).
+// Forward sends r to the app and reads its answer, keeping at most
+// MaxResponseBody bytes of it. Redirects are returned, not followed. The
+// body and headers go out as given, minus hop-by-hop headers and Host,
+// plus the extra headers and the Omega-Listen-* ones; nothing else is
+// added (no User-Agent, no Accept-Encoding).
 func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
+	return f.forward(ctx, r, false)
+}
+
+// forward is Forward; with pass, an answer longer than MaxResponseBody
+// keeps its connection open in Result.rest for the caller to pass on and
+// close.
+func (f *Forwarder) forward(ctx context.Context, r Request, pass bool) Result {
 	target, targetStr := f.target, f.targetStr
 	if r.Target != nil {
 		target, targetStr = r.Target, r.Target.Redacted()
@@ -243,22 +297,23 @@ func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
 		res.Err = &ForwardError{Kind: ErrOther, URL: "(no target)", Err: errors.New("no target URL to forward to")}
 		return res
 	}
+	if r.RawQuery != "" {
+		target = withQuery(target, r.RawQuery)
+		res.URL = target.Redacted()
+		targetStr = res.URL
+	}
 	method := r.Method
 	if method == "" {
 		method = http.MethodPost
 	}
-	if f.pool != nil && rawMethod(method) {
-		rt, ok := f.raw, f.rawOK
-		if target != f.target {
-			rt, ok = newRawTarget(target)
-		}
-		if ok {
-			return f.forwardDirect(ctx, r, method, target, &rt, res)
-		}
-	}
 
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
+	var cancel context.CancelFunc
+	if f.own != nil {
+		// Its own client enforces the deadline on the connection.
+		ctx, cancel = h1.DeadlineContext(ctx, time.Now().Add(f.timeout))
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+	}
 	// Built by hand rather than with http.NewRequest, which would parse the
 	// target again and allocate a header map only to have it replaced.
 	req := &http.Request{
@@ -268,13 +323,16 @@ func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        f.header(r),
+		Host:          f.host,
 		ContentLength: int64(len(r.Body)),
 	}
 	if len(r.Body) > 0 {
-		req.Body = newBodyReader(r.Body)
-		// Lets the transport resend a request it could not write on a
-		// connection the app had just closed.
-		req.GetBody = func() (io.ReadCloser, error) { return newBodyReader(r.Body), nil }
+		req.Body = h1.NewBody(r.Body)
+		if target.Scheme != "http" || f.own == nil {
+			// Lets net/http resend a request it could not write at all on
+			// a connection the app had just closed.
+			req.GetBody = func() (io.ReadCloser, error) { return h1.NewBody(r.Body), nil }
+		}
 	}
 	req = req.WithContext(ctx)
 	if u := target.User; u != nil && req.Header.Get("Authorization") == "" {
@@ -284,26 +342,41 @@ func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
 	}
 
 	start := time.Now()
-	resp, err := f.rt.RoundTrip(req)
-	if err != nil {
+	fail := func(err error) Result {
 		res.Duration = time.Since(start)
 		res.ErrKind = classify(ctx, err)
-		res.Err = &ForwardError{Kind: res.ErrKind, URL: targetStr, Timeout: f.timeout, Err: err}
+		res.Err = &ForwardError{Kind: res.ErrKind, URL: targetStr, Timeout: f.timeout, Err: err, Hint: f.hintFor(err)}
+		cancel()
 		return res
 	}
+	resp, err := f.rt.RoundTrip(req)
+	if err != nil {
+		if classify(ctx, err) == ErrOther && closedConn(err) {
+			// No answer at all, whichever client: say so plainly.
+			err = &h1.NoAnswerError{Err: err}
+		}
+		return fail(err)
+	}
 	if resp.StatusCode < 200 {
-		// Only 101 gets here (the transport consumes other 1xx), and the
+		// Only 101 gets here (the clients consume other 1xx), and the
 		// Upgrade header that would ask for it is never forwarded.
 		resp.Body.Close()
-		res.Duration = time.Since(start)
-		res.ErrKind = ErrOther
-		res.Err = &ForwardError{Kind: ErrOther, URL: targetStr, Err: fmt.Errorf("the app answered %s, which cannot be passed on", resp.Status)}
-		return res
+		return fail(fmt.Errorf("the app answered %s, which cannot be passed on", resp.Status))
 	}
 	res.Status = resp.StatusCode
 	res.Header = resp.Header
-	res.Body, res.Truncated, err = readBody(resp.Body, bodyLength(resp), MaxResponseBody)
+	length := bodyLength(resp)
+	res.Body, res.Truncated, err = readBody(resp.Body, length, MaxResponseBody, pass)
+	if err == nil && res.Truncated && pass {
+		// The stored copy ends here; the sender gets the rest from the
+		// app as it comes, under the same deadline.
+		res.rest, res.length = &passBody{rest: io.MultiReader(bytes.NewReader(res.Body[MaxResponseBody:]), resp.Body), body: resp.Body, cancel: cancel, ctx: ctx}, length
+		res.Body = res.Body[:MaxResponseBody:MaxResponseBody]
+		res.Duration = time.Since(start)
+		return res
+	}
 	resp.Body.Close()
+	cancel()
 	res.Duration = time.Since(start)
 	if err != nil {
 		res.ErrKind = classify(ctx, err)
@@ -312,61 +385,45 @@ func (f *Forwarder) Forward(ctx context.Context, r Request) Result {
 	return res
 }
 
-// forwardDirect is Forward through the direct client. It builds the same
-// header as the Transport path and fails the same ways, with the same
-// errors.
-func (f *Forwarder) forwardDirect(ctx context.Context, r Request, method string, target *url.URL, rt *rawTarget, res Result) Result {
-	h := f.header(r)
-	if u := target.User; u != nil && h.Get("Authorization") == "" {
-		setBasicAuth(h, u)
-	}
-	start := time.Now()
-	deadline := start.Add(f.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	fail := func(err error) Result {
-		res.Duration = time.Since(start)
-		res.ErrKind = classify(ctx, err)
-		res.Err = &ForwardError{Kind: res.ErrKind, URL: res.URL, Timeout: f.timeout, Err: err}
-		return res
-	}
-	if ctx.Err() != nil {
-		return fail(context.Cause(ctx))
-	}
+// passBody is the rest of a long answer, read under the forward's context.
+type passBody struct {
+	rest   io.Reader
+	body   io.Closer
+	cancel context.CancelFunc
+	ctx    context.Context
+}
 
-	rb := reqBufPool.Get().(*reqBuf)
-	defer rb.free()
-	if err := writeRequestHead(rb, method, rt, h, len(r.Body)); err != nil {
-		return fail(err)
+func (p *passBody) Read(b []byte) (int, error) { return p.rest.Read(b) }
+
+func (p *passBody) Close() error {
+	err := p.body.Close()
+	p.cancel()
+	return err
+}
+
+// withQuery is u with q added to its query, as httputil.ReverseProxy
+// joins a target's query with the incoming one.
+func withQuery(u *url.URL, q string) *url.URL {
+	v := *u
+	if v.RawQuery == "" {
+		v.RawQuery = q
+	} else {
+		v.RawQuery += "&" + q
 	}
-	head, body := rb.b, r.Body
-	if len(body) <= inlineBody {
-		head = append(head, body...)
-		rb.b, body = head, nil
+	return &v
+}
+
+// hintFor is the TLS hint when err is an https target's certificate
+// failing verification.
+func (f *Forwarder) hintFor(err error) string {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+		return f.tlsHint
 	}
-	resp, pc, err := f.pool.roundTrip(ctx, rt.addr, head, body, method, deadline)
-	if err != nil {
-		return fail(fastErr(ctx, deadline, err))
-	}
-	if resp.StatusCode < 200 {
-		// Only 101 gets here: the other 1xx are skipped.
-		f.pool.release(pc, resp, false)
-		return fail(fmt.Errorf("the app answered %s, which cannot be passed on", resp.Status))
-	}
-	res.Status = resp.StatusCode
-	res.Header = resp.Header
-	res.Body, res.Truncated, err = readBody(resp.Body, bodyLength(resp), MaxResponseBody)
-	// A truncated body was not read to its end: the connection cannot
-	// carry another request.
-	f.pool.release(pc, resp, err == nil && !res.Truncated && !wantsClose(h))
-	res.Duration = time.Since(start)
-	if err != nil {
-		err = fastErr(ctx, deadline, err)
-		res.ErrKind = classify(ctx, err)
-		res.Err = &ForwardError{Kind: res.ErrKind, URL: res.URL, Timeout: f.timeout, Err: fmt.Errorf("reading the answer: %w", err)}
-	}
-	return res
+	return ""
 }
 
 // bodyLength is the length readBody should expect. An answer with no body
@@ -413,8 +470,9 @@ const maxPooled = 1 << 20
 
 // readBody reads at most limit bytes of r into a slice of its own. A known
 // length is read straight into an exact slice; an unknown one goes through
-// a pooled buffer and is copied out once.
-func readBody(r io.Reader, length, limit int64) (body []byte, truncated bool, err error) {
+// a pooled buffer and is copied out once. With pass, a truncated body
+// keeps the one byte read past the limit, for the caller to pass on.
+func readBody(r io.Reader, length, limit int64, pass bool) (body []byte, truncated bool, err error) {
 	if length == 0 {
 		return nil, false, nil
 	}
@@ -433,7 +491,10 @@ func readBody(r io.Reader, length, limit int64) (body []byte, truncated bool, er
 	_, err = buf.ReadFrom(io.LimitReader(r, limit+1))
 	b := buf.Bytes()
 	if int64(len(b)) > limit {
-		b, truncated, err = b[:limit], true, nil
+		truncated, err = true, nil
+		if !pass {
+			b = b[:limit]
+		}
 	}
 	if len(b) > 0 {
 		body = bytes.Clone(b)
@@ -457,13 +518,23 @@ func classify(ctx context.Context, err error) ErrKind {
 	return ErrOther
 }
 
+// closedConn reports whether err is the app closing or resetting the
+// connection.
+func closedConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // shortReason is the end of an error chain a user can act on, without the
 // "Post \"http://...\": dial tcp 127.0.0.1:8888: connect:" preamble.
 func shortReason(err error) string {
 	var dnsErr *net.DNSError
+	var noAnswer *h1.NoAnswerError
 	switch {
 	case err == nil:
 		return "unknown error"
+	case errors.As(err, &noAnswer):
+		return noAnswer.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

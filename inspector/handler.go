@@ -19,6 +19,7 @@ import (
 
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // DefaultMaxBody is the largest delivery body accepted when
@@ -28,19 +29,12 @@ const DefaultMaxBody = 10 << 20
 // Recorder stores captures durably. Begin and Finish bracket a forwarded
 // delivery; Record stores a rejected request in one step. The Handler
 // calls them with a context that the sender hanging up does not cancel.
+// The Recorder (capture.Store) also tells the rest of the program: the
+// Handler publishes nothing itself.
 type Recorder interface {
 	Begin(ctx context.Context, c *capture.Capture) error
 	Finish(ctx context.Context, c *capture.Capture) error
 	Record(ctx context.Context, c *capture.Capture) error
-}
-
-// Publisher tells the rest of the program about captures. It must not
-// block: it is called on the delivery path. A capture passed to Received
-// is a snapshot the Handler no longer changes; one passed to Completed is
-// final. Rejected requests are published once, as Completed.
-type Publisher interface {
-	Received(c *capture.Capture)
-	Completed(c *capture.Capture)
 }
 
 // HandlerOptions configure a Handler. Token, Forwarder and Recorder are
@@ -50,7 +44,6 @@ type HandlerOptions struct {
 	MaxBody   int64 // default DefaultMaxBody
 	Forwarder *Forwarder
 	Recorder  Recorder
-	Publisher Publisher // may be nil
 	SessionID string
 	// OnStoreError is called when the Recorder fails. The delivery is
 	// still forwarded and answered. It must not block.
@@ -101,7 +94,7 @@ func NewHandler(o HandlerOptions) *Handler {
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
-	h.limit = formatSize(h.maxBody)
+	h.limit = text.Bytes(h.maxBody)
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -252,12 +245,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.o.Recorder.Begin(ctx, c); err != nil {
 		h.storeError(fmt.Errorf("recording capture %s before forwarding: %w", c.ID, err))
 	}
-	if h.o.Publisher != nil {
-		snap := *c
-		h.o.Publisher.Received(&snap)
-	}
 
-	res := fwd.Forward(ctx, Request{Method: r.Method, Header: fwdHeader, Body: body, CaptureID: c.ID})
+	res := fwd.forward(ctx, Request{Method: r.Method, Header: fwdHeader, Body: body, CaptureID: c.ID, RawQuery: r.URL.RawQuery}, true)
 
 	c.State = capture.StateDone
 	c.CompletedAt = h.o.Now()
@@ -268,16 +257,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if res.Err != nil {
 		writeText(w, c.SentStatus, "omega-listen: "+c.Error+"\n")
-	} else {
-		writeAnswer(w, res)
+	} else if err := writeAnswer(w, res); err != nil {
+		h.log.Warn("passing a long answer on failed", "capture", c.ID, "error", err)
 	}
 	h.count(c)
 	if h.log.Enabled(ctx, slog.LevelDebug) { // spares boxing the attributes on every delivery
 		h.log.DebugContext(ctx, "delivery", "capture", c.ID, "event", c.EventID, "type", c.EventType,
 			"status", c.Status, "sent", c.SentStatus, "duration", c.Duration, "error", c.Error)
-	}
-	if h.o.Publisher != nil {
-		h.o.Publisher.Completed(c)
 	}
 }
 
@@ -295,9 +281,6 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, c *capture.
 	writeText(w, status, msg)
 	h.count(c)
 	h.log.DebugContext(ctx, "rejected", "capture", c.ID, "method", c.Method, "path", c.Path, "remote", c.RemoteAddr, "reason", reason)
-	if h.o.Publisher != nil {
-		h.o.Publisher.Completed(c)
-	}
 }
 
 func (h *Handler) count(c *capture.Capture) {
@@ -330,9 +313,9 @@ type bodyTooLargeError struct {
 func (e *bodyTooLargeError) Error() string {
 	if e.declared >= 0 {
 		return fmt.Sprintf("request body of %s (%d bytes) is over the limit of %s",
-			formatSize(e.declared), e.declared, formatSize(e.limit))
+			text.Bytes(e.declared), e.declared, text.Bytes(e.limit))
 	}
-	return fmt.Sprintf("request body is over the limit of %s (more than %d bytes sent)", formatSize(e.limit), e.limit)
+	return fmt.Sprintf("request body is over the limit of %s (more than %d bytes sent)", text.Bytes(e.limit), e.limit)
 }
 
 // readBody reads the whole body if it is within the limit. A declared
@@ -408,8 +391,10 @@ func InspectEnvelope(c *capture.Capture) {
 }
 
 // writeAnswer passes the app's answer on verbatim: its status, its
-// end-to-end headers and its body, with nothing added.
-func writeAnswer(w http.ResponseWriter, res Result) {
+// end-to-end headers and its body, with nothing added. An answer longer
+// than what is stored goes on whole: the stored part, then the rest as it
+// comes from the app.
+func writeAnswer(w http.ResponseWriter, res Result) error {
 	h := w.Header()
 	copyEndToEnd(h, res.Header, "Content-Length")
 	// Present but nil stops net/http adding a sniffed type or a date the
@@ -420,14 +405,28 @@ func writeAnswer(w http.ResponseWriter, res Result) {
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = nil
 	}
-	if bodyAllowed(res.Status) {
-		// Exact even when the body was truncated.
+	if res.rest != nil {
+		defer res.rest.Close()
+	}
+	switch {
+	case !bodyAllowed(res.Status):
+	case res.rest == nil:
 		h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	case res.length >= 0:
+		h["Content-Length"] = []string{strconv.FormatInt(res.length, 10)}
 	}
 	w.WriteHeader(res.Status)
-	if len(res.Body) > 0 && bodyAllowed(res.Status) {
-		_, _ = w.Write(res.Body) // the sender hanging up is not ours to report
+	if len(res.Body) == 0 || !bodyAllowed(res.Status) {
+		return nil
 	}
+	if _, err := w.Write(res.Body); err != nil || res.rest == nil {
+		return nil // the sender hanging up is not ours to report
+	}
+	if _, err := io.Copy(w, res.rest); err != nil {
+		// The sender has a cut answer, as the app gave it.
+		return err
+	}
+	return nil
 }
 
 func bodyAllowed(status int) bool {
@@ -441,21 +440,4 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	h.Set("Content-Length", strconv.Itoa(len(msg)))
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg)
-}
-
-// formatSize writes a byte count the way --max-body takes it.
-func formatSize(n int64) string {
-	const kib, mib = 1 << 10, 1 << 20
-	switch {
-	case n >= mib && n%mib == 0:
-		return strconv.FormatInt(n/mib, 10) + " MiB"
-	case n >= mib:
-		return strconv.FormatFloat(float64(n)/mib, 'f', 1, 64) + " MiB"
-	case n >= kib && n%kib == 0:
-		return strconv.FormatInt(n/kib, 10) + " KiB"
-	case n >= kib:
-		return strconv.FormatFloat(float64(n)/kib, 'f', 1, 64) + " KiB"
-	default:
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 func binaryBody() []byte {
@@ -652,16 +653,37 @@ func TestSenderHangingUpDoesNotCancelForward(t *testing.T) {
 	}
 }
 
-func TestTruncatedAnswer(t *testing.T) {
+// TestLongAnswerPassesThroughWhole: the sender gets all of a long answer,
+// whatever its framing; only the stored copy stops at MaxResponseBody.
+func TestLongAnswerPassesThroughWhole(t *testing.T) {
 	big := bytes.Repeat([]byte("z"), MaxResponseBody+10)
-	r := newRig(t, func(w http.ResponseWriter, r *http.Request) { w.Write(big) })
-	resp, body := r.post(`{}`)
-	if resp.StatusCode != 200 || len(body) != MaxResponseBody || resp.ContentLength != MaxResponseBody {
-		t.Errorf("answer %d, %d bytes, Content-Length %d; want 200 and the first %d bytes", resp.StatusCode, len(body), resp.ContentLength, MaxResponseBody)
-	}
-	c := r.rec.only(t, "finished")
-	if !c.Flags.Has(capture.FlagTruncated) || len(c.RespBody) != MaxResponseBody || c.Outcome() != capture.OutcomeOK {
-		t.Errorf("capture flags %b, %d bytes, outcome %s", c.Flags, len(c.RespBody), c.Outcome())
+	big[len(big)-1] = 'e'
+	for _, withLength := range []bool{true, false} {
+		t.Run(fmt.Sprintf("length %v", withLength), func(t *testing.T) {
+			r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
+				if withLength {
+					w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+				}
+				w.Write(big[:100])
+				w.(http.Flusher).Flush() // no length: chunked
+				w.Write(big[100:])
+			})
+			resp, body := r.post(`{}`)
+			if resp.StatusCode != 200 || !bytes.Equal(body, big) {
+				t.Errorf("answer %d, %d bytes; want 200 and all %d bytes", resp.StatusCode, len(body), len(big))
+			}
+			if want := int64(-1); withLength {
+				if resp.ContentLength != int64(len(big)) {
+					t.Errorf("Content-Length %d, want %d", resp.ContentLength, len(big))
+				}
+			} else if resp.ContentLength != want {
+				t.Errorf("Content-Length %d, want none (chunked)", resp.ContentLength)
+			}
+			c := r.rec.only(t, "finished")
+			if !c.Flags.Has(capture.FlagTruncated) || len(c.RespBody) != MaxResponseBody || c.Outcome() != capture.OutcomeOK {
+				t.Errorf("capture flags %b, %d bytes, outcome %s", c.Flags, len(c.RespBody), c.Outcome())
+			}
+		})
 	}
 }
 
@@ -688,8 +710,8 @@ func TestFormatSize(t *testing.T) {
 		10 << 20: "10 MiB", 11 << 20: "11 MiB", 1536 << 10: "1.5 MiB", 1024: "1 KiB",
 		1500: "1.5 KiB", 999: "999 bytes", 0: "0 bytes",
 	} {
-		if got := formatSize(n); got != want {
-			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		if got := text.Bytes(n); got != want {
+			t.Errorf("text.Bytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // DefaultBaseURL is Omega's documented API base.
@@ -548,7 +550,7 @@ func (c *Client) attempt(ctx context.Context, method, u string, body []byte) (*a
 		ae := &APIError{Method: method, Path: path, Status: s, Message: r.message(), Body: string(data[:min(len(data), 4096)])}
 		if s >= 300 && s < 400 {
 			if loc := resp.Header.Get("Location"); loc != "" && ae.Message == "" {
-				ae.Message = "redirected to " + sanitize([]byte(loc))
+				ae.Message = "redirected to " + text.Sanitize(loc)
 			}
 		}
 		if s == http.StatusTooManyRequests || s >= 500 {
@@ -592,14 +594,14 @@ func (r *answer) message() string {
 	if json.Unmarshal(b, &m) == nil {
 		for _, raw := range []json.RawMessage{m.Message, m.Error} {
 			if s, ok := jsonString(raw); ok && s != "" {
-				return sanitize([]byte(s))
+				return text.Sanitize(s)
 			}
 			// {"error": {"message": "..."}} is common enough elsewhere.
 			var inner struct {
 				Message string `json:"message"`
 			}
 			if len(raw) > 0 && raw[0] == '{' && json.Unmarshal(raw, &inner) == nil && inner.Message != "" {
-				return sanitize([]byte(inner.Message))
+				return text.Sanitize(inner.Message)
 			}
 		}
 		if b[0] == '{' || b[0] == '[' {

@@ -401,7 +401,7 @@ func TestAPIError(t *testing.T) {
 		{"plain text", "text/plain", "bad request\n", 400, "bad request", nil},
 		{"plain text inner newline", "text/plain", "bad\nrequest", 400, `bad\nrequest`, nil},
 		{"html", "text/html", "<html><body>Bad gateway</body></html>", 418, "(an HTML page: <html><body>Bad gateway</body></html>)", nil},
-		{"control characters escaped", "application/json", `{"message":"a\u001b[31mb"}`, 400, `a\u001b[31mb`, nil},
+		{"control characters escaped", "application/json", `{"message":"a\u001b[31mb"}`, 400, `a\x1b[31mb`, nil},
 		{"empty", "", "", 409, "", []string{"409 Conflict"}},
 		{"404 hint", "application/json", `{"message":"no such webhook"}`, 404, "no such webhook", []string{"not found"}},
 	}
@@ -1102,7 +1102,7 @@ func TestSnippet(t *testing.T) {
 	}{
 		{"hello", 10, "hello"},
 		{"hello world", 5, "hello…"},
-		{"a\x00b\x1bc\x7f", 10, `a\u0000b\u001bc\u007f`},
+		{"a\x00b\x1bc\x7f", 10, `a\x00b\x1bc\x7f`},
 		{"tab\there\r\n", 20, `tab\there\r\n`},
 		{"\xff\xfe", 10, `\xff\xfe`},
 		{"héllo", 2, "h…"}, // does not split é

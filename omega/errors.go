@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // ErrNoAPIKey is returned by NewClient when no API key was given.
@@ -115,34 +117,9 @@ func snippet(b []byte, n int) string {
 		}
 		b, cut = b[:n], true
 	}
-	s := sanitize(b)
+	s := text.Sanitize(string(b))
 	if cut {
 		s += "…"
 	}
 	return s
-}
-
-// sanitize escapes control characters and invalid UTF-8 and keeps
-// everything else verbatim.
-func sanitize(b []byte) string {
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&sb, `\x%02x`, b[0])
-		case r == '\n':
-			sb.WriteString(`\n`)
-		case r == '\r':
-			sb.WriteString(`\r`)
-		case r == '\t':
-			sb.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&sb, `\u%04x`, r)
-		default:
-			sb.Write(b[:size])
-		}
-		b = b[size:]
-	}
-	return sb.String()
 }

@@ -132,20 +132,25 @@ type listener struct {
 	serve chan error
 }
 
-type pub struct {
-	ch, recv chan *capture.Capture
-	tun      tunnel.Tunnel
-}
-
-// Received tells the relay tunnel a queued delivery is recorded, as cli
-// wires it.
-func (p pub) Received(c *capture.Capture) {
-	p.recv <- c
-	if b, ok := p.tun.(interface{ Begun(string) }); ok && c.Flags.Has(capture.FlagQueued) {
-		b.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+// events passes on the captures the store records (recv) and completes
+// (done), as the listener's presenters see them, and tells the relay
+// tunnel when a queued delivery is recorded, as cli wires it.
+func events(sub *capture.Subscription, done, recv chan<- *capture.Capture, tun tunnel.Tunnel) {
+	b, _ := tun.(interface{ Begun(string) })
+	for ev := range sub.C() {
+		c := ev.Capture
+		switch {
+		case c == nil:
+		case ev.Kind == capture.Completed:
+			done <- c
+		case ev.Kind == capture.Received:
+			recv <- c
+			if b != nil && c.Flags.Has(capture.FlagQueued) {
+				b.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+			}
+		}
 	}
 }
-func (p pub) Completed(c *capture.Capture) { p.ch <- c }
 
 func startListener(t testing.TB, relayURL, token, target, dataDir string, mod func(*tunnel.RelayOptions)) (*listener, error) {
 	t.Helper()
@@ -160,14 +165,18 @@ func startListener(t testing.TB, relayURL, token, target, dataDir string, mod fu
 	if err != nil {
 		return nil, err
 	}
-	store, err := capture.Open(dataDir, capture.Options{Retain: -1})
+	bus := capture.NewBus()
+	store, err := capture.Open(dataDir, capture.Options{Retain: -1, Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(target)
 	l := &listener{tun: tun, store: store, done: make(chan *capture.Capture, 100000), recv: make(chan *capture.Capture, 100000), serve: make(chan error, 1)}
+	sub := bus.Subscribe(1 << 17)
+	t.Cleanup(sub.Close)
+	go events(sub, l.done, l.recv, tun)
 	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: u, Timeout: 20 * time.Second})
-	l.h = inspector.NewHandler(inspector.HandlerOptions{Token: pathTok, Forwarder: l.fwd, Recorder: store, Publisher: pub{l.done, l.recv, tun}})
+	l.h = inspector.NewHandler(inspector.HandlerOptions{Token: pathTok, Forwarder: l.fwd, Recorder: store})
 	l.srv = &http.Server{Handler: l.h, ConnContext: inspector.FramingContext, ReadHeaderTimeout: 10 * time.Second}
 	go func() { l.serve <- l.srv.Serve(inspector.GuardFraming(tun)) }()
 	t.Cleanup(l.stop)

@@ -24,7 +24,12 @@ var ctx = context.Background()
 
 func openStore(t testing.TB) *capture.Store {
 	t.Helper()
-	s, err := capture.Open(t.TempDir(), capture.Options{Retain: -1})
+	return openStoreWith(t, capture.Options{Retain: -1})
+}
+
+func openStoreWith(t testing.TB, o capture.Options) *capture.Store {
+	t.Helper()
+	s, err := capture.Open(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,17 +227,15 @@ func newReplayer(t testing.TB, s *capture.Store, o Options) *Replayer {
 }
 
 func TestOneRecordsLineage(t *testing.T) {
-	s := openStore(t)
+	bus := capture.NewBus()
+	s := openStoreWith(t, capture.Options{Retain: -1, Bus: bus})
 	a := newApp(t, 201)
 	orig := record(t, s, omega.TypeProcessFailed, 500, func(c *capture.Capture) { c.Target = a.URL + "/webhook" })
 
-	var events []string
-	var mu sync.Mutex
-	r := newReplayer(t, s, Options{SessionID: "s_replay", Publish: func(k capture.EventKind, c *capture.Capture) {
-		mu.Lock()
-		events = append(events, k.String()+" "+string(c.State))
-		mu.Unlock()
-	}})
+	// The store publishes the replay: the replayer has no path of its own.
+	sub := bus.Subscribe(16)
+	defer sub.Close()
+	r := newReplayer(t, s, Options{SessionID: "s_replay"})
 	res, err := r.One(ctx, orig, "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +270,17 @@ func TestOneRecordsLineage(t *testing.T) {
 	}
 	if stored.Target != a.URL+"/webhook" {
 		t.Errorf("target %q", stored.Target)
+	}
+	var events []string
+	for len(events) < 2 {
+		select {
+		case e := <-sub.C():
+			if e.Capture != nil && e.Capture.ID == res.ID {
+				events = append(events, e.Kind.String()+" "+string(e.Capture.State))
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("published only %v", events)
+		}
 	}
 	if !slices.Equal(events, []string{"received pending", "completed done"}) {
 		t.Errorf("published %v", events)

@@ -18,7 +18,8 @@ import (
 
 // Options configure a Replayer. Store and Forwarder are required.
 type Options struct {
-	// Store records each replay as a new capture.
+	// Store records each replay as a new capture (and, if it has a bus,
+	// publishes it there: the store is the one publisher of captures).
 	Store *capture.Store
 	// Forwarder sends the replays. Its target is used for captures that
 	// recorded none when no other target is given; its extra headers (-H)
@@ -26,10 +27,6 @@ type Options struct {
 	Forwarder *inspector.Forwarder
 	// SessionID is put on the new captures.
 	SessionID string
-	// Publish, if set, is told of each new capture as the listener's bus
-	// is (Received after it is recorded, Completed when it is finished).
-	// It must not block.
-	Publish func(kind capture.EventKind, c *capture.Capture)
 	// Concurrency is how many replays Run sends at once; default 1.
 	Concurrency int
 	// Delay is the pause Run makes between starting one replay and the
@@ -211,10 +208,6 @@ func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, bo
 	if err := r.o.Store.Begin(ctx, c); err != nil {
 		return nil, fmt.Errorf("recording the replay of %s, so it was not sent: %w", orig.ID, err)
 	}
-	if r.o.Publish != nil {
-		snap := *c
-		r.o.Publish(capture.Received, &snap)
-	}
 
 	res := r.o.Forwarder.Forward(ctx, inspector.Request{
 		Method: p.Method, Header: orig.Headers, Body: p.Body,
@@ -224,9 +217,6 @@ func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, bo
 	// The replay was sent: its outcome is recorded even if ctx has just
 	// been cancelled, or the capture would stay pending for ever.
 	ferr := r.o.Store.Finish(context.WithoutCancel(ctx), c)
-	if r.o.Publish != nil {
-		r.o.Publish(capture.Completed, c)
-	}
 	if ferr != nil {
 		return c, fmt.Errorf("recording the outcome of replay %s: %w", c.ID, ferr)
 	}

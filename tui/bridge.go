@@ -2,11 +2,13 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/feed"
 )
 
 // frame is how long Bridge gathers events before sending them on: a burst
@@ -17,15 +19,16 @@ const frame = 16 * time.Millisecond
 // steps.
 const maxBatch = 4096
 
-// Bridge is the one goroutine between the capture bus and the program. It
-// reads sub until the subscription closes or ctx ends, and calls send
-// (program.Send) with what arrived. A lone event goes out at once; events
-// that arrive within a frame of the last message are gathered into one.
-// Events for the same capture in one message are folded (the later state
-// wins). A Lagged event makes the model re-read the store from the first
-// capture it missed.
-func Bridge(ctx context.Context, sub *capture.Subscription, send func(tea.Msg)) {
-	events := sub.C()
+// Bridge is the one goroutine between the listener's stream (feed.Sub.C)
+// and the program. It reads events until the channel closes or ctx ends,
+// and calls send (program.Send) with what arrived. A lone event goes out at
+// once; events that arrive within a frame of the last message are gathered
+// into one. Events for the same capture in one message are folded (the
+// later state wins). A Lagged event makes the model re-read the store from
+// the first capture it missed. Notes (tunnel state, notices, shutdown
+// steps) become TunnelMsg, NoticeMsg and ShutdownMsg, sent after the
+// captures gathered with them, in the order they came.
+func Bridge(ctx context.Context, events <-chan feed.Event, send func(tea.Msg)) {
 	var last time.Time
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -74,7 +77,12 @@ func Bridge(ctx context.Context, sub *capture.Subscription, send func(tea.Msg)) 
 				break drain
 			}
 		}
-		send(b.msg())
+		if len(b.rows) > 0 || b.lagged {
+			send(b.msg())
+		}
+		for _, n := range b.notes {
+			send(n)
+		}
 		last = time.Now()
 		if closed {
 			return
@@ -82,17 +90,23 @@ func Bridge(ctx context.Context, sub *capture.Subscription, send func(tea.Msg)) 
 	}
 }
 
-// batch folds bus events into one deliveriesMsg.
+// batch folds stream events into one deliveriesMsg, and keeps the notes
+// that came with them.
 type batch struct {
 	rows    []capture.Summary
 	at      map[string]int
 	lagged  bool
 	lagFrom int64
+	notes   []tea.Msg
 }
 
-func (b *batch) size() int { return len(b.rows) }
+func (b *batch) size() int { return len(b.rows) + len(b.notes) }
 
-func (b *batch) add(ev capture.Event) {
+func (b *batch) add(ev feed.Event) {
+	if ev.Note != nil {
+		b.notes = append(b.notes, noteMsg(*ev.Note)...)
+		return
+	}
 	if ev.Lagged {
 		if !b.lagged || ev.MissedFromSeq == 0 || (b.lagFrom != 0 && ev.MissedFromSeq < b.lagFrom) {
 			b.lagFrom = ev.MissedFromSeq
@@ -119,4 +133,38 @@ func (b *batch) add(ev capture.Event) {
 
 func (b *batch) msg() deliveriesMsg {
 	return deliveriesMsg{rows: b.rows, lagged: b.lagged, lagFrom: b.lagFrom}
+}
+
+// noteMsg is how the screen shows one of the listener's notes.
+func noteMsg(n feed.Note) []tea.Msg {
+	switch n.Kind {
+	case feed.Tunnel:
+		return []tea.Msg{tunnelMsg(n.Tunnel)}
+	case feed.Notice:
+		return []tea.Msg{NoticeMsg{Text: n.Text, Warn: n.Warn}}
+	case feed.Step:
+		var out []tea.Msg
+		for line := range strings.SplitSeq(strings.TrimRight(n.Text, "\n"), "\n") {
+			out = append(out, ShutdownMsg{Line: line})
+		}
+		return out
+	}
+	return nil
+}
+
+// tunnelMsg is a tunnel state as the screen shows it.
+func tunnelMsg(t feed.TunnelState) TunnelMsg {
+	m := TunnelMsg{URL: t.URL, Err: t.Err}
+	switch t.State {
+	case "connected", "reconnected":
+		m.State = "connected"
+		if t.Provider == "none" {
+			m.State = "local"
+		}
+	case "disconnected":
+		m.State = "reconnecting"
+	default:
+		m.State = t.State
+	}
+	return m
 }

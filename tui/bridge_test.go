@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/feed"
 	"github.com/omega-listen/omega-listen/omega"
 )
 
@@ -60,7 +62,7 @@ func (s *memStore) list(_ context.Context, q capture.Query) ([]capture.Summary, 
 func TestBridgeBurst(t *testing.T) {
 	const n = 10000
 	bus := capture.NewBus()
-	sub := bus.Subscribe(8) // far too small: the subscriber must lag
+	sub := feed.New(bus).Subscribe(8) // far too small: the subscriber must lag
 	defer sub.Close()
 	store := &memStore{}
 	m := New(Options{Info: testInfo, Actions: Actions{List: store.list}, NoColor: true, History: n})
@@ -73,7 +75,7 @@ func TestBridgeBurst(t *testing.T) {
 	bridgeDone := make(chan struct{})
 	go func() {
 		defer close(bridgeDone)
-		Bridge(ctx, sub, func(msg tea.Msg) {
+		Bridge(ctx, sub.C(), func(msg tea.Msg) {
 			select {
 			case msgs <- msg:
 			case <-ctx.Done():
@@ -141,17 +143,17 @@ func TestBatchFolds(t *testing.T) {
 	p := *c
 	p.State = capture.StatePending
 	var b batch
-	b.add(capture.Event{Kind: capture.Received, Capture: &p})
-	b.add(capture.Event{Kind: capture.Completed, Capture: c})
-	b.add(capture.Event{Kind: capture.Received, Capture: &p}) // late: must not undo
-	b.add(capture.Event{Lagged: true, MissedFromSeq: 50})
-	b.add(capture.Event{Lagged: true, MissedFromSeq: 40})
+	b.add(feed.Event{Kind: capture.Received, Capture: &p})
+	b.add(feed.Event{Kind: capture.Completed, Capture: c})
+	b.add(feed.Event{Kind: capture.Received, Capture: &p}) // late: must not undo
+	b.add(feed.Event{Lagged: true, MissedFromSeq: 50})
+	b.add(feed.Event{Lagged: true, MissedFromSeq: 40})
 	msg := b.msg()
 	if len(msg.rows) != 1 || msg.rows[0].State != capture.StateDone || !msg.lagged || msg.lagFrom != 40 {
 		t.Fatalf("batch %+v", msg)
 	}
-	b.add(capture.Event{Lagged: true, MissedFromSeq: 0})
-	b.add(capture.Event{Lagged: true, MissedFromSeq: 30})
+	b.add(feed.Event{Lagged: true, MissedFromSeq: 0})
+	b.add(feed.Event{Lagged: true, MissedFromSeq: 30})
 	if b.lagFrom != 0 {
 		t.Fatalf("an unknown start (0) must stay 0 (re-read all), got %d", b.lagFrom)
 	}
@@ -159,19 +161,58 @@ func TestBatchFolds(t *testing.T) {
 
 func TestBridgeEndsWithSubscription(t *testing.T) {
 	bus := capture.NewBus()
-	sub := bus.Subscribe(4)
+	stream := feed.New(bus)
+	sub := stream.Subscribe(4)
 	var got []tea.Msg
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Bridge(context.Background(), sub, func(msg tea.Msg) { got = append(got, msg) })
+		Bridge(context.Background(), sub.C(), func(msg tea.Msg) { got = append(got, msg) })
 	}()
 	bus.Publish(capture.Completed, fixture(1, omega.TypeProcessSucceeded, 200))
-	sub.Close()
-	<-done // Bridge returned once the subscription closed
+	stream.SetTunnel(feed.TunnelState{Provider: "ngrok", State: "disconnected", Err: "eof"})
+	stream.Notice("backfill: nothing to do", false)
+	stream.Step("Deleting endpoint 6b08…\nDeleted.")
+	sub.Finish()
+	<-done // Bridge returned once the subscription ended
+	var notes []tea.Msg
 	for _, msg := range got {
-		if d := msg.(deliveriesMsg); len(d.rows) == 0 && !d.lagged {
-			t.Errorf("empty message sent")
+		switch d := msg.(type) {
+		case deliveriesMsg:
+			if len(d.rows) == 0 && !d.lagged {
+				t.Errorf("empty message sent")
+			}
+		default:
+			notes = append(notes, msg)
 		}
+	}
+	want := []tea.Msg{
+		TunnelMsg{State: "reconnecting", Err: "eof"},
+		NoticeMsg{Text: "backfill: nothing to do"},
+		ShutdownMsg{Line: "Deleting endpoint 6b08…"},
+		ShutdownMsg{Line: "Deleted."},
+	}
+	if !reflect.DeepEqual(notes, want) {
+		t.Errorf("notes became %#v, want %#v", notes, want)
+	}
+}
+
+func TestTunnelMsg(t *testing.T) {
+	for _, tc := range []struct {
+		in   feed.TunnelState
+		want string
+	}{
+		{feed.TunnelState{Provider: "none", State: "connected"}, "local"},
+		{feed.TunnelState{Provider: "ngrok", State: "connected"}, "connected"},
+		{feed.TunnelState{Provider: "ngrok", State: "reconnected"}, "connected"},
+		{feed.TunnelState{Provider: "ngrok", State: "disconnected"}, "reconnecting"},
+		{feed.TunnelState{Provider: "ngrok", State: "connecting"}, "connecting"},
+		{feed.TunnelState{Provider: "ngrok", State: "closed"}, "closed"},
+	} {
+		t.Run(tc.in.Provider+" "+tc.in.State, func(t *testing.T) {
+			if got := tunnelMsg(tc.in).State; got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

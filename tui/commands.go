@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // Messages the program sends itself.
@@ -201,7 +202,7 @@ func replayStatus(msg replayDoneMsg) (string, bool) {
 		if errors.Is(msg.err, capture.ErrNotFound) {
 			return fmt.Sprintf("replay of %s failed: it is no longer in the store", msg.orig), true
 		}
-		return fmt.Sprintf("replay of %s failed: %s", msg.orig, sanitize(msg.err.Error())), true
+		return fmt.Sprintf("replay of %s failed: %s", msg.orig, text.Sanitize(msg.err.Error())), true
 	}
 	c := msg.c
 	if c == nil {
@@ -209,7 +210,7 @@ func replayStatus(msg replayDoneMsg) (string, bool) {
 	}
 	switch c.Summary().Outcome() {
 	case capture.OutcomeFailed:
-		return fmt.Sprintf("%s %s → failed: %s", what, msg.orig, sanitize(c.Error)), true
+		return fmt.Sprintf("%s %s → failed: %s", what, msg.orig, text.Sanitize(c.Error)), true
 	case capture.OutcomePending:
 		return fmt.Sprintf("%s %s → %s (pending)", what, msg.orig, c.ID), false
 	}

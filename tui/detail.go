@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // detailState is the detail view of one capture. The whole capture (with
@@ -98,7 +99,7 @@ func (m *Model) detailTitle() string {
 	}
 	parts = append(parts, st.outcome[s.Outcome()].Render(outcomeText(&s)))
 	if s.Duration > 0 {
-		parts = append(parts, fmtDuration(s.Duration))
+		parts = append(parts, text.Duration(s.Duration))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -134,7 +135,7 @@ func (m *Model) detailLines() []string {
 	if !s.CompletedAt.IsZero() {
 		done := m.fmtTime(s.CompletedAt)
 		if s.Duration > 0 {
-			done += "  (" + fmtDuration(s.Duration) + ")"
+			done += "  (" + text.Duration(s.Duration) + ")"
 		}
 		field("Completed", done)
 	}
@@ -153,28 +154,28 @@ func (m *Model) detailLines() []string {
 		field("Outcome", oc.Render("waiting for the app…"))
 	}
 	if s.Error != "" {
-		field("Error", st.errText.Render(sanitize(s.Error)))
+		field("Error", st.errText.Render(text.Sanitize(s.Error)))
 	}
 	if s.RejectReason != "" {
-		field("Reason", sanitize(s.RejectReason))
+		field("Reason", text.Sanitize(s.RejectReason))
 	}
 	if s.EventType != "" || s.EventID != "" {
-		field("Event", sanitize(s.EventType)+"  "+sanitize(s.EventID))
+		field("Event", text.Sanitize(s.EventType)+"  "+text.Sanitize(s.EventID))
 	}
 	if !s.EventCreated.IsZero() {
 		field("Created", m.fmtTime(s.EventCreated))
 	}
 	if s.EndpointID != "" {
-		field("Endpoint", sanitize(s.EndpointID))
+		field("Endpoint", text.Sanitize(s.EndpointID))
 	}
 	if s.Target != "" {
-		field("Target", sanitize(s.Target))
+		field("Target", text.Sanitize(s.Target))
 	}
 	if marks := flagWords(s.Flags); marks != "" {
 		field("Marks", st.mark.Render(marks))
 	}
 	if s.ReplayOf != "" {
-		field("Replay of", sanitize(s.ReplayOf))
+		field("Replay of", text.Sanitize(s.ReplayOf))
 	}
 	if r := m.det.replays; r != nil && r.len() > 0 {
 		for i, x := range r.rows {
@@ -189,7 +190,7 @@ func (m *Model) detailLines() []string {
 	out = append(out, "")
 	switch {
 	case m.det.err != nil:
-		out = append(out, st.errText.Render("could not read the capture: "+sanitize(m.det.err.Error())))
+		out = append(out, st.errText.Render("could not read the capture: "+text.Sanitize(m.det.err.Error())))
 		return out
 	case m.det.c == nil && m.det.loading:
 		out = append(out, st.dim.Render("loading…"))
@@ -200,9 +201,9 @@ func (m *Model) detailLines() []string {
 	}
 	c := m.det.c
 	out = append(out, m.section("Request"))
-	req := sanitize(c.Method) + " " + sanitize(c.Path)
+	req := text.Sanitize(c.Method) + " " + text.Sanitize(c.Path)
 	if c.RemoteAddr != "" {
-		req += st.dim.Render("  from " + sanitize(c.RemoteAddr))
+		req += st.dim.Render("  from " + text.Sanitize(c.RemoteAddr))
 	}
 	out = append(out, req)
 	out = append(out, m.headerLines(c.Headers)...)
@@ -257,7 +258,7 @@ func (m *Model) headerLines(h http.Header) []string {
 	var out []string
 	for _, k := range keys {
 		for _, v := range h[k] {
-			out = append(out, m.st.key.Render(sanitize(k)+":")+" "+sanitize(v))
+			out = append(out, m.st.key.Render(text.Sanitize(k)+":")+" "+text.Sanitize(v))
 		}
 	}
 	return out
@@ -285,22 +286,22 @@ func (m *Model) bodyLines(body []byte, truncated bool) []string {
 	if truncated {
 		head += " · truncated in the store"
 	}
-	var text string
+	var shownText string
 	if isJSON && !m.det.raw {
 		head += " · v: raw"
 		var buf bytes.Buffer
 		if err := json.Indent(&buf, body, "", "  "); err == nil {
-			text = m.colorJSON(buf.Bytes())
+			shownText = m.colorJSON(buf.Bytes())
 		}
 	}
-	if text == "" {
+	if shownText == "" {
 		if isJSON {
 			head += " · v: pretty"
 		}
-		text = sanitizeLines(string(shown))
+		shownText = text.SanitizeLines(string(shown))
 	}
 	out := []string{st.dim.Render(head)}
-	out = append(out, strings.Split(text, "\n")...)
+	out = append(out, strings.Split(shownText, "\n")...)
 	if note != "" {
 		out = append(out, st.dim.Render(note))
 	}
@@ -311,7 +312,7 @@ func (m *Model) bodyLines(body []byte, truncated bool) []string {
 // lines, so every line carries its own styles.
 func (m *Model) colorJSON(src []byte) string {
 	if m.noColor {
-		return sanitizeLines(string(src))
+		return text.SanitizeLines(string(src))
 	}
 	st := m.st
 	var b strings.Builder
@@ -328,7 +329,7 @@ func (m *Model) colorJSON(src []byte) string {
 				j++
 			}
 			j = min(j+1, len(src))
-			tok := sanitize(string(src[i:j]))
+			tok := text.Sanitize(string(src[i:j]))
 			k := j
 			for k < len(src) && (src[k] == ' ' || src[k] == '\n') {
 				k++

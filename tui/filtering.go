@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // lineInput is the one-line editor of the `/` filter. (bubbles' textinput
@@ -27,7 +28,7 @@ func (in *lineInput) insert(s string) {
 		if r == '\n' || r == '\r' || r == '\t' {
 			r = ' '
 		}
-		if unsafeRune(r) {
+		if text.UnsafeRune(r) {
 			continue
 		}
 		in.value = append(in.value, r)

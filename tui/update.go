@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // Update applies one message. It never does I/O: anything that reads,
@@ -78,7 +79,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Warn {
 			m.warning = msg.Text
 		}
-		return m, m.setStatus(sanitize(msg.Text), msg.Warn)
+		return m, m.setStatus(text.Sanitize(msg.Text), msg.Warn)
 	case clearStatusMsg:
 		if msg.gen == m.statusGen {
 			m.status, m.statusErr = "", false

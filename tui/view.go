@@ -3,13 +3,13 @@ package tui
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // View renders the screen. Its cost depends on the screen's size, not on
@@ -65,7 +65,7 @@ func (m *Model) footer(lines []string, keys interface {
 func (m *Model) statusLine() string {
 	st := m.st
 	if m.input != nil {
-		l := "/" + sanitize(string(m.input.value)) + "█"
+		l := "/" + text.Sanitize(string(m.input.value)) + "█"
 		if m.input.err != "" {
 			l += "  " + st.errText.Render(m.input.err)
 		} else {
@@ -81,7 +81,7 @@ func (m *Model) statusLine() string {
 	}
 	if m.filt != nil && m.mode == modeList {
 		n := m.filt.rows.len()
-		l := fmt.Sprintf("filter: %s · %d match", sanitize(m.flt.raw), n)
+		l := fmt.Sprintf("filter: %s · %d match", text.Sanitize(m.flt.raw), n)
 		if n != 1 {
 			l += "es"
 		}
@@ -110,21 +110,21 @@ func (m *Model) header() []string {
 	case "reconnecting":
 		tun = st.tunnelWait.Render("◌ reconnecting")
 		if m.tunnel.Err != "" {
-			tun += st.tunnelWait.Render(": " + sanitize(m.tunnel.Err))
+			tun += st.tunnelWait.Render(": " + text.Sanitize(m.tunnel.Err))
 		}
 	case "closed":
 		tun = st.tunnelDown.Render("○ closed")
 		if m.tunnel.Err != "" {
-			tun += st.tunnelDown.Render(": " + sanitize(m.tunnel.Err))
+			tun += st.tunnelDown.Render(": " + text.Sanitize(m.tunnel.Err))
 		}
 	default:
-		tun = st.tunnelWait.Render("◌ " + sanitize(m.tunnel.State))
+		tun = st.tunnelWait.Render("◌ " + text.Sanitize(m.tunnel.State))
 	}
 	url := in.WebhookURL
 	if url == "" {
 		url = in.PublicURL
 	}
-	l1 := st.title.Render("omega-listen") + "  " + tun + "  " + sanitize(url)
+	l1 := st.title.Render("omega-listen") + "  " + tun + "  " + text.Sanitize(url)
 	if in.Emulated {
 		l1 += st.warn.Render("  (emulator)")
 	}
@@ -137,8 +137,8 @@ func (m *Model) header() []string {
 	if len(ep) > 8 {
 		ep = ep[:8] + "…"
 	}
-	l2 := st.key.Render("→ ") + sanitize(in.Forward) + st.key.Render("  endpoint ") + sanitize(ep) +
-		st.key.Render("  events ") + sanitize(events)
+	l2 := st.key.Render("→ ") + text.Sanitize(in.Forward) + st.key.Render("  endpoint ") + text.Sanitize(ep) +
+		st.key.Render("  events ") + text.Sanitize(events)
 
 	c := m.counts
 	l3 := st.outcome[capture.OutcomeOK].Render(fmt.Sprintf("%d ok", c[capture.OutcomeOK])) + "  " +
@@ -149,7 +149,7 @@ func (m *Model) header() []string {
 		l3 += st.warn.Render("  · paused: G follows")
 	}
 	if m.warning != "" {
-		l3 += st.warn.Render("  ⚠ " + sanitize(m.warning))
+		l3 += st.warn.Render("  ⚠ " + text.Sanitize(m.warning))
 	}
 	return []string{l1, l2, l3}
 }
@@ -269,9 +269,9 @@ func padLeft(s string, w int) string {
 func eventLabel(s *capture.Summary) string {
 	switch {
 	case s.EventType != "":
-		return sanitize(s.EventType)
+		return text.Sanitize(s.EventType)
 	case s.Flags.Has(capture.FlagRejected):
-		return "(rejected) " + sanitize(s.Method)
+		return "(rejected) " + text.Sanitize(s.Method)
 	case s.Flags.Has(capture.FlagNotJSON):
 		return "(not JSON)"
 	case s.Flags.Has(capture.FlagNotOmega):
@@ -297,9 +297,9 @@ func note(s *capture.Summary) string {
 	var parts []string
 	switch s.Outcome() {
 	case capture.OutcomeFailed:
-		parts = append(parts, sanitize(s.Error))
+		parts = append(parts, text.Sanitize(s.Error))
 	case capture.OutcomeRejected:
-		parts = append(parts, sanitize(s.RejectReason))
+		parts = append(parts, text.Sanitize(s.RejectReason))
 	}
 	if s.ReplayOf != "" {
 		parts = append(parts, "replay of "+s.ReplayOf)
@@ -363,7 +363,7 @@ func (m *Model) rowLine(s *capture.Summary, selected bool, c columns) string {
 	b.WriteString("  ")
 	lat := ""
 	if s.Duration > 0 && o != capture.OutcomePending {
-		lat = fmtDuration(s.Duration)
+		lat = text.Duration(s.Duration)
 	}
 	b.WriteString(padLeft(lat, colLat))
 	if c.typ > 0 {
@@ -376,7 +376,7 @@ func (m *Model) rowLine(s *capture.Summary, selected bool, c columns) string {
 			id = s.ID
 		}
 		b.WriteString("  ")
-		b.WriteString(cell(pad(sanitize(id), c.id), dim))
+		b.WriteString(cell(pad(text.Sanitize(id), c.id), dim))
 	}
 	if c.note > 0 {
 		if n := note(s); n != "" {
@@ -421,22 +421,8 @@ func (m *Model) shutdownView() []string {
 		start = max(0, len(m.shutdownLines)-room)
 	}
 	for _, l := range m.shutdownLines[start:] {
-		lines = append(lines, "  "+sanitize(l))
+		lines = append(lines, "  "+text.Sanitize(l))
 	}
 	lines = append(lines, "", st.dim.Render("ctrl-c again quits at once"))
 	return lines
-}
-
-// FormatDuration writes a latency as the screen and the lines show it:
-// 850µs, 3.1ms, 1.25s.
-func FormatDuration(d time.Duration) string { return fmtDuration(d) }
-
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
-	}
-	return d.Round(10 * time.Millisecond).String()
 }

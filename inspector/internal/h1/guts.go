@@ -1,4 +1,4 @@
-package inspector
+package h1
 
 import "strings"
 

@@ -1,4 +1,4 @@
-package inspector
+package h1
 
 import (
 	"encoding/base64"
@@ -23,10 +23,11 @@ type rawTarget struct {
 
 // newRawTarget says how to reach u with the direct client, or false when u
 // is anything but a plain http:// URL that net/http would send unchanged.
-// Those (https, IDN hosts, odd URLs) stay on http.Transport, which also
-// produces the errors users see for the broken ones.
-func newRawTarget(u *url.URL) (rawTarget, bool) {
-	if u == nil || u.Scheme != "http" || u.Host == "" || u.Opaque != "" || !isASCII(u.Host) {
+// Those (https, IDN hosts, odd URLs) go to the Fallback, which also
+// produces the errors users see for the broken ones. hostHeader, if not
+// empty, is the Host the app is told (http.Request.Host).
+func newRawTarget(u *url.URL, hostHeader string) (rawTarget, bool) {
+	if u == nil || u.Scheme != "http" || u.Host == "" || u.Opaque != "" || !isASCII(u.Host) || !isASCII(hostHeader) {
 		return rawTarget{}, false
 	}
 	uri := u.RequestURI()
@@ -37,6 +38,9 @@ func newRawTarget(u *url.URL) (rawTarget, bool) {
 	// invalid one is sent as an empty Host rather than altered; an IPv6
 	// zone never leaves the machine.
 	host := u.Host
+	if hostHeader != "" {
+		host = hostHeader
+	}
 	if !validHostHeader(host) {
 		host = ""
 	}

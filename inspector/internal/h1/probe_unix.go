@@ -1,6 +1,6 @@
 //go:build unix
 
-package inspector
+package h1
 
 import "syscall"
 

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package inspector
+package h1
 
 // peerState is what the liveness probe of an idle connection found.
 type peerState struct{ alive bool }

@@ -1,4 +1,8 @@
-package tui
+// Package text holds the small pieces of text handling that every part of
+// omega-listen shares, each in one place: making outside text safe for a
+// terminal, quoting for a shell, HTTP tokens, byte sizes and latencies.
+// It imports nothing of the project.
+package text
 
 import (
 	"strings"
@@ -6,16 +10,12 @@ import (
 	"unicode/utf8"
 )
 
-// Sanitize is sanitize, for the line output too: one escaping for
-// everything omega-listen shows on a terminal.
-func Sanitize(s string) string { return sanitize(s) }
-
-// sanitize makes text from outside (a request, the app's answer, an error)
+// Sanitize makes text from outside (a request, the app's answer, an error)
 // safe to put on the terminal as one line: control characters, invalid
 // UTF-8 and the characters that reorder or break lines are shown escaped,
 // so a hostile value cannot move the cursor, recolour the screen, set the
 // clipboard or title (ESC, CSI, OSC) or make the line lie about its content.
-func sanitize(s string) string {
+func Sanitize(s string) string {
 	if isSafe(s, false) {
 		return s
 	}
@@ -25,10 +25,10 @@ func sanitize(s string) string {
 	return b.String()
 }
 
-// sanitizeLines is sanitize for multi-line text (bodies): newlines are
+// SanitizeLines is Sanitize for multi-line text (bodies): newlines are
 // kept as line breaks, everything else (a CR too: the raw view shows the
-// bytes as they are) is escaped as sanitize does.
-func sanitizeLines(s string) string {
+// bytes as they are) is escaped as Sanitize does.
+func SanitizeLines(s string) string {
 	if isSafe(s, true) {
 		return s
 	}
@@ -60,9 +60,11 @@ func isSafe(s string, newlines bool) bool {
 	return true
 }
 
-// unsafeRune: C0/C1 controls, DEL, the Unicode line and paragraph
+// UnsafeRune reports whether r must not reach a terminal raw: C0/C1 controls, DEL, the Unicode line and paragraph
 // separators, and the bidirectional overrides and isolates (which can make
 // a line display in an order other than its bytes').
+func UnsafeRune(r rune) bool { return unsafeRune(r) }
+
 func unsafeRune(r rune) bool {
 	return unicode.IsControl(r) || r == utf8.RuneError ||
 		r == '\u2028' || r == '\u2029' ||

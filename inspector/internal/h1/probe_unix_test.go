@@ -1,6 +1,6 @@
 //go:build unix
 
-package inspector
+package h1
 
 import (
 	"context"
@@ -29,8 +29,7 @@ func TestDirectLiveness(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			p := newConnPool()
-			pc, err := p.dial(context.Background(), ln.Addr().String(), time.Now().Add(time.Minute))
+			pc, err := dial(context.Background(), ln.Addr().String(), time.Second, time.Now().Add(time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}
