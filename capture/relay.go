@@ -2,12 +2,14 @@ package capture
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
 // HeaderRelayQueuedAt is the header the relay's client (package tunnel)
 // puts on a delivery the relay queued while the listener was away: when the
-// relay accepted it, RFC 3339 with nanoseconds. The receiver keeps it in
+// relay accepted it, RFC 3339 with nanoseconds, then "; id=" and the
+// client's name for the delivery. The receiver keeps it in
 // the capture's headers, sets FlagQueued, and does not forward it.
 const HeaderRelayQueuedAt = "Omega-Listen-Relay-Queued-At"
 
@@ -22,7 +24,7 @@ func (c *Capture) QueuedAt() time.Time {
 
 // ParseQueuedAt reads HeaderRelayQueuedAt from h; zero if absent or bad.
 func ParseQueuedAt(h http.Header) time.Time {
-	v := h.Get(HeaderRelayQueuedAt)
+	v, _, _ := strings.Cut(h.Get(HeaderRelayQueuedAt), ";")
 	if v == "" {
 		return time.Time{}
 	}

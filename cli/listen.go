@@ -355,6 +355,8 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 	}
 	l.warnForward(forwardErr, o.ForwardInsecure)
 	go l.reportLeftovers(ctx)
+	stopQueued := l.followQueued()
+	defer stopQueued()
 	if r, ok := l.tun.(tunnel.Releaser); ok {
 		r.Release() // the relay's queue drains now that it is shown
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/relay"
 	"github.com/omega-listen/omega-listen/tunnel"
 )
@@ -259,4 +260,24 @@ func tunnelReplaced(t tunnel.Tunnel) bool {
 // retries next, so each is shown.
 func relayRetry(t tunnel.Tunnel, st tunnel.Status) bool {
 	return t.Provider() == tunnel.ProviderRelay && st.State == tunnel.Disconnected
+}
+
+// followQueued tells the relay tunnel when the store has recorded a
+// queued delivery, so the next one can go while this one is still at the
+// app. Events the bus drops only slow the drain down: the tunnel then
+// waits for the answer instead.
+func (l *listener) followQueued() (stop func()) {
+	b, ok := l.tun.(interface{ Begun(string) })
+	if !ok {
+		return func() {}
+	}
+	sub := l.bus.Subscribe(4096)
+	go func() {
+		for ev := range sub.C() {
+			if c := ev.Capture; c != nil && ev.Kind == capture.Received && c.Flags.Has(capture.FlagQueued) {
+				b.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+			}
+		}
+	}()
+	return sub.Close
 }

@@ -127,16 +127,27 @@ type listener struct {
 	h     *inspector.Handler
 	srv   *http.Server
 	fwd   *inspector.Forwarder
-	done  chan *capture.Capture
+	done  chan *capture.Capture // completed, in the order they complete
+	recv  chan *capture.Capture // recorded (Begin), in the order they were recorded
 	serve chan error
 }
 
-// completions passes on every capture the store completes, as the
-// listener's presenters see them.
-func completions(sub *capture.Subscription, ch chan<- *capture.Capture) {
+// events passes on the captures the store records (recv) and completes
+// (done), as the listener's presenters see them, and tells the relay
+// tunnel when a queued delivery is recorded, as cli wires it.
+func events(sub *capture.Subscription, done, recv chan<- *capture.Capture, tun tunnel.Tunnel) {
+	b, _ := tun.(interface{ Begun(string) })
 	for ev := range sub.C() {
-		if ev.Kind == capture.Completed && ev.Capture != nil {
-			ch <- ev.Capture
+		c := ev.Capture
+		switch {
+		case c == nil:
+		case ev.Kind == capture.Completed:
+			done <- c
+		case ev.Kind == capture.Received:
+			recv <- c
+			if b != nil && c.Flags.Has(capture.FlagQueued) {
+				b.Begun(c.Headers.Get(capture.HeaderRelayQueuedAt))
+			}
 		}
 	}
 }
@@ -160,10 +171,10 @@ func startListener(t testing.TB, relayURL, token, target, dataDir string, mod fu
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(target)
-	l := &listener{tun: tun, store: store, done: make(chan *capture.Capture, 100000), serve: make(chan error, 1)}
+	l := &listener{tun: tun, store: store, done: make(chan *capture.Capture, 100000), recv: make(chan *capture.Capture, 100000), serve: make(chan error, 1)}
 	sub := bus.Subscribe(1 << 17)
 	t.Cleanup(sub.Close)
-	go completions(sub, l.done)
+	go events(sub, l.done, l.recv, tun)
 	l.fwd = inspector.NewForwarder(inspector.ForwarderOptions{Target: u, Timeout: 20 * time.Second})
 	l.h = inspector.NewHandler(inspector.HandlerOptions{Token: pathTok, Forwarder: l.fwd, Recorder: store})
 	l.srv = &http.Server{Handler: l.h, ConnContext: inspector.FramingContext, ReadHeaderTimeout: 10 * time.Second}
@@ -188,6 +199,18 @@ func (l *listener) stop() {
 func (l *listener) kill() {
 	_ = l.srv.Close()
 	_ = l.tun.Close()
+}
+
+// nextRecorded waits for the next capture recorded.
+func (l *listener) nextRecorded(t testing.TB) *capture.Capture {
+	t.Helper()
+	select {
+	case c := <-l.recv:
+		return c
+	case <-time.After(20 * time.Second):
+		t.Fatal("no capture recorded within 20s")
+		return nil
+	}
 }
 
 // next waits for the next completed capture.

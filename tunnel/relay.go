@@ -124,7 +124,9 @@ type relayTunnel struct {
 	name     string
 	stopErr  error // why Accept fails: the relay rejected us
 	stopped  chan struct{}
-	queuedMu sync.Mutex // held while a queued delivery is delivered and marked
+	queuedMu sync.Mutex // held while a queued delivery is handed over, until recorded
+	begunMu  sync.Mutex
+	begun    map[string]chan struct{} // "epoch/id" → closed when the receiver recorded it
 	markPath string
 	markF    *os.File // opened at the first mark
 	mark     relayMark
@@ -180,7 +182,7 @@ func DialRelay(ctx context.Context, o RelayOptions) (Tunnel, error) {
 	}
 	t := &relayTunnel{o: o, log: o.Logger, wsURL: ws, token: tok, feed: newStatusFeed(), clock: o.Clock,
 		conns: make(chan net.Conn), done: make(chan struct{}), jump: make(chan struct{}, 1), stopped: make(chan struct{}),
-		released: make(chan struct{}), kill: make(chan struct{})}
+		released: make(chan struct{}), kill: make(chan struct{}), begun: map[string]chan struct{}{}}
 	if !o.HoldQueued {
 		close(t.released)
 	}
@@ -495,53 +497,107 @@ func (t *relayTunnel) acceptLocal() {
 	}
 }
 
-// serveQueued delivers a session's queued deliveries one at a time, in
-// the order the relay sends them (its queue's order).
+// queuedDepth is how many queued deliveries may be at the receiver at
+// once. The next is handed over only once the one before is recorded
+// (Begun), so they are recorded in the relay's order.
+const queuedDepth = 16
+
+// serveQueued delivers a session's queued deliveries in the order the
+// relay sends them (its queue's order): each is handed to the receiver
+// once the one before it was recorded. Without Begun calls (a receiver
+// that does not report), once the one before it was answered.
 func (t *relayTunnel) serveQueued(s *session) {
 	select {
 	case <-t.released:
 	case <-t.done:
 	}
+	sem := make(chan struct{}, queuedDepth)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
 	for d := range s.queued {
 		select {
 		case <-s.c.Done():
 			continue // its answer could not be sent: the relay sends it again
 		default:
 		}
-		// One queued delivery at a time across sessions too: a session
-		// that ended mid-delivery finishes it (and marks it) before the
-		// next session's worker looks at the mark for the same ID.
+		// One queued delivery is handed over at a time, across sessions
+		// too: a session that ended mid-delivery has its delivery recorded
+		// (and marked) before the next session's worker looks at the mark
+		// for the same ID.
 		t.queuedMu.Lock()
 		t.mu.Lock()
 		seen := t.mark.Epoch == s.epoch && d.ID <= t.mark.ID
 		t.mu.Unlock()
-		if seen {
-			// Recorded on an earlier connection whose answer was lost.
-			t.queuedMu.Unlock()
-			t.answer(s, &wire.Response{ID: d.ID, Queued: true, Taken: true, Status: http.StatusOK})
-			continue
-		}
 		s.mu.Lock()
 		refused := s.refused
 		s.mu.Unlock()
-		res := &wire.Response{ID: d.ID, Queued: true}
-		if !refused {
-			res = t.exchange(d)
+		if seen || refused {
+			// seen: recorded on an earlier connection whose answer was lost.
+			t.queuedMu.Unlock()
+			t.answer(s, &wire.Response{ID: d.ID, Queued: true, Taken: seen, Status: http.StatusOK})
+			continue
 		}
-		if res.Taken {
-			t.setMark(relayMark{Epoch: s.epoch, ID: d.ID})
-		} else {
-			s.mu.Lock()
-			s.refused = true
-			s.mu.Unlock()
+		key := ""
+		begun := make(chan struct{})
+		if s.epoch != "" {
+			key = s.epoch + "/" + strconv.FormatUint(d.ID, 10)
+			t.begunMu.Lock()
+			t.begun[key] = begun
+			t.begunMu.Unlock()
+		}
+		sem <- struct{}{}
+		done := make(chan struct{})
+		inflight.Go(func() {
+			defer func() { <-sem }()
+			res := t.exchange(d, key)
+			if key != "" {
+				t.begunMu.Lock()
+				delete(t.begun, key)
+				t.begunMu.Unlock()
+			}
+			if res.Taken {
+				t.setMark(relayMark{Epoch: s.epoch, ID: d.ID})
+			} else {
+				s.mu.Lock()
+				s.refused = true
+				s.mu.Unlock()
+			}
+			close(done)
+			t.answer(s, res)
+		})
+		select {
+		case <-begun:
+		case <-done:
 		}
 		t.queuedMu.Unlock()
-		t.answer(s, res)
+	}
+}
+
+// Begun tells the tunnel that the receiver recorded a queued delivery: v
+// is its QueuedAtHeader. The next queued delivery can go.
+func (t *relayTunnel) Begun(v string) {
+	_, key, ok := strings.Cut(v, "; id=")
+	if !ok {
+		return
+	}
+	t.begunMu.Lock()
+	ch := t.begun[key]
+	delete(t.begun, key)
+	t.begunMu.Unlock()
+	if ch == nil {
+		return
+	}
+	close(ch)
+	// Recorded: a redelivery of it (its answer lost with the connection)
+	// is recognised from now on.
+	epoch, n, _ := strings.Cut(key, "/")
+	if id, err := strconv.ParseUint(n, 10, 64); err == nil {
+		t.setMark(relayMark{Epoch: epoch, ID: id})
 	}
 }
 
 func (t *relayTunnel) deliver(s *session, d *wire.Deliver) {
-	t.answer(s, t.exchange(d))
+	t.answer(s, t.exchange(d, ""))
 }
 
 func (t *relayTunnel) answer(s *session, res *wire.Response) {
@@ -553,6 +609,9 @@ func (t *relayTunnel) answer(s *session, res *wire.Response) {
 func (t *relayTunnel) setMark(m relayMark) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if m.Epoch == t.mark.Epoch && m.ID <= t.mark.ID {
+		return // queued deliveries are recorded in order but answered in any
+	}
 	t.mark = m
 	if t.markPath == "" {
 		return
@@ -595,9 +654,9 @@ func readMark(p string) relayMark {
 // exchange hands d to the receiver as one HTTP/1.1 connection carrying its
 // raw request, and returns the receiver's answer. Taken is false when the
 // receiver never answered.
-func (t *relayTunnel) exchange(d *wire.Deliver) *wire.Response {
+func (t *relayTunnel) exchange(d *wire.Deliver, key string) *wire.Response {
 	res := &wire.Response{ID: d.ID, Queued: d.Queued}
-	raw, err := rawRequest(d)
+	raw, err := rawRequest(d, key)
 	if err != nil {
 		t.log.Warn("relay delivery refused", "err", err)
 		res.Taken, res.Status = true, http.StatusBadRequest
@@ -649,7 +708,7 @@ func (t *relayTunnel) exchange(d *wire.Deliver) *wire.Response {
 
 // rawRequest writes d as an HTTP/1.1 request, as the sender sent it to the
 // relay (net/http framing aside: it carries a Content-Length).
-func rawRequest(d *wire.Deliver) ([]byte, error) {
+func rawRequest(d *wire.Deliver, key string) ([]byte, error) {
 	if !validToken(d.Method) || d.Target == "" || d.Target[0] != '/' || strings.ContainsAny(d.Target, " \r\n\x00") {
 		return nil, fmt.Errorf("the relay sent a malformed request line")
 	}
@@ -670,7 +729,11 @@ func rawRequest(d *wire.Deliver) ([]byte, error) {
 		b.WriteString(h.Name + ": " + h.Value + "\r\n")
 	}
 	if d.Queued && !d.AcceptedAt.IsZero() {
-		b.WriteString(QueuedAtHeader + ": " + d.AcceptedAt.UTC().Format(time.RFC3339Nano) + "\r\n")
+		b.WriteString(QueuedAtHeader + ": " + d.AcceptedAt.UTC().Format(time.RFC3339Nano))
+		if key != "" && !strings.ContainsAny(key, "\r\n;") {
+			b.WriteString("; id=" + key) // for Begun
+		}
+		b.WriteString("\r\n")
 	}
 	b.WriteString("Content-Length: " + strconv.Itoa(len(d.Body)) + "\r\n\r\n")
 	b.Write(d.Body)

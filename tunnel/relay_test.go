@@ -42,7 +42,7 @@ func TestRawRequest(t *testing.T) {
 	d := &wire.Deliver{ID: 1, Queued: true, AcceptedAt: at, Method: "POST", Target: "/omega/t?a=1&a=2", Host: "hooks.example.com",
 		Header: []wire.Header{{Name: "X-Dup", Value: "1"}, {Name: "Content-Length", Value: "999"}, {Name: "X-Dup", Value: "2"}, {Name: QueuedAtHeader, Value: "forged"}, {Name: "Content-Type", Value: "application/json"}},
 		Body:   []byte(`{"a":1}`)}
-	raw, err := rawRequest(d)
+	raw, err := rawRequest(d, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestRawRequest(t *testing.T) {
 		{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X", Value: "a\r\nInjected: 1"}}},
 		{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X:Y", Value: "a"}}},
 	} {
-		if _, err := rawRequest(bad); err == nil {
+		if _, err := rawRequest(bad, ""); err == nil {
 			t.Errorf("rawRequest(%+v) accepted", bad)
 		}
 	}
@@ -80,7 +80,7 @@ func FuzzRawRequest(f *testing.F) {
 	f.Add("POST", "/", "", "Content-Length", "5", []byte("abc"))
 	f.Fuzz(func(t *testing.T, method, target, host, hname, hval string, body []byte) {
 		d := &wire.Deliver{Method: method, Target: target, Host: host, Header: []wire.Header{{Name: hname, Value: hval}}, Body: body}
-		raw, err := rawRequest(d)
+		raw, err := rawRequest(d, "")
 		if err != nil {
 			return
 		}
