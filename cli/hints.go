@@ -2,9 +2,11 @@ package cli
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/replay"
 )
 
@@ -24,6 +26,22 @@ var hinters = []hinter{
 	storeHint,
 	selectorHint,
 	targetHint,
+	sentinelHint(omega.ErrNoAPIKey, ": set OMEGA_API_KEY or pass --api-key (or use --emulate)"),
+	sentinelHint(omega.ErrBadAPIKey, ": check OMEGA_API_KEY (or --api-key)"),
+	baseURLHint,
+	authHint,
+	apiHint,
+	decodeHint,
+}
+
+// sentinelHint is the hinter for a sentinel error: its words, then advice.
+func sentinelHint(sentinel error, advice string) hinter {
+	return func(err error) (error, string, bool) {
+		if !errors.Is(err, sentinel) {
+			return nil, "", false
+		}
+		return sentinel, sentinel.Error() + advice, true
+	}
 }
 
 // withHint returns err with the command line's advice added to the typed
@@ -121,4 +139,42 @@ func targetHint(err error) (error, string, bool) {
 		return e, e.Error() + ": give one (--to)", true
 	}
 	return e, e.Error() + "; give another target (--to)", true
+}
+
+func baseURLHint(err error) (error, string, bool) {
+	var e *omega.BaseURLError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	return e, e.Error() + " with --base-url or OMEGA_BASE_URL", true
+}
+
+func authHint(err error) (error, string, bool) {
+	var e *omega.AuthError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	return e, "Omega rejected the API key (" + e.Reason() + "). Check OMEGA_API_KEY (or --api-key): it must be a valid Omega API key for this account.", true
+}
+
+func apiHint(err error) (error, string, bool) {
+	var e *omega.APIError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	switch {
+	case e.Status == http.StatusNotFound:
+		return e, e.Summary() + " (not found: check the id, or --base-url)", true
+	case e.Status >= 300 && e.Status < 400:
+		return e, e.Summary() + " (a redirect: check --base-url, it should be Omega's API base, e.g. " + omega.DefaultBaseURL + ")", true
+	}
+	return nil, "", false
+}
+
+func decodeHint(err error) (error, string, bool) {
+	var e *omega.DecodeError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	return e, e.Summary() + ". Is --base-url right? It should be Omega's API base, e.g. " + omega.DefaultBaseURL, true
 }

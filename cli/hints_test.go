@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/replay"
 )
 
@@ -36,6 +37,20 @@ var hintCases = []struct {
 	{"replay no target", &replay.TargetError{CaptureID: "c_1"}, "capture c_1 has no recorded target: give one (--to)"},
 	{"replay unusable target", fmt.Errorf("replaying: %w", &replay.TargetError{CaptureID: "c_1", Err: errors.New(`target "ftp://x": want an http:// or https:// URL`)}),
 		`replaying: capture c_1: its recorded target is unusable (target "ftp://x": want an http:// or https:// URL); give another target (--to)`},
+	{"omega no key", fmt.Errorf("listen: %w", omega.ErrNoAPIKey), "listen: no Omega API key: set OMEGA_API_KEY or pass --api-key (or use --emulate)"},
+	{"omega bad key", omega.ErrBadAPIKey, "the Omega API key contains spaces or control characters: check OMEGA_API_KEY (or --api-key)"},
+	{"omega base URL", &omega.BaseURLError{URL: "ftp://x", Why: "scheme must be http or https"},
+		`invalid Omega base URL "ftp://x": scheme must be http or https; pass an absolute http(s) URL such as ` + omega.DefaultBaseURL + " with --base-url or OMEGA_BASE_URL"},
+	{"omega key rejected", fmt.Errorf("registering the webhook endpoint with Omega: %w", &omega.AuthError{Status: 401, Message: "bad key"}),
+		`registering the webhook endpoint with Omega: Omega rejected the API key (401 Unauthorized: "bad key"). Check OMEGA_API_KEY (or --api-key): it must be a valid Omega API key for this account.`},
+	{"omega not found", &omega.APIError{Method: "GET", Path: "/company/x", Status: 404, Message: "no such endpoint"},
+		"Omega answered 404 Not Found to GET /company/x: no such endpoint (not found: check the id, or --base-url)"},
+	{"omega redirect", &omega.APIError{Method: "GET", Path: "/company/x", Status: 302},
+		"Omega answered 302 Found to GET /company/x (a redirect: check --base-url, it should be Omega's API base, e.g. " + omega.DefaultBaseURL + ")"},
+	{"omega 500 unchanged", &omega.APIError{Method: "GET", Path: "/company/x", Status: 500},
+		"Omega answered 500 Internal Server Error to GET /company/x (a problem on Omega's side: try again later)"},
+	{"omega not JSON", &omega.DecodeError{Method: "GET", Path: "/company/x", Status: 200, ContentType: "text/html"},
+		"the answer to GET /company/x was not the JSON Omega sends (200 OK, Content-Type text/html, an empty body). Is --base-url right? It should be Omega's API base, e.g. " + omega.DefaultBaseURL},
 }
 
 func TestWithHint(t *testing.T) {
