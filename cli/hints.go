@@ -2,12 +2,16 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/relay"
 	"github.com/omega-listen/omega-listen/replay"
+	"github.com/omega-listen/omega-listen/tunnel"
 )
 
 // The packages below the commands return typed errors that say what went
@@ -32,15 +36,33 @@ var hinters = []hinter{
 	authHint,
 	apiHint,
 	decodeHint,
+	sentinelText(tunnel.ErrNoAuthToken, "ngrok needs an authtoken: set NGROK_AUTHTOKEN or pass --ngrok-authtoken.\n"+
+		"  Get one at "+tunnel.NgrokAuthtokenPage+"\n"+
+		"  Or go without ngrok: --tunnel none --public-url https://your-tunnel.example (a tunnel you run yourself),\n"+
+		"  or --emulate (everything local, no accounts)"),
+	ngrokHint,
+	listenHint,
+	sentinelText(tunnel.ErrNoRelayToken, "no relay token: pass --relay-token or set OMEGA_RELAY_TOKEN (the relay's operator makes one with `omega-listen relay token NAME`)"),
+	sentinelText(tunnel.ErrRelayURLCredentials, "must not carry a user, query or fragment (the token goes in --relay-token)"),
+	relayUnreachableHint,
+	relayRejectedHint,
+	tokenHint,
+	sentinelText(relay.ErrNoClientTokens, "no client tokens: set OMEGA_RELAY_TOKENS=name:token,… or pass --tokens-file (make a token with `omega-listen relay token NAME`)"),
 }
 
 // sentinelHint is the hinter for a sentinel error: its words, then advice.
 func sentinelHint(sentinel error, advice string) hinter {
+	return sentinelText(sentinel, sentinel.Error()+advice)
+}
+
+// sentinelText is the hinter for a sentinel error the command line words
+// differently as a whole.
+func sentinelText(sentinel error, text string) hinter {
 	return func(err error) (error, string, bool) {
 		if !errors.Is(err, sentinel) {
 			return nil, "", false
 		}
-		return sentinel, sentinel.Error() + advice, true
+		return sentinel, text, true
 	}
 }
 
@@ -177,4 +199,90 @@ func decodeHint(err error) (error, string, bool) {
 		return nil, "", false
 	}
 	return e, e.Summary() + ". Is --base-url right? It should be Omega's API base, e.g. " + omega.DefaultBaseURL, true
+}
+
+// ngrokFlagHints are the hints, for ngrok's codes whose remedy is one of
+// this command line's flags, that replace the tunnel package's own.
+var ngrokFlagHints = map[string]string{
+	"ERR_NGROK_105":   "the authtoken is malformed; " + ngrokTokenHint,
+	"ERR_NGROK_106":   "that is an old ngrok v1 authtoken; " + ngrokTokenHint,
+	"ERR_NGROK_107":   "the authtoken is not valid (reset or revoked?); " + ngrokTokenHint,
+	"ERR_NGROK_4018":  "ngrok needs a verified account and its authtoken; " + ngrokTokenHint,
+	"ERR_NGROK_108":   "your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents), or use --tunnel none --public-url",
+	"ERR_NGROK_15002": "your ngrok plan needs a domain: pass yours (listed at https://dashboard.ngrok.com/domains) with --domain",
+	"ERR_NGROK_15000": "your ngrok plan does not allow that domain: pass one listed at https://dashboard.ngrok.com/domains with --domain",
+	"ERR_NGROK_314":   "custom hostnames need a paid ngrok plan: pass a domain listed at https://dashboard.ngrok.com/domains with --domain",
+	"ERR_NGROK_320":   "--domain is reserved by another ngrok account: check that the authtoken belongs to the account that owns it (https://dashboard.ngrok.com/domains)",
+	"ERR_NGROK_334":   "--domain is already online in another agent (another omega-listen or ngrok?): stop that one first, or choose another --domain",
+	"ERR_NGROK_354":   "--domain must be reserved first: reserve it at https://dashboard.ngrok.com/domains, or pass one listed there",
+	"ERR_NGROK_7117":  "--domain is not reserved: reserve it at https://dashboard.ngrok.com/domains, or pass one listed there",
+	"ERR_NGROK_7118":  "--domain is not reserved by your account: pass one listed at https://dashboard.ngrok.com/domains",
+}
+
+const (
+	ngrokTokenHint   = "check NGROK_AUTHTOKEN (or --ngrok-authtoken): copy your authtoken from " + tunnel.NgrokAuthtokenPage
+	ngrokWithoutHint = "or go without ngrok: --tunnel none --public-url URL, or --emulate"
+)
+
+func ngrokHint(err error) (error, string, bool) {
+	var e *tunnel.NgrokError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	c := *e
+	switch h, ok := ngrokFlagHints[e.Code]; {
+	case ok:
+		c.Hint = h
+	case e.Unreachable:
+		c.Hint = e.Hint + "; " + ngrokWithoutHint
+	default:
+		return nil, "", false
+	}
+	return e, c.Error(), true
+}
+
+func listenHint(err error) (error, string, bool) {
+	var e *tunnel.ListenError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	var text string
+	switch e.Problem {
+	case tunnel.AddressInUse:
+		text = fmt.Sprintf("address %s is already in use; choose another with --listen or stop the other process: %v", e.Addr, e.Err)
+	case tunnel.NotPermitted:
+		text = fmt.Sprintf("not allowed to listen on %s; choose a port above 1023 with --listen: %v", e.Addr, e.Err)
+	case tunnel.NotLocalAddress:
+		text = fmt.Sprintf("address %s is not an address of this machine; use 127.0.0.1:PORT with --listen: %v", e.Addr, e.Err)
+	default:
+		text = fmt.Sprintf("cannot listen on %s: %v; choose another address with --listen", e.Addr, e.Err)
+	}
+	return e, text, true
+}
+
+func relayUnreachableHint(err error) (error, string, bool) {
+	var e *tunnel.RelayUnreachableError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	return e, e.Error() + "; check --relay-url (OMEGA_RELAY_URL) and that `omega-listen relay serve` runs there", true
+}
+
+// relayRejectedHint: a relay that does not know the token (not one whose
+// name another listener took over). A relay of an older version already
+// names the flag itself.
+func relayRejectedHint(err error) (error, string, bool) {
+	var e *tunnel.RelayRejectedError
+	if !errors.As(err, &e) || e.Replaced || !strings.Contains(e.Reason, "does not accept this token") || strings.Contains(e.Reason, "--relay-token") {
+		return nil, "", false
+	}
+	return e, e.Error() + "; check --relay-token (OMEGA_RELAY_TOKEN) against the relay's tokens", true
+}
+
+func tokenHint(err error) (error, string, bool) {
+	var e *inspector.TokenError
+	if !errors.As(err, &e) {
+		return nil, "", false
+	}
+	return e, e.Error() + ", or leave --token unset for a random one", true
 }

@@ -7,8 +7,11 @@ import (
 	"testing"
 
 	"github.com/omega-listen/omega-listen/capture"
+	"github.com/omega-listen/omega-listen/inspector"
 	"github.com/omega-listen/omega-listen/omega"
+	"github.com/omega-listen/omega-listen/relay"
 	"github.com/omega-listen/omega-listen/replay"
+	"github.com/omega-listen/omega-listen/tunnel"
 )
 
 // hintCases are typed errors of the lower packages, each wrapped the way a
@@ -51,6 +54,48 @@ var hintCases = []struct {
 		"Omega answered 500 Internal Server Error to GET /company/x (a problem on Omega's side: try again later)"},
 	{"omega not JSON", &omega.DecodeError{Method: "GET", Path: "/company/x", Status: 200, ContentType: "text/html"},
 		"the answer to GET /company/x was not the JSON Omega sends (200 OK, Content-Type text/html, an empty body). Is --base-url right? It should be Omega's API base, e.g. " + omega.DefaultBaseURL},
+	{"ngrok no authtoken", tunnel.ErrNoAuthToken, "ngrok needs an authtoken: set NGROK_AUTHTOKEN or pass --ngrok-authtoken.\n" +
+		"  Get one at https://dashboard.ngrok.com/get-started/your-authtoken\n" +
+		"  Or go without ngrok: --tunnel none --public-url https://your-tunnel.example (a tunnel you run yourself),\n" +
+		"  or --emulate (everything local, no accounts)"},
+	{"ngrok bad authtoken", &tunnel.NgrokError{Code: "ERR_NGROK_107", Msg: "The authtoken you specified is properly formed, but it is invalid.", Hint: "the authtoken is not valid (reset or revoked?); copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken"},
+		"ngrok refused the connection (ERR_NGROK_107): The authtoken you specified is properly formed, but it is invalid.\n" +
+			"  Hint: the authtoken is not valid (reset or revoked?); check NGROK_AUTHTOKEN (or --ngrok-authtoken): copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken"},
+	{"ngrok session limit", &tunnel.NgrokError{Code: "ERR_NGROK_108", Msg: "Your account is limited to 1 simultaneous ngrok agent sessions.", Hint: "your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents)"},
+		"ngrok refused the connection (ERR_NGROK_108): Your account is limited to 1 simultaneous ngrok agent sessions.\n" +
+			"  Hint: your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents), or use --tunnel none --public-url"},
+	{"ngrok domain online elsewhere", fmt.Errorf("start: %w", &tunnel.NgrokError{Code: "ERR_NGROK_334", Msg: "The endpoint 'https://foo.ngrok.app' is already online.", Hint: "the domain is already online in another agent (another omega-listen or ngrok?): stop that one first, or choose another domain"}),
+		"start: ngrok refused the connection (ERR_NGROK_334): The endpoint 'https://foo.ngrok.app' is already online.\n" +
+			"  Hint: --domain is already online in another agent (another omega-listen or ngrok?): stop that one first, or choose another --domain"},
+	{"ngrok plan needs a domain", &tunnel.NgrokError{Code: "ERR_NGROK_15002", Msg: "Your account is on the 'free' plan.", Hint: "your ngrok plan needs a domain: pass yours (listed at https://dashboard.ngrok.com/domains)"},
+		"ngrok refused the connection (ERR_NGROK_15002): Your account is on the 'free' plan.\n" +
+			"  Hint: your ngrok plan needs a domain: pass yours (listed at https://dashboard.ngrok.com/domains) with --domain"},
+	{"ngrok unreachable", &tunnel.NgrokError{Msg: "could not reach ngrok: no such host", Hint: "check this machine's internet connection", Unreachable: true},
+		"could not reach ngrok: no such host\n  Hint: check this machine's internet connection; or go without ngrok: --tunnel none --public-url URL, or --emulate"},
+	{"ngrok session lost unchanged", &tunnel.NgrokError{Msg: "lost the connection to ngrok: reset"}, "lost the connection to ngrok: reset"},
+	{"ngrok code of no flag unchanged", &tunnel.NgrokError{Code: "ERR_NGROK_120", Msg: "Old.", Hint: "this build's ngrok library is no longer supported: update omega-listen"},
+		"ngrok refused the connection (ERR_NGROK_120): Old.\n  Hint: this build's ngrok library is no longer supported: update omega-listen"},
+	{"listen address in use", &tunnel.ListenError{Addr: "127.0.0.1:80", Problem: tunnel.AddressInUse, Err: errors.New("bind: address already in use")},
+		"address 127.0.0.1:80 is already in use; choose another with --listen or stop the other process: bind: address already in use"},
+	{"listen not permitted", &tunnel.ListenError{Addr: "0.0.0.0:80", Problem: tunnel.NotPermitted, Err: errors.New("bind: permission denied")},
+		"not allowed to listen on 0.0.0.0:80; choose a port above 1023 with --listen: bind: permission denied"},
+	{"listen not local", &tunnel.ListenError{Addr: "10.9.9.9:8080", Problem: tunnel.NotLocalAddress, Err: errors.New("bind: cannot assign requested address")},
+		"address 10.9.9.9:8080 is not an address of this machine; use 127.0.0.1:PORT with --listen: bind: cannot assign requested address"},
+	{"listen failed", &tunnel.ListenError{Addr: "x:1", Err: errors.New("no such host")},
+		"cannot listen on x:1: no such host; choose another address with --listen"},
+	{"relay no token", tunnel.ErrNoRelayToken, "no relay token: pass --relay-token or set OMEGA_RELAY_TOKEN (the relay's operator makes one with `omega-listen relay token NAME`)"},
+	{"relay URL with a query", fmt.Errorf("relay URL %q %w", "wss://h?token=x", tunnel.ErrRelayURLCredentials),
+		`relay URL "wss://h?token=x" must not carry a user, query or fragment (the token goes in --relay-token)`},
+	{"relay unreachable", &tunnel.RelayUnreachableError{URL: "wss://h.example", Err: errors.New("connection refused")},
+		"cannot reach the relay at wss://h.example: connection refused; check --relay-url (OMEGA_RELAY_URL) and that `omega-listen relay serve` runs there"},
+	{"relay wrong token", &tunnel.RelayRejectedError{Reason: "the relay does not accept this token"},
+		"the relay rejected this listener: the relay does not accept this token; check --relay-token (OMEGA_RELAY_TOKEN) against the relay's tokens"},
+	{"relay name taken unchanged", &tunnel.RelayRejectedError{Reason: "another listener took the name", Replaced: true},
+		"the relay rejected this listener: another listener took the name"},
+	{"relay serve without tokens", fmt.Errorf("relay serve: %w", relay.ErrNoClientTokens),
+		"relay serve: no client tokens: set OMEGA_RELAY_TOKENS=name:token,… or pass --tokens-file (make a token with `omega-listen relay token NAME`)"},
+	{"listen token too short", fmt.Errorf("--token: %w", &inspector.TokenError{Len: 3}),
+		"--token: token is 3 characters long, too short to be secret; use at least 22 characters of A-Z a-z 0-9 _ -, or leave --token unset for a random one"},
 }
 
 func TestWithHint(t *testing.T) {
@@ -107,9 +152,22 @@ func TestLowerErrorsNameNoFlags(t *testing.T) {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
-			if s := tc.err.Error(); strings.Contains(s, "--") || strings.Contains(s, "OMEGA_") || strings.Contains(s, "NGROK_") {
+			var se *hintedError
+			if errors.As(tc.err, &se) {
+				t.Fatal("a case must start from the lower package's error")
+			}
+			if s := lowerText(tc.err); strings.Contains(s, "--") || strings.Contains(s, "OMEGA_") || strings.Contains(s, "NGROK_AUTHTOKEN") {
 				t.Errorf("%q names a flag or variable", s)
 			}
 		})
 	}
+}
+
+// lowerText is the words of the lower package's error in err, without
+// the wrapping a test case adds to show where the command puts it.
+func lowerText(err error) string {
+	if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), "--token: ") {
+		return u.Error()
+	}
+	return err.Error()
 }
