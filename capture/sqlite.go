@@ -248,10 +248,10 @@ func initSchema(db *sql.DB) error {
 
 func checkVersion(v int) error {
 	if v > schemaVersion {
-		return fmt.Errorf("the store was written by a newer omega-listen (schema %d, this one knows %d): upgrade omega-listen or choose another --data-dir", v, schemaVersion)
+		return &StoreError{Problem: NewerSchema, Schema: v}
 	}
 	if v < 0 {
-		return fmt.Errorf("unknown capture store schema %d: move the store aside (or choose another --data-dir)", v)
+		return &StoreError{Problem: UnknownSchema, Schema: v}
 	}
 	return nil
 }
@@ -261,10 +261,7 @@ func checkVersion(v int) error {
 func badDB(path string, err error) error {
 	switch sqliteCode(err) & 0xff {
 	case sqliteCorrupt, sqliteNotADB:
-		// The bodies files belong with it: move the whole store.
-		dir := filepath.Dir(path)
-		return fmt.Errorf("capture index %s is damaged or not an omega-listen store (%w): move it aside with the rest of its store (mv %s %s.bad) to start an empty store, or choose another --data-dir",
-			path, err, dir, dir)
+		return &StoreError{Problem: DamagedIndex, Path: path, Err: err}
 	}
 	return fmt.Errorf("open capture index %s: %w", path, err)
 }

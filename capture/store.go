@@ -155,7 +155,7 @@ func makeDir(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case err == nil && !fi.IsDir():
-		return fmt.Errorf("capture store %s is not a directory: choose another --data-dir", dir)
+		return &StoreError{Problem: NotADirectory, Path: dir}
 	case err == nil:
 		return nil
 	case !errors.Is(err, os.ErrNotExist):

@@ -548,11 +548,12 @@ func TestOpenErrors(t *testing.T) {
 		name  string
 		setup func(t *testing.T, dir string) string // returns the dir to open
 		want  []string
+		kind  StoreProblem
 	}{
 		{"not a database", func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "captures.db"), bytes.Repeat([]byte("this is not sqlite "), 300))
 			return dir
-		}, []string{"captures.db", "move it aside"}},
+		}, []string{"captures.db", "move it aside"}, DamagedIndex},
 		{"newer schema", func(t *testing.T, dir string) string {
 			s := openStore(t, dir, Options{})
 			if _, err := s.db.Exec("PRAGMA user_version = 99"); err != nil {
@@ -560,12 +561,12 @@ func TestOpenErrors(t *testing.T) {
 			}
 			s.Close()
 			return dir
-		}, []string{"newer omega-listen"}},
+		}, []string{"newer omega-listen", "schema 99"}, NewerSchema},
 		{"dir is a file", func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "file")
 			writeFile(t, p, []byte("x"))
 			return p
-		}, []string{"not a directory"}},
+		}, []string{"not a directory"}, NotADirectory},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -583,6 +584,15 @@ func TestOpenErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			var se *StoreError
+			if !errors.As(err, &se) || se.Problem != tc.kind {
+				t.Errorf("error %v, want a StoreError with problem %d", err, tc.kind)
+			} else if tc.kind != NewerSchema && se.Dir() != open {
+				t.Errorf("StoreError.Dir() = %q, want %q", se.Dir(), open)
+			}
+			if strings.Contains(err.Error(), "--") {
+				t.Errorf("error %q names a flag: the command layer does that", err)
 			}
 			after, _ := os.ReadFile(db)
 			if !bytes.Equal(before, after) {

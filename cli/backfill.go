@@ -40,7 +40,7 @@ func (b *backfiller) run(ctx context.Context, why string) {
 	case err != nil && ctx.Err() != nil:
 		return // shutting down
 	case err != nil:
-		l.notef("Backfill (%s) delivered %d event(s), then: %v", why, n, err)
+		l.notef("Backfill (%s) delivered %d event(s), then: %v", why, n, withHint(err))
 	case n > 0:
 		l.notef("Backfill (%s): delivered %d event(s) Omega could not deliver in the last %s.", why, n, window)
 	default:

@@ -23,7 +23,7 @@ func newClient(s Streams, g *globalOptions) (*omega.Client, error) {
 		Logger:    newLogger(s, g),
 	})
 	if err != nil {
-		return nil, usagef("--base-url: %v", err)
+		return nil, usagef("--base-url: %w", err)
 	}
 	return c, nil
 }

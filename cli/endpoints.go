@@ -241,7 +241,7 @@ func eachID(s Streams, ids []string, verb, done string, do func(id string) error
 	failed := 0
 	for _, id := range ids {
 		if err := do(id); err != nil {
-			fmt.Fprintf(s.Err, "Could not %s %s: %v\n", verb, clean(id), err)
+			fmt.Fprintf(s.Err, "Could not %s %s: %v\n", verb, clean(id), withHint(err))
 			failed++
 			continue
 		}

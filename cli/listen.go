@@ -208,7 +208,7 @@ func checkListen(cmd *cobra.Command, s Streams, o *listenOptions) (*listenConfig
 	}
 	if o.Token != "" {
 		if err := inspector.ValidToken(o.Token); err != nil {
-			return nil, usagef("--token: %v", err)
+			return nil, usagef("--token: %w", err)
 		}
 	}
 	if err := missingCredentials(o); err != nil {
@@ -854,9 +854,10 @@ func (l *listener) reportTunnel(st tunnel.Status) {
 func feedTunnel(provider string, st tunnel.Status) feed.TunnelState {
 	t := feed.TunnelState{Provider: provider, State: st.State.String(), URL: st.URL, Latency: st.Latency}
 	if st.Err != nil {
-		t.Err = st.Err.Error()
+		err := withHint(st.Err)
+		t.Err = err.Error()
 		if provider == tunnel.ProviderRelay && st.State == tunnel.Disconnected {
-			t.Text = relayDisconnectedText(st.Err)
+			t.Text = relayDisconnectedText(err)
 		}
 	}
 	return t

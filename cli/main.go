@@ -143,7 +143,7 @@ func Main(args []string, s Streams) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintf(s.Err, "Error: %v\n", err)
+	fmt.Fprintf(s.Err, "Error: %v\n", withHint(err))
 	var ue *usageError
 	if errors.As(err, &ue) || isCobraUsageError(err) {
 		fmt.Fprintf(s.Err, "Run '%s --help' for usage.\n", commandPathFor(root, args))

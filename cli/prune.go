@@ -146,7 +146,7 @@ func runPrune(ctx context.Context, s Streams, c *omega.Client, o *pruneOptions, 
 			continue
 		}
 		if err := c.DeleteEndpoint(ctx, ep.ID); err != nil {
-			fmt.Fprintf(s.Err, "Could not delete %s: %v\n", ep.ID, err)
+			fmt.Fprintf(s.Err, "Could not delete %s: %v\n", ep.ID, withHint(err))
 			failed++
 			continue
 		}

@@ -43,7 +43,7 @@ func checkRelayFlags(o *listenOptions) error {
 		return usagef("--tunnel relay needs --relay-url (OMEGA_RELAY_URL): the URL of `omega-listen relay serve`")
 	}
 	if _, err := tunnel.RelayWebsocketURL(o.Relay.URL); err != nil {
-		return usagef("--relay-url: %v", err)
+		return usagef("--relay-url: %w", err)
 	}
 	if strings.TrimSpace(o.Relay.Token) == "" {
 		return usagef("--tunnel relay needs --relay-token (OMEGA_RELAY_TOKEN); the relay's operator makes one with `omega-listen relay token NAME`")
@@ -170,7 +170,7 @@ func runRelayServe(ctx context.Context, s Streams, g *globalOptions, o *relaySer
 	}
 	tokens, err := relay.ParseTokens(src)
 	if err != nil {
-		return usagef("client tokens: %v", err)
+		return usagef("client tokens: %w", err)
 	}
 	dir := o.Dir
 	if dir == "" && o.Offline == relay.OfflineQueue {

@@ -275,6 +275,7 @@ func runReplay(ctx context.Context, s Streams, g *globalOptions, cfg *replayConf
 	runErr := r.Run(ctx, origs, to, bodies, func(i int, c *capture.Capture, err error) {
 		if err != nil {
 			bad++
+			err = withHint(err)
 			name := captureName(origs[i])
 			if cfg.json {
 				p.emit("", map[string]string{"type": "error", "capture_id": origs[i].ID, "event_id": origs[i].EventID, "error": err.Error()})

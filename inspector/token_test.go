@@ -1,6 +1,7 @@
 package inspector
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -45,8 +46,13 @@ func TestValidToken(t *testing.T) {
 			t.Errorf("ValidToken(%q) = %v, want nil", tt.tok, err)
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("ValidToken(%q) = %v, want error containing %q", tt.tok, err, tt.wantErr)
-		case err != nil && !strings.Contains(err.Error(), "--token"):
+		case err != nil && !strings.Contains(err.Error(), "use at least 22 characters"):
 			t.Errorf("ValidToken(%q) error %q does not say what to do", tt.tok, err)
+		case err != nil && strings.Contains(err.Error(), "--"):
+			t.Errorf("ValidToken(%q) error %q names a flag: the command layer does that", tt.tok, err)
+		}
+		if te := (*TokenError)(nil); err != nil && (!errors.As(err, &te) || te.Len != len(tt.tok)) {
+			t.Errorf("ValidToken(%q) = %v, want a TokenError of length %d", tt.tok, err, len(tt.tok))
 		}
 	}
 }

@@ -153,7 +153,7 @@ func NewClient(o Options) (*Client, error) {
 		return nil, ErrNoAPIKey
 	}
 	if strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return nil, errors.New("the Omega API key contains spaces or control characters: check OMEGA_API_KEY (or --api-key)")
+		return nil, ErrBadAPIKey
 	}
 	c := &Client{
 		base:    base,
@@ -186,7 +186,7 @@ func normalizeBaseURL(s string) (string, error) {
 		return DefaultBaseURL, nil
 	}
 	bad := func(why string) error {
-		return fmt.Errorf("invalid Omega base URL %q: %s; pass an absolute http(s) URL such as %s with --base-url or OMEGA_BASE_URL", s, why, DefaultBaseURL)
+		return &BaseURLError{URL: s, Why: why}
 	}
 	u, err := url.Parse(s)
 	if err != nil {

@@ -150,7 +150,7 @@ func TestClientEmulatorErrors(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 401 {
 		t.Fatalf("wrong key: err = %v, want AuthError 401", err)
 	}
-	if strings.Contains(err.Error(), "wrong-key-0123456789") || !strings.Contains(err.Error(), "OMEGA_API_KEY") {
+	if strings.Contains(err.Error(), "wrong-key-0123456789") || !strings.Contains(err.Error(), "Omega rejected the API key") {
 		t.Errorf("wrong key: error = %q", err)
 	}
 

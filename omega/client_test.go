@@ -124,8 +124,8 @@ func TestNewClientOptions(t *testing.T) {
 		{"fragment", "https://example.com/company#x", testKey, "", "fragment"},
 		{"credentials", "https://u:p@example.com/company", testKey, "", "credentials"},
 		{"unparsable", "https://exa mple.com", testKey, "", "invalid Omega base URL"},
-		{"no key", "", "", "", "set OMEGA_API_KEY or pass --api-key (or use --emulate)"},
-		{"blank key", "", " \n", "", "set OMEGA_API_KEY"},
+		{"no key", "", "", "", "no Omega API key"},
+		{"blank key", "", " \n", "", "no Omega API key"},
 		{"key with space", "", "abc def", "", "spaces or control characters"},
 	}
 	for _, tt := range tests {
@@ -135,8 +135,17 @@ func TestNewClientOptions(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
 				}
-				if tt.key == "" && !errors.Is(err, ErrNoAPIKey) {
+				var be *BaseURLError
+				switch {
+				case strings.TrimSpace(tt.key) == "" && !errors.Is(err, ErrNoAPIKey):
 					t.Errorf("err = %v, want ErrNoAPIKey", err)
+				case tt.key == "abc def" && !errors.Is(err, ErrBadAPIKey):
+					t.Errorf("err = %v, want ErrBadAPIKey", err)
+				case tt.key == testKey && (!errors.As(err, &be) || be.URL != tt.base):
+					t.Errorf("err = %v, want a BaseURLError for %q", err, tt.base)
+				}
+				if strings.Contains(err.Error(), "--") || strings.Contains(err.Error(), "OMEGA_") {
+					t.Errorf("err = %q names a flag or variable: the command layer does that", err)
 				}
 				return
 			}
@@ -372,7 +381,7 @@ func TestAuthError(t *testing.T) {
 				t.Errorf("Status = %d", ae.Status)
 			}
 			msg := err.Error()
-			for _, want := range []string{"Omega rejected the API key", "OMEGA_API_KEY", "--api-key", tt.wantMsg} {
+			for _, want := range []string{"Omega rejected the API key", "valid Omega API key", tt.wantMsg} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error %q lacks %q", msg, want)
 				}
@@ -448,8 +457,8 @@ func TestRedirectNotFollowed(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 302 {
 		t.Fatalf("err = %v, want APIError 302", err)
 	}
-	if !strings.Contains(err.Error(), "--base-url") {
-		t.Errorf("error %q does not mention --base-url", err)
+	if !strings.Contains(err.Error(), "check the base URL") {
+		t.Errorf("error %q does not point at the base URL", err)
 	}
 	if n := len(s.requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
@@ -799,7 +808,7 @@ func TestDecodeError(t *testing.T) {
 		{
 			name: "html on list", ct: "text/html; charset=utf-8", body: html,
 			call: func(c *Client) error { _, err := c.ListEndpoints(context.Background()); return err },
-			wantInError: []string{"200 OK", "text/html; charset=utf-8", `<!DOCTYPE html>\n<html><head><title>Welcome to nginx!`, "…", "--base-url",
+			wantInError: []string{"200 OK", "text/html; charset=utf-8", `<!DOCTYPE html>\n<html><head><title>Welcome to nginx!`, "…", "Is the base URL right?",
 				"GET /company/client/webhooks/all"},
 		},
 		{

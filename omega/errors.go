@@ -11,7 +11,21 @@ import (
 )
 
 // ErrNoAPIKey is returned by NewClient when no API key was given.
-var ErrNoAPIKey = errors.New("no Omega API key: set OMEGA_API_KEY or pass --api-key (or use --emulate)")
+var ErrNoAPIKey = errors.New("no Omega API key")
+
+// ErrBadAPIKey is returned by NewClient for a key with spaces or control
+// characters in it, which no Omega key has.
+var ErrBadAPIKey = errors.New("the Omega API key contains spaces or control characters")
+
+// BaseURLError is a base URL NewClient cannot use.
+type BaseURLError struct {
+	URL string // as given
+	Why string // what is wrong with it
+}
+
+func (e *BaseURLError) Error() string {
+	return fmt.Sprintf("invalid Omega base URL %q: %s; pass an absolute http(s) URL such as %s", e.URL, e.Why, DefaultBaseURL)
+}
 
 // AuthError means Omega refused the API key (401 or 403). Its text never
 // contains the key.
@@ -21,11 +35,16 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
+	return fmt.Sprintf("Omega rejected the API key (%s): it must be a valid Omega API key for this account", e.Reason())
+}
+
+// Reason is Omega's status line and its message, if it sent one.
+func (e *AuthError) Reason() string {
 	what := statusLine(e.Status)
 	if e.Message != "" {
 		what += `: "` + e.Message + `"`
 	}
-	return fmt.Sprintf("Omega rejected the API key (%s). Check OMEGA_API_KEY (or --api-key): it must be a valid Omega API key for this account.", what)
+	return what
 }
 
 // APIError is any other non-2xx answer from Omega.
@@ -41,19 +60,25 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
+	s := e.Summary()
+	switch {
+	case e.Status == http.StatusNotFound:
+		s += " (not found: check the id, or the base URL)"
+	case e.Status >= 300 && e.Status < 400:
+		s += " (a redirect: check the base URL, it should be Omega's API base, e.g. " + DefaultBaseURL + ")"
+	case e.Status >= 500:
+		s += " (a problem on Omega's side: try again later)"
+	}
+	return s
+}
+
+// Summary is what Omega answered, without the advice Error adds.
+func (e *APIError) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Omega answered %s to %s %s", statusLine(e.Status), e.Method, e.Path)
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
-	}
-	switch {
-	case e.Status == http.StatusNotFound:
-		b.WriteString(" (not found: check the id, or --base-url)")
-	case e.Status >= 300 && e.Status < 400:
-		b.WriteString(" (a redirect: check --base-url, it should be Omega's API base, e.g. " + DefaultBaseURL + ")")
-	case e.Status >= 500:
-		b.WriteString(" (a problem on Omega's side: try again later)")
 	}
 	return b.String()
 }
@@ -65,7 +90,7 @@ func IsNotFound(err error) bool {
 }
 
 // DecodeError means Omega's answer was not the JSON expected, which most
-// often means --base-url points at something that is not Omega's API.
+// often means the base URL points at something that is not Omega's API.
 type DecodeError struct {
 	Method      string
 	Path        string
@@ -76,6 +101,11 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
+	return e.Summary() + ". Is the base URL right? It should be Omega's API base, e.g. " + DefaultBaseURL
+}
+
+// Summary is what was wrong with the answer, without the advice Error adds.
+func (e *DecodeError) Summary() string {
 	ct := e.ContentType
 	if ct == "" {
 		ct = "no Content-Type"
@@ -90,7 +120,7 @@ func (e *DecodeError) Error() string {
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
-	return msg + ". Is --base-url right? It should be Omega's API base, e.g. " + DefaultBaseURL
+	return msg
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }

@@ -47,7 +47,7 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 	}
 	sl := s.byToken(tok)
 	if sl == nil {
-		text(w, http.StatusUnauthorized, "the relay does not accept this token; check --relay-token (OMEGA_RELAY_TOKEN) against the relay's tokens\n")
+		text(w, http.StatusUnauthorized, "the relay does not accept this token\n")
 		s.log.Warn("connect refused", "remote", r.RemoteAddr, "reason", "wrong token")
 		return
 	}

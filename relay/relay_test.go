@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -151,7 +152,7 @@ func TestWrongToken(t *testing.T) {
 	}
 	// A missing token, and a token the relay accepts in name:token form.
 	_, err = tunnel.DialRelay(context.Background(), tunnel.RelayOptions{URL: r.url, Token: " "})
-	if err == nil || !strings.Contains(err.Error(), "--relay-token") {
+	if !errors.Is(err, tunnel.ErrNoRelayToken) {
 		t.Errorf("empty token: %v", err)
 	}
 	if _, err := startListener(t, r.url, "alice:"+aliceTok, "http://127.0.0.1:9", t.TempDir(), nil); err != nil {

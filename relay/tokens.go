@@ -3,6 +3,7 @@ package relay
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -10,6 +11,10 @@ import (
 
 // MinTokenLen is the shortest client token accepted.
 const MinTokenLen = 32
+
+// ErrNoClientTokens is ParseTokens' error for a list that names no
+// client at all: the relay would accept no listener.
+var ErrNoClientTokens = errors.New("no client tokens (make a token with `omega-listen relay token NAME`)")
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
@@ -69,7 +74,7 @@ func ParseTokens(s string) (map[string]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no client tokens: set OMEGA_RELAY_TOKENS=name:token,… or pass --tokens-file (make a token with `omega-listen relay token NAME`)")
+		return nil, ErrNoClientTokens
 	}
 	return out, nil
 }

@@ -148,6 +148,7 @@ func TestSelect(t *testing.T) {
 		want []*capture.Capture
 		err  error  // errors.Is
 		msg  string // in the error
+		bad  SelectorProblem
 	}{
 		{name: "one ID", sel: Selector{IDs: []string{b.ID}}, want: []*capture.Capture{b}},
 		{name: "IDs in store order, prefixes", sel: Selector{IDs: []string{g.ID, uniquePrefix(a.ID, all), strings.ToUpper(d.ID[2:])}}, want: []*capture.Capture{a, d, g}},
@@ -166,15 +167,27 @@ func TestSelect(t *testing.T) {
 		{name: "failed, last 1", sel: Selector{Failed: true, Last: 1}, want: []*capture.Capture{g}},
 		{name: "nothing matches", sel: Selector{Types: []string{"video.nope"}}, err: ErrNothingSelected, msg: "of type video.nope"},
 		{name: "nothing failed in window", sel: Selector{Failed: true, Since: time.Hour, Types: []string{omega.TypeProcessSucceeded}}, err: ErrNothingSelected, msg: "failed captures"},
-		{name: "no selector", sel: Selector{}, msg: "say what to replay"},
-		{name: "IDs and filters", sel: Selector{IDs: []string{b.ID}, Failed: true}, msg: "not both"},
-		{name: "all and filters", sel: Selector{All: true, Last: 3}, msg: "--all selects every capture"},
-		{name: "negative last", sel: Selector{Last: -1}, msg: "--last"},
+		{name: "no selector", sel: Selector{}, bad: NoSelection, msg: "say what to replay"},
+		{name: "IDs and filters", sel: Selector{IDs: []string{b.ID}, Failed: true}, bad: IDsAndFilters, msg: "not both"},
+		{name: "IDs and all", sel: Selector{IDs: []string{b.ID}, All: true}, bad: IDsAndFilters},
+		{name: "all and filters", sel: Selector{All: true, Last: 3}, bad: AllAndFilters, msg: "every capture"},
+		{name: "negative last", sel: Selector{Last: -1}, bad: NegativeLast, msg: "latest captures"},
+		{name: "window in the future", sel: Selector{Since: -time.Minute}, bad: FutureSince},
+		{name: "empty type", sel: Selector{Types: []string{omega.TypeDeleted, " "}}, bad: EmptyType},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			caps, err := Select(ctx, s, tc.sel, now)
-			if tc.err != nil || tc.msg != "" {
+			if tc.bad != 0 {
+				var se *SelectorError
+				if !errors.As(err, &se) || se.Problem != tc.bad {
+					t.Fatalf("error %v, want a SelectorError with problem %d", err, tc.bad)
+				}
+				if strings.Contains(err.Error(), "--") {
+					t.Errorf("error %q names a flag: the command layer does that", err)
+				}
+			}
+			if tc.err != nil || tc.msg != "" || tc.bad != 0 {
 				if err == nil {
 					t.Fatalf("selected %v, want an error", ids(caps))
 				}
@@ -383,8 +396,70 @@ func TestOneAppDownAndRejected(t *testing.T) {
 	}
 
 	noTarget := record(t, s, omega.TypeProcessSucceeded, 200, func(c *capture.Capture) { c.Target = "" })
-	if _, err := newReplayer(t, s, Options{}).One(ctx, noTarget, "", nil); err == nil || !strings.Contains(err.Error(), "--to") {
-		t.Errorf("no target: %v", err)
+	_, err = newReplayer(t, s, Options{}).One(ctx, noTarget, "", nil)
+	if te := (*TargetError)(nil); !errors.As(err, &te) || te.CaptureID != noTarget.ID || te.Err != nil {
+		t.Errorf("no target: %v, want a TargetError for %s without a cause", err, noTarget.ID)
+	}
+	badTarget := record(t, s, omega.TypeProcessSucceeded, 200, func(c *capture.Capture) { c.Target = "ftp://x/y" })
+	_, err = newReplayer(t, s, Options{}).One(ctx, badTarget, "", nil)
+	if te := (*TargetError)(nil); !errors.As(err, &te) || te.CaptureID != badTarget.ID || te.Err == nil || strings.Contains(err.Error(), "--") {
+		t.Errorf("unusable target: %v, want a TargetError for %s with its cause and no flag", err, badTarget.ID)
+	}
+}
+
+// TestOneKeepsQuery: a replay reaches the app with the query string the
+// original delivery arrived with, once, whether it goes to the recorded
+// target (which already carries that query), to another target, or to
+// the Forwarder's own.
+func TestOneKeepsQuery(t *testing.T) {
+	s := openStore(t)
+	a := newApp(t, 200)
+	queries := make(chan string, 8)
+	a.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries <- r.URL.RawQuery
+	})
+	own, err := ParseTarget(a.URL + "/fwd?k=v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd := inspector.NewForwarder(inspector.ForwarderOptions{Target: own, Timeout: 5 * time.Second})
+	t.Cleanup(fwd.Close)
+	tests := []struct {
+		name, path, target, to, want string
+	}{
+		{name: "recorded target", path: inspector.RedactedPath + "?attempt=2&x=%20y", target: a.URL + "/webhook?attempt=2&x=%20y", want: "attempt=2&x=%20y"},
+		{name: "recorded target with its own query", path: inspector.RedactedPath + "?attempt=2", target: a.URL + "/webhook?k=v&attempt=2", want: "k=v&attempt=2"},
+		{name: "another target", path: inspector.RedactedPath + "?attempt=2", target: a.URL + "/webhook?attempt=2", to: a.URL + "/other", want: "attempt=2"},
+		{name: "the Forwarder's target", path: inspector.RedactedPath + "?attempt=2", target: "", want: "k=v&attempt=2"},
+		{name: "no query", path: inspector.RedactedPath, target: a.URL + "/webhook", want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			orig := record(t, s, omega.TypeProcessSucceeded, 500, func(c *capture.Capture) { c.Path, c.Target = tc.path, tc.target })
+			r := newReplayer(t, s, Options{Forwarder: fwd})
+			pl, err := r.Plan(orig, tc.to, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.One(ctx, orig, tc.to, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case q := <-queries:
+				if q != tc.want {
+					t.Errorf("app got query %q, want %q", q, tc.want)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the app got nothing")
+			}
+			if res.Target != pl.TargetString(fwd) {
+				t.Errorf("replay went to %q, the plan said %q", res.Target, pl.TargetString(fwd))
+			}
+			if !strings.HasSuffix(res.Target, "?"+tc.want) && tc.want != "" {
+				t.Errorf("replay target %q lacks the query %q", res.Target, tc.want)
+			}
+		})
 	}
 }
 

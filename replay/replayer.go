@@ -77,6 +77,25 @@ func ParseTarget(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// TargetError is a capture that cannot be replayed to its own target
+// (none was recorded, or the recorded one is unusable) when neither the
+// caller nor the Forwarder gives one. The command layer says how to give
+// one.
+type TargetError struct {
+	CaptureID string
+	// Err is why the recorded target is unusable; nil when there is none.
+	Err error
+}
+
+func (e *TargetError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("capture %s has no recorded target", e.CaptureID)
+	}
+	return fmt.Sprintf("capture %s: its recorded target is unusable (%v)", e.CaptureID, e.Err)
+}
+
+func (e *TargetError) Unwrap() error { return e.Err }
+
 // Plan is what a replay of a capture would send.
 type Plan struct {
 	Method string
@@ -87,17 +106,31 @@ type Plan struct {
 	// Omega-Listen-Capture.
 	Header http.Header
 	Body   []byte
+	// RawQuery is the query string the original delivery arrived with
+	// (from the capture's Path), sent again with the replay.
+	RawQuery string
 }
 
-// TargetString is where the plan goes, for people.
+// TargetString is where the plan goes, for people: the URL the Forwarder
+// will send to, with the original delivery's query string.
 func (p Plan) TargetString(f *inspector.Forwarder) string {
-	switch {
-	case p.Target != nil:
-		return p.Target.Redacted()
-	case f != nil && f.Target() != nil:
-		return f.Target().Redacted()
+	u := p.Target
+	if u == nil && f != nil {
+		u = f.Target()
 	}
-	return "(no target)"
+	if u == nil {
+		return "(no target)"
+	}
+	if p.RawQuery != "" {
+		v := *u
+		if v.RawQuery == "" {
+			v.RawQuery = p.RawQuery
+		} else {
+			v.RawQuery += "&" + p.RawQuery
+		}
+		u = &v
+	}
+	return u.Redacted()
 }
 
 // Plan works out what One would send for orig: to (if not empty) or the
@@ -130,19 +163,50 @@ func plan(orig *capture.Capture, to string, body []byte, f *inspector.Forwarder)
 		u, err := ParseTarget(orig.Target)
 		if err != nil {
 			if f == nil || f.Target() == nil {
-				return Plan{}, fmt.Errorf("capture %s: its recorded target is unusable (%w); give another target (--to)", orig.ID, err)
+				return Plan{}, &TargetError{CaptureID: orig.ID, Err: err}
 			}
 		} else {
 			p.Target = u
 		}
 	case f == nil || f.Target() == nil:
-		return Plan{}, fmt.Errorf("capture %s has no recorded target: give one (--to)", orig.ID)
+		return Plan{}, &TargetError{CaptureID: orig.ID}
 	}
 	p.Header = forwardedHeader(orig.Headers)
+	p.RawQuery = rawQuery(orig.Path)
+	if to == "" && p.Target != nil {
+		// The recorded target is the URL the original went to, the
+		// delivery's query included: the Forwarder adds it again.
+		p.Target = withoutQuery(p.Target, p.RawQuery)
+	}
 	if orig.ID != "" {
 		p.Header.Set(inspector.HeaderReplay, orig.ID)
 	}
 	return p, nil
+}
+
+// rawQuery is the query string of a capture's recorded path
+// ("/omega/{token}?a=1" gives "a=1"), or "" when it has none.
+func rawQuery(path string) string {
+	_, q, _ := strings.Cut(path, "?")
+	return q
+}
+
+// withoutQuery is u without q at the end of its query, where the
+// Forwarder appended it ("k=v&q" or "q").
+func withoutQuery(u *url.URL, q string) *url.URL {
+	if q == "" {
+		return u
+	}
+	v := *u
+	switch {
+	case v.RawQuery == q:
+		v.RawQuery = ""
+	case strings.HasSuffix(v.RawQuery, "&"+q):
+		v.RawQuery = strings.TrimSuffix(v.RawQuery, "&"+q)
+	default:
+		return u
+	}
+	return &v
 }
 
 // forwardedHeader is what of h the Forwarder passes on (it drops
@@ -211,7 +275,7 @@ func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, bo
 
 	res := r.o.Forwarder.Forward(ctx, inspector.Request{
 		Method: p.Method, Header: orig.Headers, Body: p.Body,
-		CaptureID: c.ID, ReplayOf: orig.ID, Target: p.Target,
+		CaptureID: c.ID, ReplayOf: orig.ID, Target: p.Target, RawQuery: p.RawQuery,
 	})
 	res.Record(c)
 	// The replay was sent: its outcome is recorded even if ctx has just

@@ -47,23 +47,69 @@ func (s Selector) filters() bool {
 	return s.Last > 0 || len(s.Types) > 0 || s.Since > 0 || s.Failed
 }
 
-// Validate checks that s names exactly one kind of selection.
+// SelectorProblem is what is wrong with a Selector.
+type SelectorProblem int
+
+// The problems Validate finds.
+const (
+	// NegativeLast: Last is below zero.
+	NegativeLast SelectorProblem = iota + 1
+	// FutureSince: Since is below zero, a window that starts in the future.
+	FutureSince
+	// IDsAndFilters: capture IDs together with filters or All.
+	IDsAndFilters
+	// AllAndFilters: All together with other filters.
+	AllAndFilters
+	// NoSelection: neither IDs, nor filters, nor All.
+	NoSelection
+	// EmptyType: one of Types is empty.
+	EmptyType
+)
+
+// SelectorError is a Selector that does not name exactly one kind of
+// selection. Its text speaks of the selection, not of the flags that made
+// it; the command layer says which of its flags to change.
+type SelectorError struct {
+	Problem SelectorProblem
+}
+
+func (e *SelectorError) Error() string {
+	switch e.Problem {
+	case NegativeLast:
+		return "the number of latest captures must be positive"
+	case FutureSince:
+		return "the start of the time window must not be in the future"
+	case IDsAndFilters:
+		return "give capture IDs or filters, not both"
+	case AllAndFilters:
+		return "selecting every capture cannot be combined with other filters"
+	case NoSelection:
+		return "say what to replay: capture IDs, the latest N, a type, a time window, the failed ones, or all"
+	case EmptyType:
+		return "empty event type"
+	}
+	return fmt.Sprintf("invalid selection (problem %d)", int(e.Problem))
+}
+
+// Validate checks that s names exactly one kind of selection. Its error is
+// a *SelectorError.
 func (s Selector) Validate() error {
+	bad := func(p SelectorProblem) error { return &SelectorError{Problem: p} }
 	switch {
 	case s.Last < 0:
-		return errors.New("--last must be a positive number")
+		return bad(NegativeLast)
 	case s.Since < 0:
-		return errors.New("--since must not be in the future")
+		return bad(FutureSince)
 	case len(s.IDs) > 0 && (s.filters() || s.All):
-		return errors.New("give capture IDs or filters (--last, --type, --since, --failed, --all), not both")
+		return bad(IDsAndFilters)
 	case s.All && s.filters():
-		return errors.New("--all selects every capture: drop it, or drop the other filters")
+		return bad(AllAndFilters)
 	case len(s.IDs) == 0 && !s.filters() && !s.All:
-		return errors.New("say what to replay: capture IDs, or --last N, --type T, --since WHEN, --failed, or --all")
+		return bad(NoSelection)
 	}
 	for _, t := range s.Types {
 		if strings.TrimSpace(t) == "" {
-			return errors.New("--type: empty event type")
+			return bad(EmptyType)
 		}
 	}
 	return nil

@@ -270,9 +270,10 @@ func (t *ngrokTunnel) timeoutError(format string, bound time.Duration) error {
 	seen := t.lastSeen
 	t.mu.Unlock()
 	return &NgrokError{
-		Msg:  fmt.Sprintf(format, bound) + " (last seen: " + seen + ")",
-		Hint: hintUnreachable,
-		err:  ErrNgrokStartTimeout,
+		Msg:         fmt.Sprintf(format, bound) + " (last seen: " + seen + ")",
+		Hint:        hintUnreachable,
+		Unreachable: true,
+		err:         ErrNgrokStartTimeout,
 	}
 }
 

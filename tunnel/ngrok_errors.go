@@ -13,10 +13,10 @@ import (
 
 // ErrNoAuthToken is returned by ListenNgrok, before any network use, when
 // no ngrok authtoken was given.
-var ErrNoAuthToken = errors.New("ngrok needs an authtoken: set NGROK_AUTHTOKEN or pass --ngrok-authtoken.\n" +
-	"  Get one at https://dashboard.ngrok.com/get-started/your-authtoken\n" +
-	"  Or go without ngrok: --tunnel none --public-url https://your-tunnel.example (a tunnel you run yourself),\n" +
-	"  or --emulate (everything local, no accounts)")
+var ErrNoAuthToken = errors.New("ngrok needs an authtoken: get one at " + NgrokAuthtokenPage)
+
+// NgrokAuthtokenPage is where an ngrok account's authtoken is.
+const NgrokAuthtokenPage = "https://dashboard.ngrok.com/get-started/your-authtoken"
 
 // ErrNgrokStartTimeout is what a startup that ran out of time wraps: ngrok
 // neither connected nor refused within NgrokOptions.StartTimeout.
@@ -32,8 +32,12 @@ type NgrokError struct {
 	// Msg is ngrok's message when there is a Code; otherwise it is the
 	// whole first line of the error.
 	Msg string
-	// Hint says what to do next.
+	// Hint says what to do next, in ngrok's terms (the command layer
+	// knows which of its flags to name).
 	Hint string
+	// Unreachable: ngrok did not answer at startup (no Code), as opposed
+	// to a session that was lost after it started.
+	Unreachable bool
 
 	op  string // what ngrok refused: "connection" or "endpoint"
 	err error  // ErrNgrokStartTimeout or nil: never an error that may hold the token
@@ -66,9 +70,8 @@ const (
 
 	ngrokDefaultServer = "connect.ngrok-agent.com:443"
 
-	hintToken       = "check NGROK_AUTHTOKEN (or --ngrok-authtoken): copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken"
-	hintUnreachable = "check this machine's internet connection, proxy and firewall (ngrok's agent connects to " + ngrokDefaultServer + "); " +
-		"or go without ngrok: --tunnel none --public-url URL, or --emulate"
+	hintToken       = "copy your authtoken from " + NgrokAuthtokenPage
+	hintUnreachable = "check this machine's internet connection, proxy and firewall (ngrok's agent connects to " + ngrokDefaultServer + ")"
 )
 
 // ngrokHints are one-line hints for the codes people meet most. Codes and
@@ -78,17 +81,17 @@ var ngrokHints = map[string]string{
 	"ERR_NGROK_106":   "that is an old ngrok v1 authtoken; " + hintToken,
 	"ERR_NGROK_107":   "the authtoken is not valid (reset or revoked?); " + hintToken,
 	"ERR_NGROK_4018":  "ngrok needs a verified account and its authtoken; " + hintToken,
-	"ERR_NGROK_108":   "your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents), or use --tunnel none --public-url",
+	"ERR_NGROK_108":   "your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents)",
 	"ERR_NGROK_120":   "this build's ngrok library is no longer supported: update omega-listen",
 	"ERR_NGROK_121":   "this build's ngrok library is too old for your account: update omega-listen",
-	"ERR_NGROK_15002": "your ngrok plan needs a domain: pass yours (listed at https://dashboard.ngrok.com/domains) with --domain",
-	"ERR_NGROK_15000": "your ngrok plan does not allow that domain: pass one listed at https://dashboard.ngrok.com/domains with --domain",
-	"ERR_NGROK_314":   "custom hostnames need a paid ngrok plan: pass a domain listed at https://dashboard.ngrok.com/domains with --domain",
-	"ERR_NGROK_320":   "--domain is reserved by another ngrok account: check that the authtoken belongs to the account that owns it (https://dashboard.ngrok.com/domains)",
-	"ERR_NGROK_334":   "--domain is already online in another agent (another omega-listen or ngrok?): stop that one first, or choose another --domain",
-	"ERR_NGROK_354":   "--domain must be reserved first: reserve it at https://dashboard.ngrok.com/domains, or pass one listed there",
-	"ERR_NGROK_7117":  "--domain is not reserved: reserve it at https://dashboard.ngrok.com/domains, or pass one listed there",
-	"ERR_NGROK_7118":  "--domain is not reserved by your account: pass one listed at https://dashboard.ngrok.com/domains",
+	"ERR_NGROK_15002": "your ngrok plan needs a domain: pass yours (listed at https://dashboard.ngrok.com/domains)",
+	"ERR_NGROK_15000": "your ngrok plan does not allow that domain: pass one listed at https://dashboard.ngrok.com/domains",
+	"ERR_NGROK_314":   "custom hostnames need a paid ngrok plan: pass a domain listed at https://dashboard.ngrok.com/domains",
+	"ERR_NGROK_320":   "the domain is reserved by another ngrok account: check that the authtoken belongs to the account that owns it (https://dashboard.ngrok.com/domains)",
+	"ERR_NGROK_334":   "the domain is already online in another agent (another omega-listen or ngrok?): stop that one first, or choose another domain",
+	"ERR_NGROK_354":   "the domain must be reserved first: reserve it at https://dashboard.ngrok.com/domains, or pass one listed there",
+	"ERR_NGROK_7117":  "the domain is not reserved: reserve it at https://dashboard.ngrok.com/domains, or pass one listed there",
+	"ERR_NGROK_7118":  "the domain is not reserved by your account: pass one listed at https://dashboard.ngrok.com/domains",
 }
 
 var ngrokCodeRE = regexp.MustCompile(`ERR_NGROK_[0-9]+`)
@@ -124,7 +127,7 @@ func classifyStartError(err error, op, secret string) *NgrokError {
 		if op == opEndpoint {
 			what = "ngrok did not open the endpoint"
 		}
-		return &NgrokError{Msg: what + ": " + cleanLine(msg, secret), Hint: hintUnreachable, op: op}
+		return &NgrokError{Msg: what + ": " + cleanLine(msg, secret), Hint: hintUnreachable, Unreachable: true, op: op}
 	}
 	return &NgrokError{Code: code, Msg: cleanSentence(msg, secret), Hint: hintFor(code), op: op}
 }

@@ -225,10 +225,8 @@ func TestNgrokMissingToken(t *testing.T) {
 			t.Errorf("token %q: an agent was created: the network would have been used", tok)
 		}
 	}
-	want := "ngrok needs an authtoken: set NGROK_AUTHTOKEN or pass --ngrok-authtoken.\n" +
-		"  Get one at https://dashboard.ngrok.com/get-started/your-authtoken\n" +
-		"  Or go without ngrok: --tunnel none --public-url https://your-tunnel.example (a tunnel you run yourself),\n" +
-		"  or --emulate (everything local, no accounts)"
+	// The command layer names the flags (cli/hints.go).
+	want := "ngrok needs an authtoken: get one at https://dashboard.ngrok.com/get-started/your-authtoken"
 	if ErrNoAuthToken.Error() != want {
 		t.Errorf("message:\n%s\nwant:\n%s", ErrNoAuthToken, want)
 	}
@@ -252,7 +250,7 @@ func TestNgrokBadDomainFailsBeforeNetwork(t *testing.T) {
 // The SDK reports each failed attempt to the event handler and retries
 // forever inside Connect; the first failure must end startup.
 func TestNgrokFirstConnectFailure(t *testing.T) {
-	const hintNet = "check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443); or go without ngrok: --tunnel none --public-url URL, or --emulate"
+	const hintNet = "check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443)"
 	tests := []struct {
 		name     string
 		err      error
@@ -264,21 +262,21 @@ func TestNgrokFirstConnectFailure(t *testing.T) {
 			err:      fmt.Errorf("authentication failed: %w", sdkStyleError{msg105}),
 			wantCode: "ERR_NGROK_105",
 			want: "ngrok refused the connection (ERR_NGROK_105): The authtoken you specified does not look like a proper ngrok authtoken.\n" +
-				"  Hint: the authtoken is malformed; check NGROK_AUTHTOKEN (or --ngrok-authtoken): copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken",
+				"  Hint: the authtoken is malformed; copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken",
 		},
 		{
 			name:     "invalid token",
 			err:      fmt.Errorf("authentication failed: %w", sdkStyleError{msg107}),
 			wantCode: "ERR_NGROK_107",
 			want: "ngrok refused the connection (ERR_NGROK_107): The authtoken you specified is properly formed, but it is invalid.\n" +
-				"  Hint: the authtoken is not valid (reset or revoked?); check NGROK_AUTHTOKEN (or --ngrok-authtoken): copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken",
+				"  Hint: the authtoken is not valid (reset or revoked?); copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken",
 		},
 		{
 			name:     "session limit",
 			err:      fmt.Errorf("authentication failed: %w", sdkStyleError{msg108}),
 			wantCode: "ERR_NGROK_108",
 			want: "ngrok refused the connection (ERR_NGROK_108): Your account is limited to 1 simultaneous ngrok agent sessions.\n" +
-				"  Hint: your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents), or use --tunnel none --public-url",
+				"  Hint: your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents)",
 		},
 		{
 			name:     "code without a hint of ours",
@@ -310,6 +308,12 @@ func TestNgrokFirstConnectFailure(t *testing.T) {
 			if !errors.As(err, &ne) || ne.Code != tc.wantCode {
 				t.Fatalf("err = %#v, want an *NgrokError with code %q", err, tc.wantCode)
 			}
+			if ne.Unreachable != (tc.wantCode == "") {
+				t.Errorf("Unreachable = %v for code %q", ne.Unreachable, tc.wantCode)
+			}
+			if strings.Contains(err.Error(), "--") || strings.Contains(err.Error(), "NGROK_AUTHTOKEN") {
+				t.Errorf("message %q names a flag or variable: the command layer does that", err)
+			}
 			if err.Error() != tc.want {
 				t.Errorf("message:\n%s\nwant:\n%s", err, tc.want)
 			}
@@ -328,7 +332,7 @@ func TestNgrokConnectReturnsError(t *testing.T) {
 		}
 	})
 	want := "ngrok refused the connection (ERR_NGROK_107): The authtoken you specified is properly formed, but it is invalid.\n" +
-		"  Hint: the authtoken is not valid (reset or revoked?); check NGROK_AUTHTOKEN (or --ngrok-authtoken): copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken"
+		"  Hint: the authtoken is not valid (reset or revoked?); copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
@@ -345,19 +349,19 @@ func TestNgrokListenRefused(t *testing.T) {
 			name: "domain online elsewhere",
 			err:  fmt.Errorf("failed to start tunnel: %w", publicStyleError{"ERR_NGROK_334", msg334}),
 			want: "ngrok refused the endpoint (ERR_NGROK_334): The endpoint 'https://foo.ngrok.app' is already online.\n" +
-				"  Hint: --domain is already online in another agent (another omega-listen or ngrok?): stop that one first, or choose another --domain",
+				"  Hint: the domain is already online in another agent (another omega-listen or ngrok?): stop that one first, or choose another domain",
 		},
 		{
 			name: "plan needs a domain",
 			err:  publicStyleError{"ERR_NGROK_15002", msg15002},
 			want: "ngrok refused the endpoint (ERR_NGROK_15002): Your account is on the 'free' plan, which requires you to register a Domain or TCP Address through the ngrok Dashboard before starting an Endpoint.\n" +
-				"  Hint: your ngrok plan needs a domain: pass yours (listed at https://dashboard.ngrok.com/domains) with --domain",
+				"  Hint: your ngrok plan needs a domain: pass yours (listed at https://dashboard.ngrok.com/domains)",
 		},
 		{
 			name: "no answer",
 			err:  errors.New("session closed"),
 			want: "ngrok did not open the endpoint: session closed\n" +
-				"  Hint: check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443); or go without ngrok: --tunnel none --public-url URL, or --emulate",
+				"  Hint: check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443)",
 		},
 	}
 	for _, tc := range tests {
@@ -394,7 +398,7 @@ func TestNgrokStartTimeout(t *testing.T) {
 			t.Fatal("startup succeeded")
 		}
 		want := "ngrok did not answer within 50ms (last seen: connecting to ngrok)\n" +
-			"  Hint: check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443); or go without ngrok: --tunnel none --public-url URL, or --emulate"
+			"  Hint: check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443)"
 		if err == nil || err.Error() != want {
 			t.Errorf("err = %v\nwant %s", err, want)
 		}
@@ -417,7 +421,7 @@ func TestNgrokStartTimeout(t *testing.T) {
 			}
 		})
 		want := "ngrok did not open the endpoint within 1s (last seen: connected; opening the endpoint)\n" +
-			"  Hint: check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443); or go without ngrok: --tunnel none --public-url URL, or --emulate"
+			"  Hint: check this machine's internet connection, proxy and firewall (ngrok's agent connects to connect.ngrok-agent.com:443)"
 		if err == nil || err.Error() != want {
 			t.Errorf("err = %v\nwant %s", err, want)
 		}
@@ -510,7 +514,7 @@ func TestNgrokLifecycleStatuses(t *testing.T) {
 	f.emit(agentEvent{kind: agentHeartbeat, latency: time.Second, at: time.Now()}) // stale: not connected
 	f.emit(agentEvent{kind: agentDisconnected, err: fmt.Errorf("authentication failed: %w", sdkStyleError{msg108}), at: time.Now()})
 	check(want{state: Disconnected, url: url, err: "ngrok refused the connection (ERR_NGROK_108): Your account is limited to 1 simultaneous ngrok agent sessions.\n" +
-		"  Hint: your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents), or use --tunnel none --public-url"})
+		"  Hint: your ngrok plan allows no more simultaneous agent sessions: stop the other ngrok agent or omega-listen (see https://dashboard.ngrok.com/agents)"})
 	f.emit(agentEvent{kind: agentConnected, at: time.Now()})
 	check(want{state: Reconnected, url: url})
 	f.emit(agentEvent{kind: agentHeartbeat, latency: 42 * time.Millisecond, at: time.Now()})

@@ -101,18 +101,54 @@ func normaliseListenAddr(addr string) (string, error) {
 	return addr, nil
 }
 
-// listenError turns the common listen failures into advice.
+// ListenProblem is why the listener could not bind its address.
+type ListenProblem int
+
+// The problems a *ListenError reports.
+const (
+	// ListenFailed: any other failure.
+	ListenFailed ListenProblem = iota
+	// AddressInUse: another process listens there.
+	AddressInUse
+	// NotPermitted: a privileged port.
+	NotPermitted
+	// NotLocalAddress: the address is not one of this machine's.
+	NotLocalAddress
+)
+
+// ListenError is a failure to listen on Addr. It wraps the system's error.
+type ListenError struct {
+	Addr    string
+	Problem ListenProblem
+	Err     error
+}
+
+func (e *ListenError) Error() string {
+	switch e.Problem {
+	case AddressInUse:
+		return fmt.Sprintf("address %s is already in use: %v", e.Addr, e.Err)
+	case NotPermitted:
+		return fmt.Sprintf("not allowed to listen on %s (ports up to 1023 are privileged): %v", e.Addr, e.Err)
+	case NotLocalAddress:
+		return fmt.Sprintf("address %s is not an address of this machine: %v", e.Addr, e.Err)
+	}
+	return fmt.Sprintf("cannot listen on %s: %v; choose another address", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// listenError says which of the common listen failures err is.
 func listenError(addr string, err error) error {
+	e := &ListenError{Addr: addr, Err: err}
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("address %s is already in use; choose another with --listen or stop the other process: %w", addr, err)
+		e.Problem = AddressInUse
 	case errors.Is(err, syscall.EACCES):
-		return fmt.Errorf("not allowed to listen on %s; choose a port above 1023 with --listen: %w", addr, err)
+		e.Problem = NotPermitted
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return fmt.Errorf("address %s is not an address of this machine; use 127.0.0.1:PORT with --listen: %w", addr, err)
-	default:
-		return fmt.Errorf("cannot listen on %s: %w; choose another address with --listen", addr, err)
+		e.Problem = NotLocalAddress
 	}
+	return e
 }
 
 // localURL is the URL that reaches the listener from this machine. An

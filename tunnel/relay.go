@@ -90,6 +90,25 @@ type sysClock struct{ start time.Time }
 func (c sysClock) Wall() time.Time     { return time.Now().Round(0) }
 func (c sysClock) Mono() time.Duration { return time.Since(c.start) }
 
+// ErrNoRelayToken is returned by DialRelay when no token was given.
+var ErrNoRelayToken = errors.New("no relay token (the relay's operator makes one with `omega-listen relay token NAME`)")
+
+// ErrRelayURLCredentials is wrapped by RelayWebsocketURL's error for a URL
+// that carries a user, query or fragment: the token travels in a header.
+var ErrRelayURLCredentials = errors.New("must not carry a user, query or fragment (the token is sent apart from the URL)")
+
+// RelayUnreachableError is a relay that could not be reached at all.
+type RelayUnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *RelayUnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the relay at %s: %v", e.URL, e.Err)
+}
+
+func (e *RelayUnreachableError) Unwrap() error { return e.Err }
+
 // RelayRejectedError: the relay will not take this client (wrong token, or
 // another listener took the name). Retrying cannot help.
 type RelayRejectedError struct {
@@ -154,7 +173,7 @@ func DialRelay(ctx context.Context, o RelayOptions) (Tunnel, error) {
 		tok = t
 	}
 	if tok == "" {
-		return nil, errors.New("no relay token: pass --relay-token or set OMEGA_RELAY_TOKEN (the relay's operator makes one with `omega-listen relay token NAME`)")
+		return nil, ErrNoRelayToken
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = 10 << 20
@@ -232,7 +251,7 @@ func RelayWebsocketURL(s string) (string, error) {
 		return "", fmt.Errorf("relay URL %q must start with wss:// or https:// (ws:// or http:// for a relay on this machine); %s", s, hint)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("relay URL %q must not carry a user, query or fragment (the token goes in --relay-token)", s)
+		return "", fmt.Errorf("relay URL %q %w", s, ErrRelayURLCredentials)
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + wire.ConnectPath
 	u.RawPath = ""
@@ -273,7 +292,7 @@ func (t *relayTunnel) dial(ctx context.Context) (*session, error) {
 			}
 			return nil, fmt.Errorf("the relay at %s refused the connection: %s", t.o.URL, text)
 		}
-		return nil, fmt.Errorf("cannot reach the relay at %s: %w; check --relay-url (OMEGA_RELAY_URL) and that `omega-listen relay serve` runs there", t.o.URL, err)
+		return nil, &RelayUnreachableError{URL: t.o.URL, Err: err}
 	}
 	s := &session{queued: make(chan *wire.Deliver, 256), started: time.Now()}
 	hello := make(chan *wire.Hello, 1)

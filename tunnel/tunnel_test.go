@@ -108,9 +108,13 @@ func TestListenNonePortBusy(t *testing.T) {
 	if err == nil {
 		t.Fatal("ListenNone on a busy port succeeded")
 	}
-	want := "address " + addr + " is already in use; choose another with --listen or stop the other process"
-	if !strings.Contains(err.Error(), want) {
-		t.Errorf("err = %q, want it to contain %q", err, want)
+	var le *ListenError
+	if !errors.As(err, &le) || le.Problem != AddressInUse || le.Addr != addr {
+		t.Errorf("err = %v, want a ListenError: address %s in use", err, addr)
+	}
+	want := "address " + addr + " is already in use"
+	if !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "--") {
+		t.Errorf("err = %q, want it to contain %q and no flag", err, want)
 	}
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		t.Errorf("err does not wrap EADDRINUSE: %v", err)
@@ -159,7 +163,7 @@ func TestListenNoneBadAddress(t *testing.T) {
 		if tun, err := ListenNone(context.Background(), NoneOptions{ListenAddr: addr}); err == nil {
 			tun.Close()
 			t.Errorf("ListenNone(%q) succeeded, want an error", addr)
-		} else if !strings.Contains(err.Error(), "--listen") && !strings.Contains(err.Error(), "host:port") {
+		} else if !strings.Contains(err.Error(), "choose another address") && !strings.Contains(err.Error(), "host:port") {
 			t.Errorf("ListenNone(%q) error %q gives no advice", addr, err)
 		}
 	}
