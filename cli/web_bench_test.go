@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -146,12 +145,6 @@ type liveRun struct {
 	// cpuPer is this process's CPU time (listener and senders, not the
 	// browser) per paced delivery.
 	cpuPer time.Duration
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func runLivePhase(b *testing.B, bctx context.Context, withPage bool, rate int, d time.Duration) liveRun {
