@@ -20,6 +20,9 @@ const (
 	FlagBackfill
 	// FlagTruncated: the body was larger than the store keeps; Body holds a prefix.
 	FlagTruncated
+	// FlagFromOmega: fetched from Omega's history on request (`replay
+	// --from-omega`), not a live delivery nor a --backfill.
+	FlagFromOmega
 )
 
 // Has reports whether every bit of g is set in f.

@@ -111,7 +111,8 @@ type deliveryLine struct {
 	ReplayOf   string    `json:"replay_of,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 	BodyBytes  int       `json:"body_bytes"`
-	Backfill   bool      `json:"backfill,omitempty"` // delivered from Omega's history (--backfill, replay --from-omega)
+	Backfill   bool      `json:"backfill,omitempty"`   // delivered from Omega's history by --backfill
+	FromOmega  bool      `json:"from_omega,omitempty"` // fetched from Omega's history by replay --from-omega
 }
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -137,6 +138,9 @@ func describeEvent(c capture.Summary) string {
 	if c.Flags.Has(capture.FlagBackfill) {
 		s += " (backfill)"
 	}
+	if c.Flags.Has(capture.FlagFromOmega) {
+		s += " (from Omega)"
+	}
 	return s
 }
 
@@ -146,7 +150,7 @@ func (p *linePrinter) completed(c capture.Summary) {
 		Method: c.Method, Target: c.Target, Status: c.Status, SentStatus: c.SentStatus,
 		DurationMS: float64(c.Duration.Microseconds()) / 1000, Error: c.Error, Outcome: string(c.Outcome()),
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
-		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill),
+		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill), FromOmega: c.Flags.Has(capture.FlagFromOmega),
 	}
 	ts := c.ReceivedAt.Local().Format(timeLayout)
 	var text string

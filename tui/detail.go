@@ -237,6 +237,7 @@ func flagWords(f capture.Flags) string {
 		word string
 	}{
 		{capture.FlagBackfill, "backfill (from Omega's history)"},
+		{capture.FlagFromOmega, "from Omega (replay --from-omega)"},
 		{capture.FlagNotJSON, "not JSON"},
 		{capture.FlagNotOmega, "not an Omega event"},
 		{capture.FlagTruncated, "body truncated in the store"},

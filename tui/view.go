@@ -306,6 +306,8 @@ func mark(s *capture.Summary) string {
 		return "↺"
 	case s.Flags.Has(capture.FlagBackfill):
 		return "⇤"
+	case s.Flags.Has(capture.FlagFromOmega):
+		return "Ω"
 	}
 	return " "
 }
@@ -324,6 +326,9 @@ func note(s *capture.Summary) string {
 	}
 	if s.Flags.Has(capture.FlagBackfill) {
 		parts = append(parts, "backfill")
+	}
+	if s.Flags.Has(capture.FlagFromOmega) {
+		parts = append(parts, "from Omega")
 	}
 	return strings.Join(parts, " · ")
 }
@@ -417,7 +422,7 @@ func (m *Model) helpView() []string {
 	lines = append(lines, "",
 		"Filter (/): type:video.process_succeeded (or a prefix: video.process),",
 		"  status:2xx|4xx|5xx|ok|error|failed|rejected|pending, other words: text in the body.",
-		"Marks: ↺ replay  ⇤ backfill  ✗ rejected. Dim rows are from earlier sessions.",
+		"Marks: ↺ replay  ⇤ backfill  Ω from Omega (replay --from-omega)  ✗ rejected. Dim rows are from earlier sessions.",
 		"",
 		st.dim.Render("? or esc closes this help"))
 	return lines
