@@ -75,6 +75,7 @@ Run without a subcommand it listens (see the flags below).`,
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return applyEnv(cmd, s)
 	}
+	addFormatAliases(root)
 	markUsageErrors(root)
 	return root
 }
