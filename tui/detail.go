@@ -75,7 +75,9 @@ func (m *Model) renderDetail() {
 			lines = append(lines, l)
 			continue
 		}
-		lines = append(lines, strings.Split(ansi.Hardwrap(l, m.width, true), "\n")...)
+		// At spaces where there are some, so a value (a time, an ID)
+		// is not cut in two; mid-word only for what has none.
+		lines = append(lines, strings.Split(ansi.Wrap(l, m.width, ""), "\n")...)
 	}
 	off := vp.YOffset()
 	vp.SetContentLines(lines)
@@ -85,6 +87,9 @@ func (m *Model) renderDetail() {
 func (m *Model) fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
+	}
+	if m.width < 36 {
+		return t.In(m.loc).Format("01-02 15:04:05") // fits beside its label
 	}
 	return t.In(m.loc).Format("2006-01-02 15:04:05.000")
 }
