@@ -23,6 +23,9 @@ const (
 	// FlagQueued: the relay (--tunnel relay) held the delivery in its queue
 	// while the listener was away; HeaderRelayQueuedAt says since when.
 	FlagQueued
+	// FlagFromOmega: fetched from Omega's history on request (`replay
+	// --from-omega`), not a live delivery nor a --backfill.
+	FlagFromOmega
 )
 
 // Has reports whether every bit of g is set in f.

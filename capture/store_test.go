@@ -18,7 +18,7 @@ import (
 
 var ctx = context.Background()
 
-func openStore(t *testing.T, dir string, o Options) *Store {
+func openStore(t testing.TB, dir string, o Options) *Store {
 	t.Helper()
 	s, err := Open(dir, o)
 	if err != nil {
@@ -1117,4 +1117,36 @@ func TestMarkInterrupted(t *testing.T) {
 	if n, _ := s.MarkInterrupted(ctx, "s_other", time.Now().Add(-time.Hour)); n != 0 {
 		t.Errorf("marked %d received after since", n)
 	}
+}
+
+// FuzzResolve: whatever a user types as an ID, Resolve answers a capture
+// that the ref names (its ID or event ID starts with it, ignoring case and
+// the "c_"), or an error wrapping ErrNotFound or ErrAmbiguous.
+func FuzzResolve(f *testing.F) {
+	s := openStore(f, f.TempDir(), Options{})
+	for _, c := range []*Capture{
+		{ID: "c_01aaaaaa", EventID: "6b0ff62f0000000000000001"},
+		{ID: "c_01bbbbbb", EventID: "6b0ff62f0000000000000001"},
+		{ID: "c_01cccccc", EventID: "6b0ff6300000000000000002"},
+	} {
+		if err := s.Record(ctx, c); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for _, seed := range []string{"c_01aa", "6b0ff62f", "6B0FF63", "01cc", "", "%", "c_", "\x00\xff"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		c, _, err := s.Resolve(ctx, ref)
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrAmbiguous) {
+				t.Fatalf("Resolve(%q): %v", ref, err)
+			}
+			return
+		}
+		l := strings.ToLower(ref)
+		if !strings.HasPrefix(c.ID, ref) && !strings.HasPrefix(c.ID, l) && !strings.HasPrefix(c.ID, "c_"+l) && !strings.HasPrefix(c.EventID, l) {
+			t.Fatalf("Resolve(%q) = %s (event %s), which it does not name", ref, c.ID, c.EventID)
+		}
+	})
 }

@@ -95,8 +95,9 @@ func TestEventsCommands(t *testing.T) {
 	}
 
 	code, out, errs := run(t, env, "events", "list", "--endpoint", ep.ID)
-	if code != 0 || !strings.Contains(out, ds[0].EventID) || !strings.Contains(out, "video.process_failed") {
-		t.Errorf("events list: %d %s %s", code, out, errs)
+	if code != 0 || !strings.Contains(out, ds[0].EventID) || !strings.Contains(out, "video.process_failed") ||
+		!strings.Contains(out, "ANSWER") || !strings.Contains(out, "201 Created") {
+		t.Errorf("events list (with the app's answer): %d %s %s", code, out, errs)
 	}
 	code, out, _ = run(t, env, "events", "show", "--endpoint", ep.ID, ds[0].EventID)
 	for _, want := range []string{ds[0].EventID, "Answer    201 Created", "webhook received", `"status": "process-failed"`} {
@@ -107,7 +108,7 @@ func TestEventsCommands(t *testing.T) {
 	if code != 0 {
 		t.Errorf("events show exit %d", code)
 	}
-	if code, _, errs = run(t, env, "events", "list"); code != 2 || !strings.Contains(errs, "--endpoint is required") {
+	if code, _, errs = run(t, env, "events", "list"); code != 2 || !strings.Contains(errs, "--endpoint is required when no omega-listen is running") {
 		t.Errorf("events list without --endpoint: %d %q", code, errs)
 	}
 }
@@ -219,5 +220,26 @@ func TestPruneDeletesOnlyLeftovers(t *testing.T) {
 	}
 	if strings.Join(left, ",") != running+","+mine {
 		t.Errorf("left after prune: %v, want the running one and the user's own", left)
+	}
+}
+
+// TestEventsUseTheRunningListenersEndpoint: without --endpoint, events
+// list and show read the running listener's endpoint.
+func TestEventsUseTheRunningListenersEndpoint(t *testing.T) {
+	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
+	p := startInProc(t, env, "--emulate", "--print")
+	defer p.stop(t)
+	code, out, errs := run(t, env, "trigger", "video.process_succeeded")
+	if code != 0 {
+		t.Fatalf("trigger: %d %s %s", code, out, errs)
+	}
+	si, err := findSession(env["OMEGA_LISTEN_HOME"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = run(t, env, "events", "list")
+	if code != 0 || !strings.Contains(out, "video.process_succeeded") || !strings.Contains(out, "200 OK") ||
+		!strings.Contains(errs, "Endpoint "+si.EndpointID+" (the running listener's)") {
+		t.Errorf("events list: %d\n%s%s", code, out, errs)
 	}
 }

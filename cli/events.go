@@ -2,12 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/text"
 )
@@ -33,14 +36,17 @@ type eventsOptions struct {
 func newEventsListCmd(s Streams, g *globalOptions) *cobra.Command {
 	o := &eventsOptions{}
 	cmd := &cobra.Command{
-		Use:     "list --endpoint ID",
+		Use:     "list [--endpoint ID]",
 		Aliases: []string{"ls"},
-		Short:   "List the events Omega sent to an endpoint, newest first",
-		Example: "  omega-listen events list --endpoint 6323940afc8e1c02d9f3b155 --limit 20",
+		Short:   "List the events Omega sent to an endpoint, newest first, with what it answered",
+		Long: `List the events Omega sent to an endpoint, newest first, with the answer Omega got
+(the status your app answered through omega-listen). Without --endpoint, the endpoint of the
+omega-listen running on the data dir.`,
+		Example: "  omega-listen events list\n  omega-listen events list --endpoint 6323940afc8e1c02d9f3b155 --limit 20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Endpoint == "" {
-				return usagef("--endpoint is required (see `omega-listen endpoints list`)")
+			if err := defaultEndpoint(s, g, o); err != nil {
+				return err
 			}
 			c, err := commandClient(s, g)
 			if err != nil {
@@ -60,14 +66,15 @@ func newEventsListCmd(s Streams, g *globalOptions) *cobra.Command {
 				fmt.Fprintln(s.Out, "No events yet for this endpoint.")
 				return nil
 			}
-			t := newTable(s.Out, "ID", "TYPE", "CREATED")
+			fillAnswers(cmd.Context(), s, g, c, o.Endpoint, evs)
+			t := newTable(s.Out, "ID", "TYPE", "CREATED", "ANSWER")
 			for _, e := range evs {
-				t.row(e.ID, e.Type, fmtTime(e.When()))
+				t.row(e.ID, e.Type, fmtTime(e.When()), answerText(e.Response))
 			}
 			return t.flush()
 		},
 	}
-	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "endpoint id")
+	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "endpoint id (default: the running listener's)")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.Flags().IntVar(&o.Limit, "limit", 0, "show at most this many (0: all)")
 	return cmd
@@ -76,13 +83,13 @@ func newEventsListCmd(s Streams, g *globalOptions) *cobra.Command {
 func newEventsShowCmd(s Streams, g *globalOptions) *cobra.Command {
 	o := &eventsOptions{}
 	cmd := &cobra.Command{
-		Use:     "show --endpoint ID EVENT_ID",
+		Use:     "show [--endpoint ID] EVENT_ID",
 		Short:   "Show one event whole: its data and what the endpoint answered",
 		Example: "  omega-listen events show --endpoint 6323940afc8e1c02d9f3b155 630fac88bd5bb64cf8b24b99",
 		Args:    needArgs(1, 1, "one event ID", "`omega-listen events list --endpoint ID` shows them"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Endpoint == "" {
-				return usagef("--endpoint is required (see `omega-listen endpoints list`)")
+			if err := defaultEndpoint(s, g, o); err != nil {
+				return err
 			}
 			c, err := commandClient(s, g)
 			if err != nil {
@@ -98,7 +105,7 @@ func newEventsShowCmd(s Streams, g *globalOptions) *cobra.Command {
 			return printEvent(s, ev)
 		},
 	}
-	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "endpoint id")
+	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "endpoint id (default: the running listener's)")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	return cmd
 }
@@ -110,14 +117,7 @@ func printEvent(s Streams, ev *omega.Event) error {
 	t.row("Endpoint", ev.EndpointID)
 	t.row("Company", ev.COID)
 	if r := ev.Response; r != nil {
-		switch {
-		case r.StatusCode == 0:
-			t.row("Answer", "none (the endpoint could not be reached)")
-		case strings.HasPrefix(r.Status, fmt.Sprint(r.StatusCode)):
-			t.row("Answer", r.Status)
-		default:
-			t.row("Answer", strings.TrimSpace(fmt.Sprintf("%d %s", r.StatusCode, r.Status)))
-		}
+		t.row("Answer", answerText(r))
 		t.row("Message", orDash(r.Message))
 		t.row("Body", orDash(strings.TrimRight(r.Body, "\n")))
 	} else {
@@ -154,3 +154,67 @@ func newEventTypesCmd(s Streams) *cobra.Command {
 		},
 	}
 }
+
+// answerText is what the endpoint answered Omega, in a few words.
+func answerText(r *omega.EventResponse) string {
+	switch {
+	case r == nil:
+		return "-"
+	case r.StatusCode == 0:
+		return "none (the endpoint could not be reached)"
+	case strings.HasPrefix(r.Status, fmt.Sprint(r.StatusCode)):
+		return r.Status
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d %s", r.StatusCode, r.Status))
+}
+
+// defaultEndpoint fills --endpoint, when not given, with the endpoint of
+// the listener running on the data dir.
+func defaultEndpoint(s Streams, g *globalOptions, o *eventsOptions) error {
+	if o.Endpoint != "" {
+		return nil
+	}
+	dir, err := dataDir(s, g)
+	if err != nil {
+		return err
+	}
+	si, err := findSession(dir)
+	if err != nil || si.EndpointID == "" {
+		return usagef("--endpoint is required when no omega-listen is running on %s (see `omega-listen endpoints list`)", dir)
+	}
+	o.Endpoint = si.EndpointID
+	fmt.Fprintf(s.Err, "Endpoint %s (the running listener's).\n", si.EndpointID)
+	return nil
+}
+
+// fillAnswers completes the answers Omega's list leaves out: from the
+// store, where this machine's listener recorded what it answered, else by
+// asking Omega for the event (the first answerLookups of them).
+func fillAnswers(ctx context.Context, s Streams, g *globalOptions, c *omega.Client, endpoint string, evs []omega.Event) {
+	st, err := openStore(s, g)
+	if err == nil {
+		defer st.Close()
+	}
+	asked := 0
+	for i := range evs {
+		e := &evs[i]
+		if e.Response != nil {
+			continue
+		}
+		if st != nil {
+			if got, err := st.List(ctx, capture.Query{EventID: e.ID, Newest: true, Limit: 1}); err == nil && len(got) == 1 && got[0].SentStatus != 0 {
+				code := got[0].SentStatus
+				e.Response = &omega.EventResponse{StatusCode: code, Status: fmt.Sprintf("%d %s", code, http.StatusText(code))}
+				continue
+			}
+		}
+		if asked < answerLookups {
+			asked++
+			if full, err := c.GetEvent(ctx, endpoint, e.ID); err == nil && full.Response != nil {
+				e.Response = full.Response
+			}
+		}
+	}
+}
+
+const answerLookups = 20

@@ -65,7 +65,7 @@ type listenOptions struct {
 func addListenFlags(cmd *cobra.Command, o *listenOptions) {
 	o.MaxBody = 10 << 20
 	f := cmd.Flags()
-	f.StringVarP(&o.Forward, "forward", "f", "", "where to forward deliveries: 8888, :8888/webhook, localhost:8888/webhook or a full URL (required)")
+	f.StringVarP(&o.Forward, "forward", "f", "", "where to forward deliveries: 8888, 8888/webhook, :8888/webhook, localhost:8888/webhook or a full URL (required; with --emulate, leaving it out uses a built-in sample app that answers 200)")
 	f.StringVarP(&o.Events, "events", "e", "", "comma-separated event types, or all (default: the five live types)")
 	f.StringVar(&o.Tunnel, "tunnel", "ngrok", "how Omega reaches you: ngrok, relay (your own `omega-listen relay serve`), or none (listen locally only)")
 	f.StringVar(&o.Domain, "domain", "", "static ngrok domain to use (keeps the URL stable between runs)")

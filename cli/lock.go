@@ -124,7 +124,7 @@ var redactedArgs = func() []string {
 // received (one on a platform without locks, or an older version) are not
 // this listener's and stay out of its lines and screen.
 func (l *listener) publishOthers(k capture.EventKind, c *capture.Capture) {
-	if c.ReplayOf != "" || c.Flags.Has(capture.FlagBackfill) {
+	if c.ReplayOf != "" || c.Flags.Has(capture.FlagBackfill) || c.Flags.Has(capture.FlagFromOmega) {
 		l.bus.Publish(k, c)
 	}
 }

@@ -123,8 +123,12 @@ type deliveryLine struct {
 	ReplayOf   string    `json:"replay_of,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 	BodyBytes  int       `json:"body_bytes"`
-	Backfill   bool      `json:"backfill,omitempty"` // delivered from Omega's history (--backfill, replay --from-omega)
+	Backfill   bool      `json:"backfill,omitempty"` // delivered from Omega's history by --backfill
 	QueuedAt   time.Time `json:"queued_at,omitzero"` // held by the relay while the listener was away, since then
+	// Event is the delivery's body when it is JSON (as `stripe listen
+	// --format JSON` prints the event), on the listener's lines.
+	Event     json.RawMessage `json:"event,omitempty"`
+	FromOmega bool            `json:"from_omega,omitempty"` // fetched from Omega's history by replay --from-omega
 }
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -153,16 +157,26 @@ func describeEvent(c capture.Summary) string {
 	if c.Flags.Has(capture.FlagQueued) {
 		s += " " + queuedNote(c)
 	}
+	if c.Flags.Has(capture.FlagFromOmega) {
+		s += " (from Omega)"
+	}
 	return s
 }
 
-func (p *linePrinter) completed(c capture.Summary) {
+func (p *linePrinter) completed(c capture.Summary) { p.completedWith(c, nil) }
+
+// completedWith is completed with the request body, which JSON lines
+// carry as "event" when it is JSON.
+func (p *linePrinter) completedWith(c capture.Summary, body []byte) {
 	line := deliveryLine{
 		Type: "delivery", Time: c.ReceivedAt.UTC(), CaptureID: c.ID, EventID: c.EventID, EventType: c.EventType,
 		Method: c.Method, Target: c.Target, Status: c.Status, SentStatus: c.SentStatus,
 		DurationMS: float64(c.Duration.Microseconds()) / 1000, Error: c.Error, Outcome: string(c.Outcome()),
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
-		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill),
+		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill), FromOmega: c.Flags.Has(capture.FlagFromOmega),
+	}
+	if p.json && len(body) > 0 && json.Valid(body) {
+		line.Event = json.RawMessage(body)
 	}
 	if !c.QueuedAt.IsZero() {
 		line.QueuedAt = c.QueuedAt.UTC()
@@ -284,7 +298,7 @@ func (p *linePrinter) handle(ev feed.Event, store *capture.Store, done printedSe
 		}
 	case capture.Completed:
 		if done.add(c) {
-			p.completed(c)
+			p.completedWith(c, ev.Capture.Body)
 		}
 	}
 }

@@ -332,6 +332,10 @@ func fromOmega(ctx context.Context, s Streams, g *globalOptions, cfg *replayConf
 		return nil, "", err
 	}
 	c, err := replay.FromOmega(ctx, client, o.Endpoint, o.FromOmega)
+	if c != nil {
+		// Asked for, so labelled "from Omega", not "backfill".
+		c.Flags = c.Flags&^capture.FlagBackfill | capture.FlagFromOmega
+	}
 	if err != nil {
 		return nil, "", err
 	}

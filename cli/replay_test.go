@@ -359,6 +359,9 @@ func TestReplayFromOmega(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "--> video.process_succeeded ["+d.EventID+"]") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
+	if !strings.Contains(out, "["+d.EventID+"] (from Omega)") || strings.Contains(out, "backfill") {
+		t.Errorf("a --from-omega capture is labelled from Omega, not backfill:\n%s", out)
+	}
 	got := app.got()
 	if len(got) != 1 || !bytes.Contains(got[0], []byte(`"id":"`+d.EventID+`"`)) || app.hdrs[0].Get(inspector.HeaderReplay) != "" {
 		t.Errorf("app got %s", got)

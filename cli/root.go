@@ -34,9 +34,10 @@ Run without a subcommand it listens (see the flags below).`,
 		Example: `  # Forward the live event types to a local app through ngrok
   omega-listen --forward localhost:8888/webhook
 
-  # Try it with no account: the built-in Omega emulator
-  omega-listen --emulate --forward localhost:8888/webhook
-  omega-listen trigger video.process_succeeded     # in another shell
+  # Try it with no account: the built-in Omega emulator and sample app (press t)
+  omega-listen --emulate
+  omega-listen --emulate --forward localhost:8888/webhook   # your own app
+  omega-listen trigger video.process_succeeded              # in another shell
 
   # Only two types, JSON lines for scripts
   omega-listen -f 8888 -e video.process_succeeded,video.process_failed --format json`,
@@ -79,6 +80,7 @@ Run without a subcommand it listens (see the flags below).`,
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return applyEnv(cmd, s)
 	}
+	addFormatAliases(root)
 	markUsageErrors(root)
 	return root
 }

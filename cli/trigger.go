@@ -128,7 +128,7 @@ func runTrigger(ctx context.Context, s Streams, g *globalOptions, o *triggerOpti
 			results, err = triggerEmulator(ctx, g.BaseURL, g.APIKey, "", types, o.Count)
 		case errors.Is(serr, errNoSession):
 			return fmt.Errorf("no omega-listen is running with data dir %s.\n"+
-				"  Start one:  omega-listen --emulate --forward localhost:8888/webhook\n"+
+				"  Start one:  omega-listen --emulate   (add --forward localhost:8888/webhook for your own app)\n"+
 				"  Or post a sample anywhere:  omega-listen trigger %s --to http://localhost:8888/webhook", dir, types[0])
 		default:
 			return serr

@@ -76,7 +76,9 @@ func (m *Model) renderDetail() {
 			lines = append(lines, l)
 			continue
 		}
-		lines = append(lines, strings.Split(ansi.Hardwrap(l, m.width, true), "\n")...)
+		// At spaces where there are some, so a value (a time, an ID)
+		// is not cut in two; mid-word only for what has none.
+		lines = append(lines, strings.Split(ansi.Wrap(l, m.width, ""), "\n")...)
 	}
 	off := vp.YOffset()
 	vp.SetContentLines(lines)
@@ -86,6 +88,9 @@ func (m *Model) renderDetail() {
 func (m *Model) fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
+	}
+	if m.width < 36 {
+		return t.In(m.loc).Format("01-02 15:04:05") // fits beside its label
 	}
 	return t.In(m.loc).Format("2006-01-02 15:04:05.000")
 }
@@ -238,6 +243,7 @@ func flagWords(f capture.Flags) string {
 		word string
 	}{
 		{capture.FlagBackfill, "backfill (from Omega's history)"},
+		{capture.FlagFromOmega, "from Omega (replay --from-omega)"},
 		{capture.FlagNotJSON, "not JSON"},
 		{capture.FlagNotOmega, "not an Omega event"},
 		{capture.FlagTruncated, "body truncated in the store"},

@@ -161,9 +161,12 @@ type Model struct {
 	st      styles
 	loc     *time.Location
 	// after schedules msg after d (tea.Tick); tests replace it.
-	after  func(d time.Duration, msg tea.Msg) tea.Cmd
-	ctx    context.Context
-	cancel context.CancelFunc
+	after func(d time.Duration, msg tea.Msg) tea.Cmd
+	// now is the clock pending rows count their time by; tests set it.
+	now     func() time.Time
+	ticking bool // a tick to redraw pending rows' time is scheduled
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	width, height int
 	mode          mode
@@ -221,7 +224,7 @@ func New(o Options) *Model {
 		after: func(d time.Duration, msg tea.Msg) tea.Cmd {
 			return tea.Tick(d, func(time.Time) tea.Msg { return msg })
 		},
-		ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel, now: time.Now,
 		width: 80, height: 24,
 		main:   *newPane(),
 		open:   make(map[string]struct{}),

@@ -92,7 +92,16 @@ func (m *Model) onTriggerDone(msg triggerDoneMsg) tea.Cmd {
 func (m *Model) pickerLines() []string {
 	st := m.st
 	out := []string{st.title.Render("Send a sample event") + st.dim.Render(" (the emulator delivers it as Omega would)")}
-	for i, t := range m.pick.types {
+	// As many types as fit (header 3, title, hint, status, help), in a
+	// window that keeps the selected one in view.
+	types := m.pick.types
+	room := max(1, m.height-7)
+	first := 0
+	if len(types) > room {
+		first = min(max(0, m.pick.sel-room/2), len(types)-room)
+	}
+	for i := first; i < min(len(types), first+room); i++ {
+		t := types[i]
 		prefix := "  "
 		if i == m.pick.sel {
 			prefix = "> "

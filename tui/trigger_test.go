@@ -56,3 +56,19 @@ func TestTriggerKeyWithoutEmulatorSaysHow(t *testing.T) {
 		t.Errorf("picker %v, status %q", m.pick, m.status)
 	}
 }
+
+// TestPickerFitsSmallScreens: at 30×8 the picker shows a window of types
+// that follows the selection.
+func TestPickerFitsSmallScreens(t *testing.T) {
+	fs := &fakeStore{}
+	acts := fs.actions()
+	acts.Trigger = func(context.Context, string) (string, error) { return "", nil }
+	m := newTestModel(t, acts, 30, 8)
+	m.info.Events = nil // all live types: five
+	run(m, m.Init())
+	press(m, "t", "down", "down", "down", "down")
+	s := screen(t, m)
+	if !strings.Contains(s, "> 5 ") {
+		t.Errorf("the selected (fifth) type is not on screen:\n%s", s)
+	}
+}

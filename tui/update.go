@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -89,6 +90,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.warning = msg.Text
 		}
 		return m, m.setStatus(text.Sanitize(msg.Text), msg.Warn)
+	case pendingTickMsg:
+		m.ticking = false
+		return m, m.tickPending()
 	case clearStatusMsg:
 		if msg.gen == m.statusGen {
 			m.status, m.statusErr = "", false
@@ -421,7 +425,7 @@ func (m *Model) applyRows(rows []capture.Summary, src rowSource) tea.Cmd {
 		})
 		m.trim(&m.main)
 	})
-	var cmds []tea.Cmd
+	cmds := []tea.Cmd{m.tickPending()}
 	if m.filt != nil && len(changed) > 0 {
 		cmds = append(cmds, m.filterChanged(changed, added && src != srcOlder))
 	}
@@ -449,4 +453,17 @@ func (m *Model) count(prev capture.Summary, existed bool, s *capture.Summary) {
 	if wasOpen || existed && prev.Outcome() == capture.OutcomePending || !existed && s.Seq > m.trimSeq {
 		m.counts[o]++
 	}
+}
+
+// pendingTickMsg redraws pending rows, whose time so far grows.
+type pendingTickMsg struct{}
+
+// tickPending schedules a redraw in a second while a delivery of this
+// session is pending; nothing when none is, or one is scheduled.
+func (m *Model) tickPending() tea.Cmd {
+	if m.ticking || len(m.open) == 0 {
+		return nil
+	}
+	m.ticking = true
+	return m.after(time.Second, pendingTickMsg{})
 }

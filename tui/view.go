@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -147,6 +148,11 @@ func (m *Model) header() []string {
 	}
 	l2 := st.key.Render("→ ") + fwd + st.key.Render("  endpoint ") + text.Sanitize(ep) +
 		st.key.Render("  events ") + text.Sanitize(events)
+	if ansi.StringWidth(l2) > m.width && len(in.Events) > 1 {
+		// The list does not fit: its size, and where to see it.
+		l2 = st.key.Render("→ ") + fwd + st.key.Render("  endpoint ") + text.Sanitize(ep) +
+			st.key.Render("  events ") + fmt.Sprintf("%d types (? lists them)", len(in.Events))
+	}
 
 	c := m.counts
 	l3 := st.outcome[capture.OutcomeOK].Render(fmt.Sprintf("%d ok", c[capture.OutcomeOK])) + "  " +
@@ -156,8 +162,12 @@ func (m *Model) header() []string {
 	if in.Web != "" {
 		l3 += st.key.Render("  · web ") + text.Sanitize(in.Web)
 	}
-	if !m.cur().follow {
-		l3 += st.warn.Render("  · paused: G follows")
+	if p := m.cur(); !p.follow {
+		if n := m.below(p); n > 0 {
+			l3 += st.warn.Render(fmt.Sprintf("  · %d new ↓ (G follows)", n))
+		} else {
+			l3 += st.warn.Render("  · paused: G follows")
+		}
 	}
 	if m.warning != "" {
 		l3 += st.warn.Render("  ⚠ " + text.Sanitize(m.warning))
@@ -168,8 +178,9 @@ func (m *Model) header() []string {
 // columns is the list's layout for one width: fixed columns first, then
 // the event type, the event ID and a note, dropped or cut as room runs out.
 type columns struct {
-	time, typ, capID, id, note int
-	long                       bool // date with the time
+	time, lat, typ, capID, id, note int
+	short                           bool // event types without "video."
+	long                            bool // date with the time
 }
 
 const (
@@ -179,11 +190,17 @@ const (
 )
 
 func layout(width int) columns {
-	c := columns{time: 8}
+	c := columns{time: 8, lat: colLat}
 	if width >= 110 {
 		c.time, c.long = 14, true
 	}
 	rest := width - colPrefix - c.time - 2 - colStatus - 2 - colLat - 2
+	if rest < 16 {
+		// Narrow: the event type matters more than the latency, and
+		// "video." says nothing (every type has it).
+		c.lat, c.short = 0, true
+		rest += colLat + 2
+	}
 	c.typ = min(26, max(0, rest))
 	rest -= c.typ + 2
 	if rest >= shortIDLen {
@@ -252,8 +269,10 @@ func (m *Model) columnHeads(c columns) string {
 	b.WriteString(pad("TIME", c.time))
 	b.WriteString("  ")
 	b.WriteString(pad("CODE", colStatus))
-	b.WriteString("  ")
-	b.WriteString(pad("LATENCY", colLat))
+	if c.lat > 0 {
+		b.WriteString("  ")
+		b.WriteString(pad("LATENCY", colLat))
+	}
 	if c.typ > 0 {
 		b.WriteString("  ")
 		b.WriteString(pad("EVENT", c.typ))
@@ -309,6 +328,8 @@ func mark(s *capture.Summary) string {
 		return "↺"
 	case s.Flags.Has(capture.FlagBackfill):
 		return "⇤"
+	case s.Flags.Has(capture.FlagFromOmega):
+		return "Ω"
 	}
 	return " "
 }
@@ -334,6 +355,9 @@ func note(s *capture.Summary) string {
 			q = "queued " + s.QueuedAt.Local().Format("15:04:05")
 		}
 		parts = append(parts, q)
+	}
+	if s.Flags.Has(capture.FlagFromOmega) {
+		parts = append(parts, "from Omega")
 	}
 	return strings.Join(parts, " · ")
 }
@@ -381,15 +405,25 @@ func (m *Model) rowLine(s *capture.Summary, selected bool, c columns) string {
 	b.WriteString(s.ReceivedAt.In(m.loc).Format(layoutTime))
 	b.WriteString("  ")
 	b.WriteString(cell(padLeft(codeText(s), colStatus), oc))
-	b.WriteString("  ")
-	lat := ""
-	if s.Duration > 0 && o != capture.OutcomePending {
-		lat = text.Duration(s.Duration)
+	if c.lat > 0 {
+		b.WriteString("  ")
+		lat := ""
+		switch {
+		case o == capture.OutcomePending && !s.ReceivedAt.IsZero():
+			// How long the app has had it so far.
+			lat = fmtElapsed(m.now().Sub(s.ReceivedAt))
+		case s.Duration > 0:
+			lat = text.Duration(s.Duration)
+		}
+		b.WriteString(padLeft(lat, colLat))
 	}
-	b.WriteString(padLeft(lat, colLat))
 	if c.typ > 0 {
 		b.WriteString("  ")
-		b.WriteString(cell(pad(eventLabel(s), c.typ), oc))
+		label := eventLabel(s)
+		if c.short {
+			label = strings.TrimPrefix(label, "video.")
+		}
+		b.WriteString(cell(pad(label, c.typ), oc))
 	}
 	if c.capID > 0 {
 		b.WriteString("  ")
@@ -420,14 +454,27 @@ func (m *Model) rowLine(s *capture.Summary, selected bool, c columns) string {
 	return line
 }
 
+// below counts the rows under the list's last line on screen: new ones
+// that arrived while the user scrolled away.
+func (m *Model) below(p *pane) int {
+	last := p.top + m.listHeight() - 1 // the last display line on screen
+	if d, ok := m.divider(p); ok && last >= d {
+		last-- // the divider takes a line
+	}
+	return max(0, p.rows.len()-1-last)
+}
+
 func (m *Model) helpView() []string {
 	st := m.st
 	lines := []string{st.title.Render("omega-listen · keys"), ""}
+	if len(m.info.Events) > 0 {
+		lines = append(lines, "Events: "+text.Sanitize(strings.Join(m.info.Events, ", ")), "")
+	}
 	lines = append(lines, strings.Split(m.help.FullHelpView(listHelp{&m.keys}.FullHelp()), "\n")...)
 	lines = append(lines, "",
 		"Filter (/): type:video.process_succeeded (or a prefix: video.process),",
 		"  status:2xx|4xx|5xx|ok|error|failed|rejected|pending, other words: text in the body.",
-		"Marks: ↺ replay  ⇤ backfill  ✗ rejected. Dim rows are from earlier sessions.",
+		"Marks: ↺ replay  ⇤ backfill  Ω from Omega (replay --from-omega)  ✗ rejected. Dim rows are from earlier sessions.",
 		"",
 		st.dim.Render("? or esc closes this help"))
 	return lines
@@ -459,3 +506,16 @@ func ShortID(id string) string {
 }
 
 const shortIDLen = 14
+
+// fmtElapsed is a pending delivery's time so far: 850ms…, 12s…, 3m5s….
+func fmtElapsed(d time.Duration) string {
+	switch {
+	case d < 0:
+		d = 0
+	case d >= time.Minute:
+		return d.Truncate(time.Second).String() + "…"
+	case d >= time.Second:
+		return fmt.Sprintf("%ds…", int(d.Seconds()))
+	}
+	return fmt.Sprintf("%dms…", d.Milliseconds())
+}
