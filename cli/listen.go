@@ -241,10 +241,10 @@ type listener struct {
 	sessionID   string
 	started     time.Time
 	endpoint    *omega.Endpoint
-	borrowed    *omega.Endpoint // --endpoint: as it was before we pointed it at us
-	backfill    *backfiller     // --backfill
-	sample      *sampleApp      // --emulate without --forward
-	scr         *screen         // the TUI, when it runs
+	lease       *endpointLease // the endpoint's life: acquired by register, released by teardown
+	backfill    *backfiller    // --backfill
+	sample      *sampleApp     // --emulate without --forward
+	scr         *screen        // the TUI, when it runs
 	sessionPath string
 
 	// feed is what every presenter (the lines, the screen) shows: the
@@ -409,7 +409,7 @@ func runListen(ctx context.Context, s Streams, cfg *listenConfig) (err error) {
 			<-l.scr.done
 		}
 		fmt.Fprintln(s.Err, "Quitting at once.")
-		if msg := l.leftBehind(); msg != "" {
+		if msg := l.lease.leftBehind(); msg != "" {
 			fmt.Fprintln(s.Err, msg)
 		}
 		s.exit(130)
@@ -537,24 +537,24 @@ func (l *listener) description() string {
 
 const endpointTag = "omega-listen"
 
+// register takes the endpoint for this run: created, reused for a stable
+// URL, or borrowed (--endpoint); teardown releases it.
 func (l *listener) register(ctx context.Context) error {
-	in := omega.EndpointInput{URL: l.webhookURL(), Description: l.description(), Events: l.cfg.events}
-	if l.cfg.opts.Endpoint != "" {
-		return l.borrow(ctx, in)
+	o := l.cfg.opts
+	l.lease = &endpointLease{
+		client: l.client, errW: l.s.Err,
+		borrow: o.Endpoint, domain: o.Domain, keep: o.Keep, deleteOnExit: o.DeleteOnExit,
+		eventsGiven: l.cfg.eventsGiven, emulated: l.emu != nil,
+		stable:   l.stableURL,
+		replaced: func() bool { return tunnelReplaced(l.tun) },
 	}
-	if l.stableURL() != "" {
-		ep, err := l.reuse(ctx, in)
-		if err != nil || ep != nil {
-			l.endpoint = ep
-			return err
-		}
+	if o.global.DataDir != "" {
+		l.lease.dataDirFlag = " --data-dir " + text.ShellQuote(l.cfg.dataDir)
 	}
-	ep, err := l.client.CreateEndpoint(ctx, in)
-	if err != nil {
-		return registerError(err, l.client.BaseURL())
-	}
+	ep, err := l.lease.acquire(ctx, omega.EndpointInput{URL: l.webhookURL(), Description: l.description(), Events: l.cfg.events})
 	l.endpoint = ep
-	return nil
+	l.cfg.events = l.lease.events // a borrowed endpoint's own, unless -e
+	return err
 }
 
 // registerError adds the next step to a failed registration.
@@ -566,93 +566,6 @@ func registerError(err error, base string) error {
 		return fmt.Errorf("registering the webhook endpoint with Omega: %w", err)
 	}
 	return fmt.Errorf("registering the webhook endpoint with Omega: %w\n  Omega at %s could not be reached: check the network, or --base-url (OMEGA_BASE_URL); or try `omega-listen --emulate`", err, base)
-}
-
-// reuse finds the endpoint an earlier run left for a stable URL and updates
-// and activates it, rather than piling up a duplicate. It returns nil, nil
-// when there is none.
-func (l *listener) reuse(ctx context.Context, in omega.EndpointInput) (*omega.Endpoint, error) {
-	eps, err := l.client.ListEndpoints(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("looking for this URL's endpoint at Omega: %w", err)
-	}
-	for _, ep := range eps {
-		if ep.URL != in.URL {
-			continue
-		}
-		up, err := l.client.UpdateEndpoint(ctx, ep.ID, in)
-		if err != nil {
-			return nil, fmt.Errorf("updating endpoint %s for this run: %w", ep.ID, err)
-		}
-		if up == nil {
-			up = &ep
-		}
-		if !ep.Active {
-			if _, err := l.client.SetEndpointActive(ctx, ep.ID, true); err != nil {
-				return nil, fmt.Errorf("activating endpoint %s: %w", ep.ID, err)
-			}
-		}
-		up.Active = true
-		fmt.Fprintf(l.s.Err, "Reusing endpoint %s for %s.\n", ep.ID, in.URL)
-		return up, nil
-	}
-	return nil, nil
-}
-
-// borrow points the --endpoint endpoint at us. It keeps the endpoint's own
-// description (prune must never take it for one of ours) and, unless -e
-// was given, its events; giveBack restores what it was.
-func (l *listener) borrow(ctx context.Context, in omega.EndpointInput) error {
-	cur, err := findEndpoint(ctx, l.client, l.cfg.opts.Endpoint)
-	if err != nil {
-		return fmt.Errorf("--endpoint: %w", err)
-	}
-	orig := *cur
-	in.Description = ""
-	if cur.Description != nil {
-		in.Description = *cur.Description
-	}
-	if !l.cfg.eventsGiven {
-		in.Events = cur.Events
-		l.cfg.events = cur.Events
-	}
-	up, err := l.client.UpdateEndpoint(ctx, cur.ID, in)
-	if err != nil {
-		return fmt.Errorf("pointing endpoint %s at this listener: %w", cur.ID, err)
-	}
-	if up == nil {
-		c := orig
-		c.URL, c.Events = in.URL, in.Events
-		up = &c
-	}
-	l.borrowed = &orig
-	l.endpoint = up
-	if !cur.Active {
-		if _, err := l.client.SetEndpointActive(ctx, cur.ID, true); err != nil {
-			return fmt.Errorf("activating endpoint %s: %w", cur.ID, err)
-		}
-	}
-	up.Active = true
-	fmt.Fprintf(l.s.Err, "Borrowing endpoint %s (was %s); it is given back at exit.\n", cur.ID, clean(orig.URL))
-	return nil
-}
-
-// giveBack restores a borrowed endpoint's URL, events and state.
-func (l *listener) giveBack(ctx context.Context) error {
-	o := l.borrowed
-	in := omega.EndpointInput{URL: o.URL, Events: o.Events}
-	if o.Description != nil {
-		in.Description = *o.Description
-	}
-	if _, err := l.client.UpdateEndpoint(ctx, o.ID, in); err != nil {
-		return err
-	}
-	if !o.Active {
-		if _, err := l.client.SetEndpointActive(ctx, o.ID, false); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // stableToken returns the token kept for a domain in the data dir, making
@@ -751,50 +664,7 @@ func (l *listener) teardown(ctx context.Context) {
 		_ = l.h.Wait(sctx)
 		cancel()
 	}
-	if l.endpoint != nil && tunnelReplaced(l.tun) {
-		// Another listener took this relay name, maybe with this data dir
-		// and so this very endpoint: it is theirs now.
-		l.step(fmt.Sprintf("Left endpoint %s as it is: the listener that replaced this one uses the relay name now.", l.endpoint.ID))
-	} else if l.endpoint != nil {
-		if l.cfg.opts.Keep {
-			l.step(fmt.Sprintf("Left endpoint %s registered (--keep).", l.endpoint.ID))
-		} else if l.borrowed != nil {
-			l.progress(fmt.Sprintf("Giving endpoint %s back…", l.borrowed.ID))
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := l.giveBack(dctx)
-			cancel()
-			b := l.borrowed
-			if err != nil {
-				fix := fmt.Sprintf("omega-listen endpoints update %s --url %s --events %s", b.ID, text.ShellQuote(b.URL), strings.Join(b.Events, ","))
-				if !b.Active {
-					fix += " && omega-listen endpoints disable " + b.ID
-				}
-				l.step(fmt.Sprintf("Could not give endpoint %s back: %v\nIt still points at this listener's URL; restore it with:\n  %s", b.ID, err, clean(fix)))
-			} else {
-				l.step(fmt.Sprintf("Gave endpoint %s back: %s again.", b.ID, clean(b.URL)))
-			}
-		} else if stable := l.stableURL(); stable != "" && !l.cfg.opts.DeleteOnExit {
-			l.progress(fmt.Sprintf("Deactivating endpoint %s…", l.endpoint.ID))
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err := l.client.SetEndpointActive(dctx, l.endpoint.ID, false)
-			cancel()
-			if err != nil {
-				l.step(fmt.Sprintf("Could not deactivate endpoint %s: %v\nOmega will keep delivering to %s; run `omega-listen endpoints disable %s`.", l.endpoint.ID, err, l.endpoint.URL, l.endpoint.ID))
-			} else {
-				l.step(fmt.Sprintf("Deactivated endpoint %s; the next run with %s reuses it.", l.endpoint.ID, l.stableFlag()))
-			}
-		} else {
-			l.progress(fmt.Sprintf("Deleting endpoint %s…", l.endpoint.ID))
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := l.client.DeleteEndpoint(dctx, l.endpoint.ID)
-			cancel()
-			if err != nil {
-				l.step(fmt.Sprintf("Could not delete endpoint %s: %v\nIt is left behind; remove it with `omega-listen endpoints prune` or `omega-listen endpoints delete %s`.", l.endpoint.ID, err, l.endpoint.ID))
-			} else {
-				l.step(fmt.Sprintf("Deleted endpoint %s.", l.endpoint.ID))
-			}
-		}
-	}
+	l.lease.release(ctx, l.step, l.progress)
 	if l.tun != nil {
 		_ = l.tun.Close()
 	}
@@ -865,11 +735,3 @@ func feedTunnel(provider string, st tunnel.Status) feed.TunnelState {
 
 // ngrokOpener is openNgrok, replaceable in tests (there is no ngrok offline).
 var ngrokOpener = openNgrok
-
-// stableFlag says how a next run gets the same URL, for messages.
-func (l *listener) stableFlag() string {
-	if l.cfg.opts.Domain != "" {
-		return "--domain " + l.cfg.opts.Domain
-	}
-	return "--tunnel relay (" + l.stableURL() + ")"
-}
