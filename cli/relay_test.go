@@ -286,6 +286,15 @@ func TestRelayServeTLS(t *testing.T) {
 	if tun.PublicURL() != "https://hooks.example.com/c/alice" {
 		t.Errorf("public URL %q", tun.PublicURL())
 	}
+	// The relay sends hello before it logs the connection (on the
+	// upgraded connection's goroutine, which shutting down does not wait
+	// for), so DialRelay returning does not mean the line is written yet.
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(errb.String(), `"msg":"connected","name":"alice"`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no structured connect line: %s", errb)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	tun.Close()
 	sig <- os.Interrupt
 	select {
@@ -295,9 +304,6 @@ func TestRelayServeTLS(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("relay serve did not stop")
-	}
-	if !strings.Contains(errb.String(), `"msg":"connected","name":"alice"`) {
-		t.Errorf("no structured connect line: %s", errb)
 	}
 }
 

@@ -495,3 +495,82 @@ func runFaithCase(t *testing.T, tt faithCase, useTransport bool) []outcome {
 	}
 	return outs
 }
+
+// TestPassLongAnswerPastTimeout: the rest of a long answer, beyond the
+// stored part, is bounded by each wait for the app, not by the forward's
+// timeout. A sender that reads it after the timeout has passed still gets
+// it whole (a fixed deadline cut 50 MB answers under load), and an app
+// that stops sending mid-answer is still cut off, not waited for forever.
+func TestPassLongAnswerPastTimeout(t *testing.T) {
+	// As generous as the side-by-side table: the stored part (10 MiB)
+	// must be read within it even on a loaded machine under -race.
+	const timeout = 20 * time.Second
+	const restLen = 48 << 10 // fits in the socket buffers: sent before the timeout
+	for _, client := range []string{"direct", "net/http"} {
+		for _, stall := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/stall=%v", client, stall), func(t *testing.T) {
+				t.Parallel()
+				_, target := newScriptApp(t, 0, func(c *appConn, _ int, h appHead) bool {
+					c.readBody(h)
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", MaxResponseBody+restLen)
+					c.Write(bytes.Repeat([]byte("a"), MaxResponseBody))
+					if stall {
+						c.Write([]byte("b")) // and nothing more
+						<-c.stop
+						return false
+					}
+					c.Write(bytes.Repeat([]byte("b"), restLen))
+					return true
+				})
+				fo := ForwarderOptions{Target: target, Timeout: timeout}
+				if client == "net/http" {
+					tr := newTransport(nil)
+					t.Cleanup(tr.CloseIdleConnections)
+					fo.Transport = tr
+				}
+				fwd := NewForwarder(fo)
+				t.Cleanup(fwd.Close)
+				start := time.Now()
+				res := fwd.forward(context.Background(), Request{Body: []byte("{}")}, true)
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				if res.rest == nil {
+					t.Fatalf("no rest to pass on; truncated %v, %d bytes", res.Truncated, len(res.Body))
+				}
+				defer res.rest.Close()
+				if !stall {
+					// A slow sender: it reads the rest after the timeout.
+					time.Sleep(time.Until(start.Add(timeout + 500*time.Millisecond)))
+				}
+				type read struct {
+					b   []byte
+					err error
+				}
+				done := make(chan read, 1)
+				go func() {
+					b, err := io.ReadAll(res.rest)
+					done <- read{b, err}
+				}()
+				var got read
+				select {
+				case got = <-done:
+				case <-time.After(3 * timeout):
+					t.Fatal("reading the rest of an answer the app stopped sending did not end")
+				}
+				if stall {
+					if got.err == nil {
+						t.Errorf("the app stopped mid-answer, yet the rest read whole (%d bytes)", len(got.b))
+					}
+					return
+				}
+				if got.err != nil {
+					t.Fatalf("reading the rest after %d bytes: %v", len(got.b), got.err)
+				}
+				if want := bytes.Repeat([]byte("b"), restLen); !bytes.Equal(got.b, want) {
+					t.Errorf("the rest is %d bytes, want %d of b", len(got.b), len(want))
+				}
+			})
+		}
+	}
+}

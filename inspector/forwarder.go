@@ -94,7 +94,9 @@ func (e *ForwardError) Unwrap() error { return e.Err }
 type ForwarderOptions struct {
 	// Target is where requests go unless Request.Target overrides it.
 	Target *url.URL
-	// Timeout bounds a whole forward, answer body included. Default 30s.
+	// Timeout bounds a forward: the app's answer, its stored part
+	// included; the rest of an answer longer than MaxResponseBody is
+	// bounded per read instead. Default 30s.
 	Timeout time.Duration
 	// Headers are set on every request after the original headers are
 	// copied, replacing any of the same name (-H). A Host here is the Host
@@ -312,7 +314,8 @@ func (f *Forwarder) forward(ctx context.Context, r Request, pass bool) Result {
 		// Its own client enforces the deadline on the connection.
 		ctx, cancel = h1.DeadlineContext(ctx, time.Now().Add(f.timeout))
 	} else {
-		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		// Movable, so that passing a long answer on can wait per read.
+		ctx, cancel = h1.WithDeadline(ctx, time.Now().Add(f.timeout))
 	}
 	// Built by hand rather than with http.NewRequest, which would parse the
 	// target again and allocate a header map only to have it replaced.
@@ -369,8 +372,13 @@ func (f *Forwarder) forward(ctx context.Context, r Request, pass bool) Result {
 	res.Body, res.Truncated, err = readBody(resp.Body, length, MaxResponseBody, pass)
 	if err == nil && res.Truncated && pass {
 		// The stored copy ends here; the sender gets the rest from the
-		// app as it comes, under the same deadline.
-		res.rest, res.length = &passBody{rest: io.MultiReader(bytes.NewReader(res.Body[MaxResponseBody:]), resp.Body), body: resp.Body, cancel: cancel, ctx: ctx}, length
+		// app as it comes. The timeout bounded waiting for the app's
+		// answer; from here it bounds each wait for more of it, not the
+		// whole copy, which takes as long as the sender takes to read it
+		// (a fixed deadline cut big answers to slow senders).
+		p := &passBody{rest: io.MultiReader(bytes.NewReader(res.Body[MaxResponseBody:]), resp.Body), body: resp.Body, cancel: cancel, ctx: ctx, idle: f.timeout}
+		p.setDeadline(time.Time{}) // none while the stored part is recorded and sent
+		res.rest, res.length = p, length
 		res.Body = res.Body[:MaxResponseBody:MaxResponseBody]
 		res.Duration = time.Since(start)
 		return res
@@ -385,15 +393,33 @@ func (f *Forwarder) forward(ctx context.Context, r Request, pass bool) Result {
 	return res
 }
 
-// passBody is the rest of a long answer, read under the forward's context.
+// passBody is the rest of a long answer: each read must get some of it
+// within idle, however long the whole copy takes.
 type passBody struct {
 	rest   io.Reader
 	body   io.Closer
 	cancel context.CancelFunc
 	ctx    context.Context
+	idle   time.Duration
 }
 
-func (p *passBody) Read(b []byte) (int, error) { return p.rest.Read(b) }
+func (p *passBody) Read(b []byte) (int, error) {
+	p.setDeadline(time.Now().Add(p.idle))
+	n, err := p.rest.Read(b)
+	p.setDeadline(time.Time{})
+	return n, err
+}
+
+// setDeadline moves the deadline of the reads from the app: on the
+// direct client's connection, or on the forward's context for any other
+// client.
+func (p *passBody) setDeadline(t time.Time) {
+	if d, ok := p.body.(interface{ SetReadDeadline(time.Time) error }); ok {
+		d.SetReadDeadline(t)
+		return
+	}
+	h1.SetDeadline(p.ctx, t)
+}
 
 func (p *passBody) Close() error {
 	err := p.body.Close()

@@ -248,19 +248,29 @@ func (t *Transport) fallback(req *http.Request) (*http.Response, error) {
 	}
 	// A deadline without Done (see DeadlineContext) is enforced here by
 	// connection deadlines; the Fallback needs a context that ends.
-	ctx, cancel := context.WithDeadline(ctx, d)
+	ctx, cancel := WithDeadline(ctx, d)
 	resp, err := t.o.Fallback.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	resp.Body = &cancelBody{resp.Body, cancel}
+	resp.Body = &cancelBody{resp.Body, cancel, ctx}
 	return resp, nil
 }
 
 type cancelBody struct {
 	io.ReadCloser
 	cancel context.CancelFunc
+	ctx    context.Context
+}
+
+// SetReadDeadline moves the deadline of the rest of the answer, as
+// body.SetReadDeadline does.
+func (b *cancelBody) SetReadDeadline(t time.Time) error {
+	if !SetDeadline(b.ctx, t) {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
 }
 
 func (b *cancelBody) Close() error {
@@ -277,7 +287,7 @@ func (b *cancelBody) Close() error {
 // context.WithDeadline.
 func DeadlineContext(parent context.Context, d time.Time) (context.Context, context.CancelFunc) {
 	if parent.Done() != nil {
-		return context.WithDeadline(parent, d)
+		return WithDeadline(parent, d)
 	}
 	if pd, ok := parent.Deadline(); ok && pd.Before(d) {
 		d = pd
@@ -291,6 +301,77 @@ type deadlineCtx struct {
 }
 
 func (c deadlineCtx) Deadline() (time.Time, bool) { return c.d, true }
+
+// WithDeadline is context.WithDeadline with a deadline SetDeadline can
+// move: the forward's timeout bounds waiting for the app, and once a long
+// answer is being passed on, each wait for more of it, not the whole copy.
+func WithDeadline(parent context.Context, d time.Time) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	m := &movableCtx{Context: ctx, cancel: cancel}
+	m.set(d)
+	return m, func() {
+		m.set(time.Time{})
+		cancel(context.Canceled)
+	}
+}
+
+// SetDeadline moves the deadline of a context from WithDeadline or
+// DeadlineContext to t; the zero t means none. It reports false when
+// the context cannot move: it is of another kind, or already done.
+func SetDeadline(ctx context.Context, t time.Time) bool {
+	m, ok := ctx.(*movableCtx)
+	return ok && m.set(t)
+}
+
+type movableCtx struct {
+	context.Context // canceled with context.DeadlineExceeded when d passes
+	cancel          context.CancelCauseFunc
+
+	mu    sync.Mutex
+	d     time.Time
+	timer *time.Timer
+}
+
+func (m *movableCtx) set(d time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Context.Err() != nil {
+		return false
+	}
+	m.d = d
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	if d.IsZero() {
+		return true
+	}
+	if m.timer == nil {
+		m.timer = time.AfterFunc(time.Until(d), func() { m.cancel(context.DeadlineExceeded) })
+	} else {
+		m.timer.Reset(time.Until(d))
+	}
+	return true
+}
+
+func (m *movableCtx) Deadline() (time.Time, bool) {
+	m.mu.Lock()
+	d := m.d
+	m.mu.Unlock()
+	if pd, ok := m.Context.Deadline(); ok && (d.IsZero() || pd.Before(d)) {
+		return pd, true
+	}
+	return d, !d.IsZero()
+}
+
+// Err is context.DeadlineExceeded once the deadline passed, as with
+// context.WithDeadline.
+func (m *movableCtx) Err() error {
+	err := m.Context.Err()
+	if err != nil && context.Cause(m.Context) == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
+}
 
 // idleConn is a pooled connection that still looks alive, or nil.
 func (t *Transport) idleConn(addr string, deadline time.Time) *pconn {
@@ -525,6 +606,20 @@ func (b *body) Read(p []byte) (int, error) {
 		err = mapErr(b.ctx, b.deadline, err)
 	}
 	return n, err
+}
+
+// SetReadDeadline moves the deadline of the reads of the rest of the
+// answer to t (zero: none), on the connection and on the request's
+// context if it has a movable one. The Forwarder uses it to pass a long
+// answer on: the app must keep sending, but the whole copy may take as
+// long as the sender takes.
+func (b *body) SetReadDeadline(t time.Time) error {
+	if b.done {
+		return nil // the connection is no longer this answer's
+	}
+	b.deadline = t
+	SetDeadline(b.ctx, t)
+	return b.pc.conn.SetReadDeadline(t)
 }
 
 func (b *body) Close() error {
