@@ -273,7 +273,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if res.Err != nil {
 		writeText(w, c.SentStatus, "omega-listen: "+c.Error+"\n")
-	} else if err := writeAnswer(w, res); err != nil {
+	} else if err := writeAnswer(w, res, fwd.timeout); err != nil {
 		h.log.Warn("passing a long answer on failed", "capture", c.ID, "error", err)
 	}
 	h.count(c)
@@ -410,7 +410,11 @@ func InspectEnvelope(c *capture.Capture) {
 // end-to-end headers and its body, with nothing added. An answer longer
 // than what is stored goes on whole: the stored part, then the rest as it
 // comes from the app.
-func writeAnswer(w http.ResponseWriter, res Result) error {
+// writeAnswer sends the app's answer on. A long one is written piece by
+// piece, each piece with step (the forward timeout) to reach the sender:
+// the server's own write deadline is for the whole answer and would cut a
+// big answer to a slow sender, though every piece moves.
+func writeAnswer(w http.ResponseWriter, res Result, step time.Duration) error {
 	h := w.Header()
 	copyEndToEnd(h, res.Header, "Content-Length")
 	// Present but nil stops net/http adding a sniffed type or a date the
@@ -435,15 +439,48 @@ func writeAnswer(w http.ResponseWriter, res Result) error {
 	if len(res.Body) == 0 || !bodyAllowed(res.Status) {
 		return nil
 	}
-	if _, err := w.Write(res.Body); err != nil || res.rest == nil {
-		return nil // the sender hanging up is not ours to report
+	if res.rest == nil {
+		_, _ = w.Write(res.Body) // the sender hanging up is not ours to report
+		return nil
 	}
-	if _, err := io.Copy(w, res.rest); err != nil {
-		// The sender has a cut answer, as the app gave it.
-		return err
+	rc := http.NewResponseController(w)
+	more := func() {
+		if step > 0 {
+			// Not every ResponseWriter can (a recorder in tests): then the
+			// server's deadline stands.
+			_ = rc.SetWriteDeadline(time.Now().Add(step))
+		}
 	}
-	return nil
+	for b := res.Body; len(b) > 0; {
+		n := min(len(b), answerPiece)
+		more()
+		if _, err := w.Write(b[:n]); err != nil {
+			return nil
+		}
+		b = b[n:]
+	}
+	buf := make([]byte, answerPiece)
+	for {
+		n, rerr := res.rest.Read(buf)
+		if n > 0 {
+			more()
+			if _, err := w.Write(buf[:n]); err != nil {
+				return nil
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			// The sender has a cut answer, as the app gave it.
+			return rerr
+		}
+	}
 }
+
+// answerPiece is how much of a long answer goes out under one write
+// deadline.
+const answerPiece = 256 << 10
 
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
