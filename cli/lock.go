@@ -44,7 +44,7 @@ func lockDataDir(dir string) (*dirLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, err := tryLockFile(f)
+	ok, err := capture.TryLockFile(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
@@ -66,7 +66,7 @@ func (l *dirLock) release() {
 // listenerRunning reports whether a listener holds dir's lock. Where
 // locks are not available it reports true, and session files are trusted.
 func listenerRunning(dir string) (bool, error) {
-	if !canLock {
+	if !capture.FileLocks {
 		return true, nil
 	}
 	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR, 0)
@@ -77,7 +77,7 @@ func listenerRunning(dir string) (bool, error) {
 		return false, err
 	}
 	defer f.Close() // and with it the lock, if we took it
-	ok, err := tryLockFile(f)
+	ok, err := capture.TryLockFile(f)
 	if err != nil {
 		return false, err
 	}

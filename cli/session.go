@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture"
 )
 
 // sessionInfo is what a running listener tells other commands about itself,
@@ -107,7 +109,7 @@ func readSessions(dir string) ([]*sessionInfo, error) {
 // removeSessions deletes dir's session files: called only when no
 // listener holds the data dir, so they are all left by ones that died.
 func removeSessions(dir string) {
-	if !canLock {
+	if !capture.FileLocks {
 		return // nothing tells the living from the dead here
 	}
 	entries, _ := os.ReadDir(sessionsDir(dir))

@@ -1,6 +1,6 @@
 //go:build windows
 
-package cli
+package capture
 
 import (
 	"errors"
@@ -9,10 +9,13 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// tryLockFile takes an exclusive lock on f without waiting: false when
+// FileLocks reports whether TryLockFile really locks on this platform.
+const FileLocks = true
+
+// TryLockFile takes an exclusive lock on f without waiting: false when
 // another handle holds it. It lasts until f is closed or the process dies.
 // The locked byte is far past the end, so the file stays readable.
-func tryLockFile(f *os.File) (bool, error) {
+func TryLockFile(f *os.File) (bool, error) {
 	ol := new(windows.Overlapped)
 	ol.OffsetHigh = 0x7fffffff
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
@@ -25,4 +28,8 @@ func tryLockFile(f *os.File) (bool, error) {
 	return false, err
 }
 
-const canLock = true
+// journalLocks is off on Windows: a store's journals are renamed once
+// indexed, which Windows refuses for a file another handle holds, so a
+// store never replays another's journal here (its own records are indexed
+// before it closes).
+const journalLocks = false
