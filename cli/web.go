@@ -103,25 +103,7 @@ func (l *listener) startWeb() error {
 		state = "local"
 	}
 	l.web = web.New(web.Options{
-		Actions: web.Actions{
-			List:     l.store.List,
-			Get:      l.store.Get,
-			ListFull: l.store.ListFull,
-			Count:    l.store.Count,
-			Replay: func(ctx context.Context, id string, body []byte, header http.Header) (*capture.Capture, error) {
-				orig, err := l.store.Get(ctx, id)
-				if err != nil {
-					return nil, err
-				}
-				if header != nil {
-					cp := *orig
-					cp.Headers = header
-					orig = &cp
-				}
-				return l.rp.One(ctx, orig, "", body)
-			},
-			Curl: func(c *capture.Capture) string { return capture.Curl(c, "") },
-		},
+		Actions:   webActions(l.store, l.rp, ""),
 		Subscribe: l.feed.Subscribe,
 		Counted:   capture.Query{SessionID: l.sessionID},
 		Info: web.Info{
@@ -226,22 +208,7 @@ func runWeb(cmd *cobra.Command, s Streams, g *globalOptions, o *webOptions) erro
 		return err
 	}
 	srv := web.New(web.Options{
-		Actions: web.Actions{
-			List: store.List, Get: store.Get, ListFull: store.ListFull, Count: store.Count,
-			Replay: func(ctx context.Context, id string, body []byte, header http.Header) (*capture.Capture, error) {
-				orig, err := store.Get(ctx, id)
-				if err != nil {
-					return nil, err
-				}
-				if header != nil {
-					cp := *orig
-					cp.Headers = header
-					orig = &cp
-				}
-				return rp.One(ctx, orig, target, body)
-			},
-			Curl: func(c *capture.Capture) string { return capture.Curl(c, target) },
-		},
+		Actions:   webActions(store, rp, target),
 		Subscribe: stream.Subscribe,
 		Info:      web.Info{Mode: "store", ReplayTo: target, SessionID: sessionID, KnownTypes: omega.AllTypes()},
 		Creator:   userAgent(),
@@ -261,4 +228,26 @@ func runWeb(cmd *cobra.Command, s Streams, g *globalOptions, o *webOptions) erro
 	}
 	fmt.Fprintln(s.Err, "Stopping the web inspector.")
 	return nil
+}
+
+// webActions is what the page may ask of the store and the replayer; to
+// is where replays go ("": each capture's own target).
+func webActions(store *capture.Store, rp *replay.Replayer, to string) web.Actions {
+	return web.Actions{
+		List: store.List, Get: store.Get, ListFull: store.ListFull, Count: store.Count,
+		Replay: func(ctx context.Context, id string, body []byte, header http.Header) (*capture.Capture, error) {
+			orig, err := store.Get(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if header != nil {
+				// Edited headers: a copy, so the stored capture stays.
+				cp := *orig
+				cp.Headers = header
+				orig = &cp
+			}
+			return rp.One(ctx, orig, to, body)
+		},
+		Curl: func(c *capture.Capture) string { return capture.Curl(c, to) },
+	}
 }
