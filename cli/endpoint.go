@@ -178,7 +178,7 @@ func (le *endpointLease) release(ctx context.Context, report, progress func(stri
 		_, err := le.client.SetEndpointActive(dctx, ep.ID, false)
 		cancel()
 		if err != nil {
-			report(fmt.Sprintf("Could not deactivate endpoint %s: %v\nOmega will keep delivering to %s; run `omega-listen endpoints disable %s`.", ep.ID, err, ep.URL, ep.ID))
+			report(fmt.Sprintf("Could not deactivate endpoint %s: %v\nOmega will keep delivering to %s; run `omega-listen endpoints disable %s`.", ep.ID, err, clean(ep.URL), ep.ID))
 		} else {
 			report(fmt.Sprintf("Deactivated endpoint %s; the next run with %s reuses it.", ep.ID, le.stableFlag()))
 		}
