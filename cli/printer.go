@@ -155,7 +155,7 @@ func describeEvent(c capture.Summary) string {
 		s += " (backfill)"
 	}
 	if c.Flags.Has(capture.FlagQueued) {
-		s += " " + queuedNote(c)
+		s += " (" + tui.QueuedNote(c) + ")"
 	}
 	if c.Flags.Has(capture.FlagFromOmega) {
 		s += " (from Omega)"
@@ -383,12 +383,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// queuedNote marks a delivery the relay held while the listener was away.
-func queuedNote(c capture.Summary) string {
-	if c.QueuedAt.IsZero() {
-		return "(queued by the relay)"
-	}
-	return "(queued " + c.QueuedAt.Local().Format("15:04:05") + ")"
 }

@@ -45,6 +45,23 @@ type TunnelState struct {
 	Retry    time.Duration // when it will try again, if it is waiting to
 }
 
+// Shown is the state as every presenter names it: "local" (no tunnel,
+// the receiver is only local), "connected", "reconnecting", or the state
+// itself ("connecting", "closed", …).
+func (t TunnelState) Shown() string {
+	switch t.State {
+	case "connected":
+		if t.Provider == "none" {
+			return "local"
+		}
+	case "reconnected":
+		return "connected"
+	case "disconnected":
+		return "reconnecting"
+	}
+	return t.State
+}
+
 // Note is one piece of the listener's own news.
 type Note struct {
 	Kind NoteKind

@@ -154,19 +154,5 @@ func noteMsg(n feed.Note) []tea.Msg {
 
 // tunnelMsg is a tunnel state as the screen shows it.
 func tunnelMsg(t feed.TunnelState) TunnelMsg {
-	m := TunnelMsg{URL: t.URL, Err: t.Err}
-	switch t.State {
-	case "connected":
-		m.State = "connected"
-		if t.Provider == "none" {
-			m.State = "local" // no tunnel: the receiver is only local
-		}
-	case "reconnected":
-		m.State = "connected"
-	case "disconnected":
-		m.State = "reconnecting"
-	default:
-		m.State = t.State
-	}
-	return m
+	return TunnelMsg{State: t.Shown(), URL: t.URL, Err: t.Err}
 }

@@ -350,11 +350,7 @@ func note(s *capture.Summary) string {
 		parts = append(parts, "backfill")
 	}
 	if s.Flags.Has(capture.FlagQueued) {
-		q := "queued by the relay"
-		if !s.QueuedAt.IsZero() {
-			q = "queued " + s.QueuedAt.Local().Format("15:04:05")
-		}
-		parts = append(parts, q)
+		parts = append(parts, QueuedNote(*s))
 	}
 	if s.Flags.Has(capture.FlagFromOmega) {
 		parts = append(parts, "from Omega")
@@ -493,6 +489,16 @@ func (m *Model) shutdownView() []string {
 	}
 	lines = append(lines, "", st.dim.Render("ctrl-c again quits at once"))
 	return lines
+}
+
+// QueuedNote marks a delivery the relay held while the listener was
+// away, for the screen and the lines: "queued 12:03:04", or "queued by
+// the relay" when the time is not known (a summary read from the index).
+func QueuedNote(s capture.Summary) string {
+	if s.QueuedAt.IsZero() {
+		return "queued by the relay"
+	}
+	return "queued " + s.QueuedAt.Local().Format("15:04:05")
 }
 
 // ShortID is a capture ID as rows and lines show it: "c_" and the first

@@ -182,17 +182,7 @@ func (s *Server) SetInfo(update func(*Info)) {
 
 // setTunnel keeps Info's tunnel fields to the stream's latest state.
 func (s *Server) setTunnel(t feed.TunnelState) {
-	state := t.State
-	switch state {
-	case "connected":
-		if t.Provider == "none" {
-			state = "local" // no tunnel: the receiver is only local
-		}
-	case "reconnected":
-		state = "connected"
-	case "disconnected":
-		state = "reconnecting"
-	}
+	state := t.Shown()
 	s.SetInfo(func(i *Info) {
 		i.TunnelState, i.TunnelError = state, t.Err
 		if t.Text != "" {
