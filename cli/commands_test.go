@@ -1,7 +1,6 @@
-package cli
+package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,34 +11,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/omega-listen/omega-listen/cli"
+	"github.com/omega-listen/omega-listen/cli/internal/clitest"
+	"github.com/omega-listen/omega-listen/cli/internal/cmdutil"
+	"github.com/omega-listen/omega-listen/cli/internal/session"
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
 )
 
-// run executes omega-listen in-process with env and returns its exit code
-// and output.
-func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	s := Streams{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }}
-	code = Main(args, s)
-	return code, out.String(), errb.String()
-}
-
-func emuEnv(t testing.TB, o emulator.Options) (*emulator.Server, map[string]string) {
-	t.Helper()
-	emu, err := emulator.Start("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
-	return emu, map[string]string{"OMEGA_BASE_URL": emu.BaseURL, "OMEGA_API_KEY": emu.APIKey(), "OMEGA_LISTEN_HOME": t.TempDir()}
-}
-
 func TestEndpointsCommands(t *testing.T) {
-	emu, env := emuEnv(t, emulator.Options{})
+	emu, env := clitest.EmuEnv(t, emulator.Options{})
 
-	code, out, errs := run(t, env, "endpoints", "create", "--url", "http://127.0.0.1:9/x", "--events", "video.process_succeeded", "--json")
+	code, out, errs := clitest.Run(t, env, "endpoints", "create", "--url", "http://127.0.0.1:9/x", "--events", "video.process_succeeded", "--json")
 	if code != 0 {
 		t.Fatalf("create: %d %s", code, errs)
 	}
@@ -48,12 +31,12 @@ func TestEndpointsCommands(t *testing.T) {
 		t.Fatalf("create printed %q (%v)", out, err)
 	}
 
-	code, out, _ = run(t, env, "endpoints", "list")
+	code, out, _ = clitest.Run(t, env, "endpoints", "list")
 	if code != 0 || !strings.Contains(out, ep.ID) || !strings.Contains(out, "video.process_succeeded") || !strings.HasPrefix(out, "ID") {
 		t.Errorf("list: %d\n%s", code, out)
 	}
 
-	code, _, errs = run(t, env, "endpoints", "update", ep.ID, "--events", "all", "--description", "mine")
+	code, _, errs = clitest.Run(t, env, "endpoints", "update", ep.ID, "--events", "all", "--description", "mine")
 	if code != 0 {
 		t.Fatalf("update: %d %s", code, errs)
 	}
@@ -62,31 +45,31 @@ func TestEndpointsCommands(t *testing.T) {
 		t.Errorf("after update: %+v", got)
 	}
 
-	if code, out, _ = run(t, env, "endpoints", "disable", ep.ID); code != 0 || emu.Endpoints()[0].Active {
+	if code, out, _ = clitest.Run(t, env, "endpoints", "disable", ep.ID); code != 0 || emu.Endpoints()[0].Active {
 		t.Errorf("disable: %d %s active=%v", code, out, emu.Endpoints()[0].Active)
 	}
-	if code, _, _ = run(t, env, "endpoints", "enable", ep.ID); code != 0 || !emu.Endpoints()[0].Active {
+	if code, _, _ = clitest.Run(t, env, "endpoints", "enable", ep.ID); code != 0 || !emu.Endpoints()[0].Active {
 		t.Errorf("enable: %d", code)
 	}
 
-	code, out, _ = run(t, env, "endpoints", "delete", ep.ID)
+	code, out, _ = clitest.Run(t, env, "endpoints", "delete", ep.ID)
 	if code != 0 || !strings.Contains(out, "Deleted endpoint "+ep.ID) || len(emu.Endpoints()) != 0 {
 		t.Errorf("delete: %d %q, %d left", code, out, len(emu.Endpoints()))
 	}
-	code, _, errs = run(t, env, "endpoints", "delete", ep.ID)
+	code, _, errs = clitest.Run(t, env, "endpoints", "delete", ep.ID)
 	if code != 1 || !strings.Contains(errs, "not found") {
 		t.Errorf("delete again: %d %q", code, errs)
 	}
 }
 
 func TestEventsCommands(t *testing.T) {
-	emu, env := emuEnv(t, emulator.Options{})
+	emu, env := clitest.EmuEnv(t, emulator.Options{})
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(201)
 		w.Write([]byte("webhook received\n"))
 	}))
 	defer app.Close()
-	_, out, _ := run(t, env, "endpoints", "create", "--url", app.URL, "--json")
+	_, out, _ := clitest.Run(t, env, "endpoints", "create", "--url", app.URL, "--json")
 	var ep omega.Endpoint
 	json.Unmarshal([]byte(out), &ep)
 	ds, err := emu.Deliver(context.Background(), omega.TypeProcessFailed)
@@ -94,12 +77,12 @@ func TestEventsCommands(t *testing.T) {
 		t.Fatal(ds, err)
 	}
 
-	code, out, errs := run(t, env, "events", "list", "--endpoint", ep.ID)
+	code, out, errs := clitest.Run(t, env, "events", "list", "--endpoint", ep.ID)
 	if code != 0 || !strings.Contains(out, ds[0].EventID) || !strings.Contains(out, "video.process_failed") ||
 		!strings.Contains(out, "ANSWER") || !strings.Contains(out, "201 Created") {
 		t.Errorf("events list (with the app's answer): %d %s %s", code, out, errs)
 	}
-	code, out, _ = run(t, env, "events", "show", "--endpoint", ep.ID, ds[0].EventID)
+	code, out, _ = clitest.Run(t, env, "events", "show", "--endpoint", ep.ID, ds[0].EventID)
 	for _, want := range []string{ds[0].EventID, "Answer    201 Created", "webhook received", `"status": "process-failed"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("events show lacks %q:\n%s", want, out)
@@ -108,15 +91,15 @@ func TestEventsCommands(t *testing.T) {
 	if code != 0 {
 		t.Errorf("events show exit %d", code)
 	}
-	if code, _, errs = run(t, env, "events", "list"); code != 2 || !strings.Contains(errs, "--endpoint is required when no omega-listen is running") {
+	if code, _, errs = clitest.Run(t, env, "events", "list"); code != 2 || !strings.Contains(errs, "--endpoint is required when no omega-listen is running") {
 		t.Errorf("events list without --endpoint: %d %q", code, errs)
 	}
 }
 
 func TestWrongKeyExitsOneAndSaysWhatToFix(t *testing.T) {
-	_, env := emuEnv(t, emulator.Options{})
+	_, env := clitest.EmuEnv(t, emulator.Options{})
 	env["OMEGA_API_KEY"] = "wrong-key-123"
-	code, out, errs := run(t, env, "endpoints", "list")
+	code, out, errs := clitest.Run(t, env, "endpoints", "list")
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
@@ -124,7 +107,7 @@ func TestWrongKeyExitsOneAndSaysWhatToFix(t *testing.T) {
 		t.Errorf("stderr = %q: must name OMEGA_API_KEY and never print the key", errs)
 	}
 	delete(env, "OMEGA_API_KEY")
-	code, _, errs = run(t, env, "endpoints", "list")
+	code, _, errs = clitest.Run(t, env, "endpoints", "list")
 	if code != 1 || !strings.Contains(errs, "OMEGA_API_KEY") || !strings.Contains(errs, "--emulate") {
 		t.Errorf("no key: %d %q", code, errs)
 	}
@@ -155,7 +138,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"trigger", "video.nope"}, "unknown event type"},
 	}
 	for _, tt := range tests {
-		code, _, errs := run(t, env, tt.args...)
+		code, _, errs := clitest.Run(t, env, tt.args...)
 		if code != 2 || !strings.Contains(errs, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.want)
 		}
@@ -163,9 +146,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 }
 
 func TestEnvVarsFeedFlags(t *testing.T) {
-	cmd := newRootCmd(Streams{Getenv: func(k string) string {
+	cmd := cli.NewRootCmd(cmdutil.NewFactory(cmdutil.Streams{Getenv: func(k string) string {
 		return map[string]string{"OMEGA_BASE_URL": "http://emu.test/company", "OMEGA_LISTEN_TOKEN": "abcdefghijklmnopqrstuv"}[k]
-	}})
+	}}))
 	cmd.SetArgs([]string{"--forward", "8888", "--base-url", "http://flag.test/company"})
 	cmd.RunE = func(*cobra.Command, []string) error { return nil }
 	if err := cmd.Execute(); err != nil {
@@ -180,7 +163,7 @@ func TestEnvVarsFeedFlags(t *testing.T) {
 }
 
 func TestPruneDeletesOnlyLeftovers(t *testing.T) {
-	emu, env := emuEnv(t, emulator.Options{})
+	emu, env := clitest.EmuEnv(t, emulator.Options{})
 	host, _ := os.Hostname()
 	c, err := omega.NewClient(omega.Options{BaseURL: emu.BaseURL, APIKey: emu.APIKey()})
 	if err != nil {
@@ -206,11 +189,11 @@ func TestPruneDeletesOnlyLeftovers(t *testing.T) {
 	running := mk(live.URL+"/omega/z", "omega-listen otherhost 13 2026-11-26T17:00:00Z")
 	mine := mk("http://127.0.0.1:9/prod", "production hook")
 
-	code, out, _ := run(t, env, "endpoints", "prune", "--dry-run")
+	code, out, _ := clitest.Run(t, env, "endpoints", "prune", "--dry-run")
 	if code != 0 || !strings.Contains(out, "Would delete "+crashedHere) || !strings.Contains(out, "Would delete "+crashedElsewhere) || len(emu.Endpoints()) != 4 {
 		t.Fatalf("dry run: %d\n%s", code, out)
 	}
-	code, out, _ = run(t, env, "endpoints", "prune")
+	code, out, _ = clitest.Run(t, env, "endpoints", "prune")
 	if code != 0 {
 		t.Fatalf("prune: %d %s", code, out)
 	}
@@ -227,17 +210,17 @@ func TestPruneDeletesOnlyLeftovers(t *testing.T) {
 // list and show read the running listener's endpoint.
 func TestEventsUseTheRunningListenersEndpoint(t *testing.T) {
 	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
-	p := startInProc(t, env, "--emulate", "--print")
-	defer p.stop(t)
-	code, out, errs := run(t, env, "trigger", "video.process_succeeded")
+	p := clitest.StartInProc(t, env, "--emulate", "--print")
+	defer p.Stop(t)
+	code, out, errs := clitest.Run(t, env, "trigger", "video.process_succeeded")
 	if code != 0 {
 		t.Fatalf("trigger: %d %s %s", code, out, errs)
 	}
-	si, err := findSession(env["OMEGA_LISTEN_HOME"])
+	si, err := session.Find(env["OMEGA_LISTEN_HOME"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs = run(t, env, "events", "list")
+	code, out, errs = clitest.Run(t, env, "events", "list")
 	if code != 0 || !strings.Contains(out, "video.process_succeeded") || !strings.Contains(out, "200 OK") ||
 		!strings.Contains(errs, "Endpoint "+si.EndpointID+" (the running listener's)") {
 		t.Errorf("events list: %d\n%s%s", code, out, errs)

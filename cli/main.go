@@ -6,116 +6,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
 
-	"github.com/charmbracelet/x/term"
+	"github.com/omega-listen/omega-listen/cli/internal/cmdutil"
 	"github.com/spf13/cobra"
 )
 
 // Exit codes.
 const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 2
+	ExitOK      = cmdutil.ExitOK
+	ExitFailure = cmdutil.ExitFailure
+	ExitUsage   = cmdutil.ExitUsage
 )
 
-// Streams are the process's standard streams and environment, injected so
-// commands can be tested without touching the real ones.
-type Streams struct {
-	In            io.Reader
-	Out           io.Writer
-	Err           io.Writer
-	OutIsTerminal bool
-	// InIsTerminal: In is a terminal, so the screen can read keys and
-	// prompts can ask.
-	InIsTerminal bool
-	Getenv       func(string) string
-	// Signals delivers SIGINT/SIGTERM to long-running commands; nil means
-	// subscribe to the real process signals.
-	Signals <-chan os.Signal
-	// Exit ends the process at once (a second Ctrl-C); nil means os.Exit.
-	Exit func(code int)
-}
+// Streams are the process's standard streams and environment.
+type Streams = cmdutil.Streams
 
 // StdStreams returns the real process streams.
-func StdStreams() Streams {
-	return Streams{
-		In:            os.Stdin,
-		Out:           os.Stdout,
-		Err:           os.Stderr,
-		OutIsTerminal: term.IsTerminal(os.Stdout.Fd()),
-		InIsTerminal:  term.IsTerminal(os.Stdin.Fd()),
-		Getenv:        os.Getenv,
-	}
-}
-
-func (s Streams) getenv(k string) string {
-	if s.Getenv == nil {
-		return ""
-	}
-	return s.Getenv(k)
-}
-
-func (s Streams) exit(code int) {
-	if s.Exit != nil {
-		s.Exit(code)
-		return
-	}
-	os.Exit(code)
-}
-
-// signals returns the channel of interrupt signals and a stop func.
-func (s Streams) signals() (<-chan os.Signal, func()) {
-	if s.Signals != nil {
-		return s.Signals, func() {}
-	}
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	return ch, func() { signal.Stop(ch) }
-}
-
-// usageError marks an error as the user's invocation being wrong (exit 2).
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, a ...any) error {
-	return &usageError{fmt.Errorf(format, a...)}
-}
-
-// needArgs is cobra's argument count check with a message that names what
-// is missing and where to find it, instead of "accepts 1 arg(s), received
-// 0". max < 0 means no upper bound.
-func needArgs(min, max int, what, where string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		switch {
-		case len(args) < min:
-			return usagef("give %s (%s)", what, where)
-		case max >= 0 && len(args) > max:
-			return usagef("%d arguments, but %s takes %s", len(args), cmd.CommandPath(), what)
-		}
-		return nil
-	}
-}
-
-// exitError carries an exit code chosen by a command that already told the
-// user what happened (for example replay: some deliveries were not 2xx).
-type exitError struct{ code int }
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func StdStreams() Streams { return cmdutil.StdStreams() }
 
 // Main runs omega-listen with args (without the program name) and returns
 // the process exit code.
 func Main(args []string, s Streams) int {
+	return Run(args, cmdutil.NewFactory(s))
+}
+
+// Run runs omega-listen with args on the factory f (whose seams a test may
+// have set) and returns the process exit code.
+func Run(args []string, f *cmdutil.Factory) int {
+	s := f.IO
 	// Developers' aids for performance work, deliberately not in --help:
 	// OMEGA_LISTEN_CPUPROFILE=file writes a CPU profile of the run, and
 	// OMEGA_LISTEN_MEMPROFILE=file a heap profile at its end.
-	if p := s.getenv("OMEGA_LISTEN_MEMPROFILE"); p != "" {
+	if p := s.Env("OMEGA_LISTEN_MEMPROFILE"); p != "" {
 		defer func() {
 			if f, err := os.Create(p); err == nil {
 				_ = pprof.Lookup("heap").WriteTo(f, 0)
@@ -123,14 +47,14 @@ func Main(args []string, s Streams) int {
 			}
 		}()
 	}
-	if p := s.getenv("OMEGA_LISTEN_CPUPROFILE"); p != "" {
+	if p := s.Env("OMEGA_LISTEN_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
 			if pprof.StartCPUProfile(f) == nil {
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
 			}
 		}
 	}
-	root := newRootCmd(s)
+	root := NewRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
@@ -139,13 +63,13 @@ func Main(args []string, s Streams) int {
 	if err == nil {
 		return ExitOK
 	}
-	var ee *exitError
+	var ee *cmdutil.ExitError
 	if errors.As(err, &ee) {
-		return ee.code
+		return ee.Code
 	}
-	fmt.Fprintf(s.Err, "Error: %v\n", withHint(err))
-	var ue *usageError
-	if errors.As(err, &ue) || isCobraUsageError(err) {
+	fmt.Fprintf(s.Err, "Error: %v\n", cmdutil.WithHint(err))
+	var ue *cmdutil.UsageError
+	if errors.As(err, &ue) || cmdutil.IsCobraUsageError(err) {
 		fmt.Fprintf(s.Err, "Run '%s --help' for usage.\n", commandPathFor(root, args))
 		return ExitUsage
 	}

@@ -1,9 +1,0 @@
-//go:build !unix
-
-package cli
-
-import "time"
-
-// processCPU is not measured here (no getrusage): the benchmarks' CPU
-// figures read 0 on this platform; their other figures stand.
-func processCPU() time.Duration { return 0 }
