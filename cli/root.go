@@ -48,15 +48,15 @@ Run without a subcommand it listens (see the flags below).`
 	// Every command, in one place.
 	root.AddCommand(
 		captures.NewCmdCaptures(f),
-		emulator.NewCmdEmulator(f),
+		emulator.NewCmdEmulator(f, nil),
 		endpoints.NewCmdEndpoints(f),
 		events.NewCmdEvents(f),
 		relay.NewCmdRelay(f),
-		replay.NewCmdReplay(f),
-		trigger.NewCmdTrigger(f),
+		replay.NewCmdReplay(f, nil),
+		trigger.NewCmdTrigger(f, nil),
 		version.NewCmdVersion(f),
-		wait.NewCmdWait(f),
-		web.NewCmdWeb(f),
+		wait.NewCmdWait(f, nil),
+		web.NewCmdWeb(f, nil),
 	)
 
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {

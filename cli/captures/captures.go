@@ -1,3 +1,4 @@
+// Package captures is `omega-listen captures`: list, show, export and prune the capture store.
 package captures
 
 import (
@@ -25,6 +26,7 @@ import (
 	"github.com/omega-listen/omega-listen/text"
 )
 
+// NewCmdCaptures is `omega-listen captures`.
 func NewCmdCaptures(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "captures",
@@ -38,10 +40,10 @@ func NewCmdCaptures(f *cmdutil.Factory) *cobra.Command {
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(
-		newCapturesListCmd(f),
-		newCapturesShowCmd(f),
-		newCapturesExportCmd(f),
-		newCapturesPruneCmd(f),
+		NewCmdList(f, nil),
+		NewCmdShow(f, nil),
+		NewCmdExport(f, nil),
+		NewCmdPrune(f, nil),
 	)
 	return cmd
 }
@@ -114,13 +116,17 @@ func noCaptures(f *cmdutil.Factory, o *captureSelect) string {
 	return fmt.Sprintf("No captures yet in %s. Start a listener (omega-listen --forward localhost:8888/webhook, or --emulate to try it without an account); every delivery it receives is recorded here.", dir)
 }
 
-type capturesListOptions struct {
+// ListOptions are the flags and arguments of its command.
+type ListOptions struct {
 	sel  captureSelect
 	JSON bool
 }
 
-func newCapturesListCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &capturesListOptions{}
+// NewCmdList is `omega-listen captures list`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	o := &ListOptions{}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -134,6 +140,9 @@ func newCapturesListCmd(f *cmdutil.Factory) *cobra.Command {
 			q, err := o.sel.query(time.Now())
 			if err != nil {
 				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return runCapturesList(cmd.Context(), f, o, q)
 		},
@@ -149,7 +158,7 @@ type summaryJSON struct {
 	Outcome capture.Outcome `json:"outcome"`
 }
 
-func runCapturesList(ctx context.Context, f *cmdutil.Factory, o *capturesListOptions, q capture.Query) error {
+func runCapturesList(ctx context.Context, f *cmdutil.Factory, o *ListOptions, q capture.Query) error {
 	st, err := f.OpenStore()
 	if err != nil {
 		return err
@@ -275,13 +284,17 @@ func captureNote(m capture.Summary) string {
 	return strings.Join(notes, "; ")
 }
 
-type capturesShowOptions struct {
+// ShowOptions are the flags and arguments of its command.
+type ShowOptions struct {
 	JSON bool
 	Body bool
 }
 
-func newCapturesShowCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &capturesShowOptions{}
+// NewCmdShow is `omega-listen captures show`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
+	o := &ShowOptions{}
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one recorded delivery whole: request, answer, replays",
@@ -296,6 +309,9 @@ newest capture), whole or a prefix of at least 4 characters (as the lines, the s
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.JSON && o.Body {
 				return cmdutil.Usagef("--json and --body cannot be combined")
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return runCapturesShow(cmd.Context(), f, o, args[0])
 		},
@@ -312,7 +328,7 @@ type captureJSON struct {
 	Replays []capture.Summary `json:"replays"`
 }
 
-func runCapturesShow(ctx context.Context, f *cmdutil.Factory, o *capturesShowOptions, id string) error {
+func runCapturesShow(ctx context.Context, f *cmdutil.Factory, o *ShowOptions, id string) error {
 	st, err := f.OpenStore()
 	if err != nil {
 		return err
@@ -465,7 +481,8 @@ func printBody(w io.Writer, title string, b []byte) {
 	}
 }
 
-type capturesExportOptions struct {
+// ExportOptions are the flags and arguments of its command.
+type ExportOptions struct {
 	sel    captureSelect
 	Format string
 	Out    string
@@ -473,8 +490,11 @@ type capturesExportOptions struct {
 	To     string
 }
 
-func newCapturesExportCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &capturesExportOptions{}
+// NewCmdExport is `omega-listen captures export`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdExport(f *cmdutil.Factory, runF func(*ExportOptions) error) *cobra.Command {
+	o := &ExportOptions{}
 	cmd := &cobra.Command{
 		Use:   "export [ID...]",
 		Short: "Export deliveries as JSON lines, HAR or curl commands",
@@ -509,6 +529,9 @@ secrets). An existing file is left alone unless --force.`,
 			if err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runCapturesExport(cmd.Context(), f, o, args, q)
 		},
 	}
@@ -520,7 +543,7 @@ secrets). An existing file is left alone unless --force.`,
 	return cmd
 }
 
-func runCapturesExport(ctx context.Context, f *cmdutil.Factory, o *capturesExportOptions, ids []string, q capture.Query) error {
+func runCapturesExport(ctx context.Context, f *cmdutil.Factory, o *ExportOptions, ids []string, q capture.Query) error {
 	if o.Out != "" && o.Out != "-" && !o.Force {
 		if _, err := os.Lstat(o.Out); err == nil {
 			return fmt.Errorf("%s exists: choose another --out, or add --force to replace it", o.Out)
@@ -638,15 +661,19 @@ func writeFileSecret(path string, force bool, write func(io.Writer) error) error
 	return nil
 }
 
-type capturesPruneOptions struct {
+// PruneOptions are the flags and arguments of its command.
+type PruneOptions struct {
 	OlderThan time.Duration
 	Keep      int
 	All       bool
 	Yes       bool
 }
 
-func newCapturesPruneCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &capturesPruneOptions{}
+// NewCmdPrune is `omega-listen captures prune`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdPrune(f *cmdutil.Factory, runF func(*PruneOptions) error) *cobra.Command {
+	o := &PruneOptions{}
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Delete recorded deliveries",
@@ -676,6 +703,9 @@ A running listener also prunes its store as it goes (--retain, default 10000).`,
 			case !o.Yes && !f.IO.InIsTerminal:
 				return cmdutil.Usagef("prune deletes captures for good: add --yes to confirm (input is not a terminal, so it cannot ask)")
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runCapturesPrune(cmd.Context(), f, o, cmd.Flags().Changed("keep"))
 		},
 	}
@@ -689,7 +719,7 @@ A running listener also prunes its store as it goes (--retain, default 10000).`,
 // pruneQuery finds what prune deletes. Captures are in store order, which
 // is the order they were received, so both "older than" and "all but the
 // newest N" are "everything before one capture".
-func pruneQuery(ctx context.Context, st *capture.Store, o *capturesPruneOptions, keep bool) (q capture.Query, none bool, err error) {
+func pruneQuery(ctx context.Context, st *capture.Store, o *PruneOptions, keep bool) (q capture.Query, none bool, err error) {
 	switch {
 	case o.All:
 		return capture.Query{}, false, nil
@@ -714,7 +744,7 @@ func pruneQuery(ctx context.Context, st *capture.Store, o *capturesPruneOptions,
 	}
 }
 
-func runCapturesPrune(ctx context.Context, f *cmdutil.Factory, o *capturesPruneOptions, keep bool) error {
+func runCapturesPrune(ctx context.Context, f *cmdutil.Factory, o *PruneOptions, keep bool) error {
 	st, err := f.OpenStore()
 	if err != nil {
 		return err

@@ -1,3 +1,4 @@
+// Package emulator is `omega-listen emulator`: the built-in Omega emulator on its own.
 package emulator
 
 import (
@@ -9,13 +10,17 @@ import (
 	"github.com/omega-listen/omega-listen/omega/emulator"
 )
 
-type emulatorOptions struct {
+// Options are the flags and arguments of its command.
+type Options struct {
 	Addr   string
 	APIKey string
 }
 
-func NewCmdEmulator(f *cmdutil.Factory) *cobra.Command {
-	o := &emulatorOptions{}
+// NewCmdEmulator is `omega-listen emulator`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdEmulator(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "emulator",
 		Short: "Run the built-in Omega emulator on its own",
@@ -28,6 +33,9 @@ Point any omega-listen command at it with the two variables it prints.`,
   omega-listen endpoints create --url http://127.0.0.1:9/x --events video.process_succeeded`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
 			return runEmulator(f, o)
 		},
 	}
@@ -36,7 +44,7 @@ Point any omega-listen command at it with the two variables it prints.`,
 	return cmd
 }
 
-func runEmulator(f *cmdutil.Factory, o *emulatorOptions) error {
+func runEmulator(f *cmdutil.Factory, o *Options) error {
 	srv, err := emulator.Start(o.Addr, emulator.Options{APIKey: o.APIKey, Logger: f.Logger()})
 	if err != nil {
 		return fmt.Errorf("%w (choose another address with --addr)", err)

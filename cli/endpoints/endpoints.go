@@ -1,3 +1,5 @@
+// Package endpoints is `omega-listen endpoints`: Omega's webhook endpoints (list, create, update, delete,
+// enable, disable, prune the ones crashed runs left).
 package endpoints
 
 import (
@@ -11,6 +13,7 @@ import (
 	"github.com/omega-listen/omega-listen/omega"
 )
 
+// NewCmdEndpoints is `omega-listen endpoints`.
 func NewCmdEndpoints(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "endpoints",
@@ -23,23 +26,27 @@ func NewCmdEndpoints(f *cmdutil.Factory) *cobra.Command {
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(
-		newEndpointsListCmd(f),
-		newEndpointsCreateCmd(f),
-		newEndpointsUpdateCmd(f),
-		newEndpointsDeleteCmd(f),
-		newEndpointsStatusCmd(f, true),
-		newEndpointsStatusCmd(f, false),
-		newEndpointsPruneCmd(f),
+		NewCmdList(f, nil),
+		NewCmdCreate(f, nil),
+		NewCmdUpdate(f, nil),
+		NewCmdDelete(f),
+		NewCmdStatus(f, true),
+		NewCmdStatus(f, false),
+		NewCmdPrune(f, nil),
 	)
 	return cmd
 }
 
-type endpointsListOptions struct {
+// ListOptions are the flags and arguments of its command.
+type ListOptions struct {
 	JSON bool
 }
 
-func newEndpointsListCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &endpointsListOptions{}
+// NewCmdList is `omega-listen endpoints list`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	o := &ListOptions{}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -51,6 +58,9 @@ func newEndpointsListCmd(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runEndpointsList(cmd.Context(), f, c, o)
 		},
 	}
@@ -58,7 +68,7 @@ func newEndpointsListCmd(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func runEndpointsList(ctx context.Context, f *cmdutil.Factory, c *omega.Client, o *endpointsListOptions) error {
+func runEndpointsList(ctx context.Context, f *cmdutil.Factory, c *omega.Client, o *ListOptions) error {
 	eps, err := c.ListEndpoints(ctx)
 	if err != nil {
 		return fmt.Errorf("listing endpoints: %w", err)
@@ -84,15 +94,19 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-type endpointWriteOptions struct {
+// WriteOptions are the flags and arguments of its command.
+type WriteOptions struct {
 	URL         string
 	Events      string
 	Description string
 	JSON        bool
 }
 
-func newEndpointsCreateCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &endpointWriteOptions{}
+// NewCmdCreate is `omega-listen endpoints create`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdCreate(f *cmdutil.Factory, runF func(*WriteOptions) error) *cobra.Command {
+	o := &WriteOptions{}
 	cmd := &cobra.Command{
 		Use:   "create --url URL [--events LIST]",
 		Short: "Create a webhook endpoint",
@@ -106,6 +120,9 @@ func newEndpointsCreateCmd(f *cmdutil.Factory) *cobra.Command {
 			events, err := omega.ParseTypes(o.Events)
 			if err != nil {
 				return cmdutil.Usage(err)
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			c, err := f.CommandClient()
 			if err != nil {
@@ -122,7 +139,7 @@ func newEndpointsCreateCmd(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func addEndpointWriteFlags(cmd *cobra.Command, o *endpointWriteOptions, eventsDefault string) {
+func addEndpointWriteFlags(cmd *cobra.Command, o *WriteOptions, eventsDefault string) {
 	fl := cmd.Flags()
 	fl.StringVar(&o.URL, "url", "", "the URL Omega delivers to")
 	fl.StringVarP(&o.Events, "events", "e", "", "comma-separated event types, or all (default: "+eventsDefault+")")
@@ -131,8 +148,11 @@ func addEndpointWriteFlags(cmd *cobra.Command, o *endpointWriteOptions, eventsDe
 	_ = cmd.RegisterFlagCompletionFunc("events", cmdutil.CompleteEventTypes)
 }
 
-func newEndpointsUpdateCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &endpointWriteOptions{}
+// NewCmdUpdate is `omega-listen endpoints update`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdUpdate(f *cmdutil.Factory, runF func(*WriteOptions) error) *cobra.Command {
+	o := &WriteOptions{}
 	cmd := &cobra.Command{
 		Use:   "update ID [--url URL] [--events LIST] [--description TEXT]",
 		Short: "Change an endpoint's URL, events or description",
@@ -151,6 +171,9 @@ func newEndpointsUpdateCmd(f *cmdutil.Factory) *cobra.Command {
 				if events, err = omega.ParseTypes(o.Events); err != nil {
 					return cmdutil.Usage(err)
 				}
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			c, err := f.CommandClient()
 			if err != nil {
@@ -195,7 +218,8 @@ func Find(ctx context.Context, c *omega.Client, id string) (*omega.Endpoint, err
 	return nil, fmt.Errorf("no endpoint with id %q; `omega-listen endpoints list` shows them", id)
 }
 
-func newEndpointsDeleteCmd(f *cmdutil.Factory) *cobra.Command {
+// NewCmdDelete is `omega-listen endpoints delete`.
+func NewCmdDelete(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "delete ID...",
 		Aliases: []string{"rm"},
@@ -214,7 +238,8 @@ func newEndpointsDeleteCmd(f *cmdutil.Factory) *cobra.Command {
 	}
 }
 
-func newEndpointsStatusCmd(f *cmdutil.Factory, active bool) *cobra.Command {
+// NewCmdStatus is `omega-listen endpoints status`.
+func NewCmdStatus(f *cmdutil.Factory, active bool) *cobra.Command {
 	use, short, verb := "enable", "Activate endpoints so Omega delivers to them", "Enabled"
 	if !active {
 		use, short, verb = "disable", "Deactivate endpoints without deleting them", "Disabled"

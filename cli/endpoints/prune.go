@@ -94,12 +94,16 @@ func Leftovers(ctx context.Context, c *omega.Client, skipID string, probe prober
 	return out, nil
 }
 
-type pruneOptions struct {
+// PruneOptions are the flags and arguments of its command.
+type PruneOptions struct {
 	DryRun bool
 }
 
-func newEndpointsPruneCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &pruneOptions{}
+// NewCmdPrune is `omega-listen endpoints prune`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdPrune(f *cmdutil.Factory, runF func(*PruneOptions) error) *cobra.Command {
+	o := &PruneOptions{}
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Delete endpoints that crashed omega-listen runs left behind",
@@ -113,6 +117,9 @@ Endpoints of listeners that are still running, and endpoints you made yourself, 
 			if err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runPrune(cmd.Context(), f, c, o, HTTPProbe)
 		},
 	}
@@ -120,7 +127,7 @@ Endpoints of listeners that are still running, and endpoints you made yourself, 
 	return cmd
 }
 
-func runPrune(ctx context.Context, f *cmdutil.Factory, c *omega.Client, o *pruneOptions, probe prober) error {
+func runPrune(ctx context.Context, f *cmdutil.Factory, c *omega.Client, o *PruneOptions, probe prober) error {
 	left, err := Leftovers(ctx, c, "", probe)
 	if err != nil {
 		return fmt.Errorf("listing endpoints: %w", err)

@@ -1,3 +1,4 @@
+// Package events is `omega-listen events`: Omega's event history and the event-type catalogue.
 package events
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/omega-listen/omega-listen/text"
 )
 
+// NewCmdEvents is `omega-listen events`.
 func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events",
@@ -25,18 +27,22 @@ func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
   omega-listen events show --endpoint 6323940afc8e1c02d9f3b155 630fac88bd5bb64cf8b24b99`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newEventsListCmd(f), newEventsShowCmd(f), newEventTypesCmd(f))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdTypes(f))
 	return cmd
 }
 
-type eventsOptions struct {
+// Options are the flags and arguments of its command.
+type Options struct {
 	Endpoint string
 	JSON     bool
 	Limit    int
 }
 
-func newEventsListCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &eventsOptions{}
+// NewCmdList is `omega-listen events list`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:     "list [--endpoint ID]",
 		Aliases: []string{"ls"},
@@ -49,6 +55,9 @@ omega-listen running on the data dir.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := defaultEndpoint(f, o); err != nil {
 				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			c, err := f.CommandClient()
 			if err != nil {
@@ -82,8 +91,11 @@ omega-listen running on the data dir.`,
 	return cmd
 }
 
-func newEventsShowCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &eventsOptions{}
+// NewCmdShow is `omega-listen events show`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdShow(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:     "show [--endpoint ID] EVENT_ID",
 		Short:   "Show one event whole: its data and what the endpoint answered",
@@ -92,6 +104,9 @@ func newEventsShowCmd(f *cmdutil.Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := defaultEndpoint(f, o); err != nil {
 				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			c, err := f.CommandClient()
 			if err != nil {
@@ -137,7 +152,8 @@ func printEvent(f *cmdutil.Factory, ev *omega.Event) error {
 	return nil
 }
 
-func newEventTypesCmd(f *cmdutil.Factory) *cobra.Command {
+// NewCmdTypes is `omega-listen events types`.
+func NewCmdTypes(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "types",
 		Short:   "List every Omega event type with its documented state",
@@ -172,7 +188,7 @@ func answerText(r *omega.EventResponse) string {
 
 // defaultEndpoint fills --endpoint, when not given, with the endpoint of
 // the listener running on the data dir.
-func defaultEndpoint(f *cmdutil.Factory, o *eventsOptions) error {
+func defaultEndpoint(f *cmdutil.Factory, o *Options) error {
 	if o.Endpoint != "" {
 		return nil
 	}

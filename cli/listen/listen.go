@@ -1,3 +1,6 @@
+// Package listen is the listen command, `omega-listen` itself: one run that opens the tunnel,
+// registers the endpoint, receives, records and forwards every delivery, and
+// presents them (lines, screen, web page) until it takes everything down again.
 package listen
 
 import (

@@ -1,3 +1,4 @@
+// Package relay is `omega-listen relay`: serve a relay (a self-hosted public URL) and make its tokens.
 package relay
 
 import (
@@ -20,7 +21,8 @@ import (
 	"github.com/omega-listen/omega-listen/tunnel"
 )
 
-type relayServeOptions struct {
+// ServeOptions are the flags and arguments of its command.
+type ServeOptions struct {
 	Addr          string
 	PublicURL     string
 	TLSCert       string
@@ -35,6 +37,7 @@ type relayServeOptions struct {
 	QueueMaxAge   time.Duration
 }
 
+// NewCmdRelay is `omega-listen relay`.
 func NewCmdRelay(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "relay",
@@ -45,11 +48,12 @@ listener is away, the relay keeps the deliveries for it in a durable queue and a
 it comes back they arrive in order, each recorded like any other and marked as queued.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newRelayServeCmd(f), newRelayTokenCmd(f))
+	cmd.AddCommand(NewCmdServe(f, nil), NewCmdToken(f))
 	return cmd
 }
 
-func newRelayTokenCmd(f *cmdutil.Factory) *cobra.Command {
+// NewCmdToken is `omega-listen relay token`.
+func NewCmdToken(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "token NAME",
 		Short: "Print a fresh client token for NAME, as OMEGA_RELAY_TOKENS takes it",
@@ -66,8 +70,11 @@ func newRelayTokenCmd(f *cmdutil.Factory) *cobra.Command {
 	}
 }
 
-func newRelayServeCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &relayServeOptions{MaxBody: 10 << 20, QueueMaxBytes: 1 << 30}
+// NewCmdServe is `omega-listen relay serve`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdServe(f *cmdutil.Factory, runF func(*ServeOptions) error) *cobra.Command {
+	o := &ServeOptions{MaxBody: 10 << 20, QueueMaxBytes: 1 << 30}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the relay",
@@ -81,6 +88,9 @@ GET /healthz answers while it runs.`,
   omega-listen -f 8888 --tunnel relay --relay-url wss://hooks.example.com --relay-token …`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
 			return runRelayServe(cmd.Context(), f, o)
 		},
 	}
@@ -101,7 +111,7 @@ GET /healthz answers while it runs.`,
 	return cmd
 }
 
-func runRelayServe(ctx context.Context, f *cmdutil.Factory, o *relayServeOptions) error {
+func runRelayServe(ctx context.Context, f *cmdutil.Factory, o *ServeOptions) error {
 	pub, err := tunnel.ValidatePublicURL(o.PublicURL)
 	if err != nil {
 		if strings.TrimSpace(o.PublicURL) == "" {

@@ -1,3 +1,4 @@
+// Package replay is `omega-listen replay`: send recorded deliveries (or Omega's own history) to the app again.
 package replay
 
 import (
@@ -21,7 +22,8 @@ import (
 	"github.com/omega-listen/omega-listen/replay"
 )
 
-type replayOptions struct {
+// Options are the flags and arguments of its command.
+type Options struct {
 	IDs         []string
 	Last        int
 	Types       []string
@@ -41,17 +43,20 @@ type replayOptions struct {
 	Endpoint    string
 }
 
-// replayConfig is replayOptions checked, with nothing read yet.
-type replayConfig struct {
-	opts    *replayOptions
+// config is Options checked, with nothing read yet.
+type config struct {
+	opts    *Options
 	sel     replay.Selector
 	to      *url.URL // nil: each capture's own target
 	headers http.Header
 	json    bool
 }
 
-func NewCmdReplay(f *cmdutil.Factory) *cobra.Command {
-	o := &replayOptions{}
+// NewCmdReplay is `omega-listen replay`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdReplay(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "replay [ID...]",
 		Short: "Send recorded deliveries to your app again",
@@ -111,6 +116,9 @@ Exit status: 0 if every replay got a 2xx, 1 if any did not (so scripts and CI ca
 			if err != nil {
 				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runReplay(cmd.Context(), f, cfg)
 		},
 	}
@@ -137,8 +145,8 @@ Exit status: 0 if every replay got a 2xx, 1 if any did not (so scripts and CI ca
 }
 
 // checkReplay checks the flags without reading anything.
-func checkReplay(o *replayOptions) (*replayConfig, error) {
-	cfg := &replayConfig{opts: o}
+func checkReplay(o *Options) (*config, error) {
+	cfg := &config{opts: o}
 	var err error
 	if cfg.json, err = cmdutil.ParseFormat(o.Format); err != nil {
 		return nil, err
@@ -192,7 +200,7 @@ func checkReplay(o *replayOptions) (*replayConfig, error) {
 	return cfg, nil
 }
 
-func runReplay(ctx context.Context, f *cmdutil.Factory, cfg *replayConfig) error {
+func runReplay(ctx context.Context, f *cmdutil.Factory, cfg *config) error {
 	o := cfg.opts
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -310,7 +318,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, cfg *replayConfig) error
 
 // fromOmega fetches the event --from-omega names and works out where it
 // goes: --to, else the running listener's target.
-func fromOmega(ctx context.Context, f *cmdutil.Factory, cfg *replayConfig) (*capture.Capture, string, error) {
+func fromOmega(ctx context.Context, f *cmdutil.Factory, cfg *config) (*capture.Capture, string, error) {
 	o := cfg.opts
 	dir, err := f.DataDir()
 	if err != nil {
@@ -347,7 +355,7 @@ func fromOmega(ctx context.Context, f *cmdutil.Factory, cfg *replayConfig) (*cap
 
 // editBodies applies --set and --edit, returning the changed bodies by
 // capture ID. Nothing is sent if any capture cannot be edited.
-func editBodies(ctx context.Context, f *cmdutil.Factory, origs []*capture.Capture, o *replayOptions) (map[string][]byte, error) {
+func editBodies(ctx context.Context, f *cmdutil.Factory, origs []*capture.Capture, o *Options) (map[string][]byte, error) {
 	if len(o.Sets) == 0 && !o.Edit {
 		return nil, nil
 	}
@@ -381,7 +389,7 @@ func editBodies(ctx context.Context, f *cmdutil.Factory, origs []*capture.Captur
 }
 
 // dryRun prints what each replay would send.
-func dryRun(f *cmdutil.Factory, p *lines.Printer, r *replay.Replayer, fwd *inspector.Forwarder, cfg *replayConfig, origs []*capture.Capture, to string, bodies map[string][]byte) error {
+func dryRun(f *cmdutil.Factory, p *lines.Printer, r *replay.Replayer, fwd *inspector.Forwarder, cfg *config, origs []*capture.Capture, to string, bodies map[string][]byte) error {
 	for _, c := range origs {
 		body, edited := bodies[c.ID]
 		pl, err := r.Plan(c, to, body)

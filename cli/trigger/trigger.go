@@ -1,3 +1,5 @@
+// Package trigger is `omega-listen trigger`: ask Omega (or the emulator) for a sample delivery to the
+// running listener.
 package trigger
 
 import (
@@ -22,7 +24,8 @@ import (
 	"github.com/omega-listen/omega-listen/replay"
 )
 
-type triggerOptions struct {
+// Options are the flags and arguments of its command.
+type Options struct {
 	Count int
 	To    string
 	JSON  bool
@@ -32,8 +35,11 @@ type triggerOptions struct {
 	Data string
 }
 
-func NewCmdTrigger(f *cmdutil.Factory) *cobra.Command {
-	o := &triggerOptions{}
+// NewCmdTrigger is `omega-listen trigger`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdTrigger(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "trigger TYPE...",
 		Short: "Send sample events through a running omega-listen",
@@ -65,6 +71,9 @@ With --to, the sample is posted to any URL.`,
 			if o.Count < 1 || o.Count > 1000 {
 				return cmdutil.Usagef("--count must be between 1 and 1000")
 			}
+			if runF != nil {
+				return runF(o)
+			}
 			return runTrigger(cmd.Context(), f, o, args)
 		},
 	}
@@ -90,7 +99,7 @@ type Result struct {
 	Duration   time.Duration `json:"duration_ns"`
 }
 
-func runTrigger(ctx context.Context, f *cmdutil.Factory, o *triggerOptions, types []string) error {
+func runTrigger(ctx context.Context, f *cmdutil.Factory, o *Options, types []string) error {
 	var results []Result
 	custom, err := sampleCustomizer(o)
 	if err != nil {
@@ -319,7 +328,7 @@ func Text(r Result) string {
 
 // sampleCustomizer turns --data and --set into a func that rewrites a
 // sample body; nil when neither is given.
-func sampleCustomizer(o *triggerOptions) (func([]byte) ([]byte, error), error) {
+func sampleCustomizer(o *Options) (func([]byte) ([]byte, error), error) {
 	if o.Data == "" && len(o.Sets) == 0 {
 		return nil, nil
 	}

@@ -1,3 +1,4 @@
+// Package wait is `omega-listen wait`: block until a delivery of a type arrives (or has), for scripts and CI.
 package wait
 
 import (
@@ -17,7 +18,8 @@ import (
 	"github.com/omega-listen/omega-listen/omega"
 )
 
-type waitOptions struct {
+// Options are the flags and arguments of its command.
+type Options struct {
 	Types   []string
 	Timeout time.Duration
 	Expect  string
@@ -25,8 +27,11 @@ type waitOptions struct {
 	Format  string
 }
 
-func NewCmdWait(f *cmdutil.Factory) *cobra.Command {
-	o := &waitOptions{}
+// NewCmdWait is `omega-listen wait`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdWait(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "wait --type TYPE [--expect 2xx] [--timeout DUR]",
 		Short: "Wait until the running listener forwards a delivery, for scripts and CI",
@@ -53,6 +58,9 @@ when the event may already have arrived, as after a trigger.`,
   omega-listen wait --type video.process_failed --expect 4xx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
 			return runWait(cmd.Context(), f, o)
 		},
 	}
@@ -88,7 +96,7 @@ func parseExpect(s string) (expectation, error) {
 	return nil, fmt.Errorf("--expect %q: use 2xx, 3xx, 4xx, 5xx, a status such as 202, failed, or any", s)
 }
 
-func runWait(ctx context.Context, f *cmdutil.Factory, o *waitOptions) error {
+func runWait(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	types, err := omega.ParseTypes(strings.Join(o.Types, ","))
 	if err != nil {
 		return cmdutil.Usagef("--type: %v", err)

@@ -1,3 +1,5 @@
+// Package web is `omega-listen web`: the web inspector over the store, without a listener; and the
+// web inspector's address, listener and actions, which listen shares.
 package web
 
 import (
@@ -85,15 +87,19 @@ func ValidAddr(v string) error {
 	return nil
 }
 
-type webOptions struct {
+// Options are the flags and arguments of its command.
+type Options struct {
 	Addr    string
 	To      string
 	Timeout time.Duration
 	Headers []string
 }
 
-func NewCmdWeb(f *cmdutil.Factory) *cobra.Command {
-	o := &webOptions{}
+// NewCmdWeb is `omega-listen web`.
+// runF, when not nil, is called with the checked options instead of
+// running (tests see what the flags parse to).
+func NewCmdWeb(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
 	cmd := &cobra.Command{
 		Use:   "web",
 		Short: "Open the web inspector over the capture store, with no listener",
@@ -107,6 +113,9 @@ The page and its API listen on loopback; see the README for the API.`,
   omega-listen web --to http://localhost:9999/webhook --addr 127.0.0.1:4141`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
 			return runWeb(cmd, f, o)
 		},
 	}
@@ -118,7 +127,7 @@ The page and its API listen on loopback; see the README for the API.`,
 	return cmd
 }
 
-func runWeb(cmd *cobra.Command, f *cmdutil.Factory, o *webOptions) error {
+func runWeb(cmd *cobra.Command, f *cmdutil.Factory, o *Options) error {
 	if err := ValidAddr(o.Addr); err != nil || o.Addr == "off" {
 		return cmdutil.Usagef("--addr %q: want HOST:PORT", o.Addr)
 	}
