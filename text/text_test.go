@@ -1,6 +1,7 @@
 package text
 
 import (
+	"cmp"
 	"os/exec"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestParseBytes(t *testing.T) {
 		{"99999999T", 0, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
+		t.Run(cmp.Or(tt.in, "empty"), func(t *testing.T) {
 			got, err := ParseBytes(tt.in)
 			if (err != nil) != tt.err || got != tt.want {
 				t.Errorf("ParseBytes(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.err)
