@@ -1530,11 +1530,13 @@ func TestDrillOversizedHeaders(t *testing.T) {
 		{"one 32 KiB header", "X-Ok: " + strings.Repeat("b", 32<<10) + "\r\n", 200},
 	}
 	for _, tc := range cases {
-		st, _ := rawExchange(t, u.Host, head(tc.extra), 1, time.Second)
-		// 200 stands for "forwarded": any of the app's answers.
-		if len(st) != 1 || st[0] != tc.want && !(tc.want == 200 && slices.Contains(appStatuses, st[0])) {
-			t.Errorf("%s: answered %v, want %d", tc.name, st, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := rawExchange(t, u.Host, head(tc.extra), 1, time.Second)
+			// 200 stands for "forwarded": any of the app's answers.
+			if len(st) != 1 || st[0] != tc.want && !(tc.want == 200 && slices.Contains(appStatuses, st[0])) {
+				t.Errorf("%s: answered %v, want %d", tc.name, st, tc.want)
+			}
+		})
 	}
 	seen, _, _ := app.snapshot()
 	if len(seen) != 1 {
@@ -1589,10 +1591,12 @@ func TestDrillSmuggling(t *testing.T) {
 		{"Content-Length and chunked", h + "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n" + smuggled, []int{400}},
 	}
 	for _, tc := range cases {
-		st, closed := rawExchange(t, u.Host, tc.raw, 1, time.Second)
-		if len(st) != 1 || !slices.Contains(tc.want, st[0]) || !closed {
-			t.Errorf("%s: answered %v (connection closed: %v), want one of %v then close", tc.name, st, closed, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			st, closed := rawExchange(t, u.Host, tc.raw, 1, time.Second)
+			if len(st) != 1 || !slices.Contains(tc.want, st[0]) || !closed {
+				t.Errorf("%s: answered %v (connection closed: %v), want one of %v then close", tc.name, st, closed, tc.want)
+			}
+		})
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -1822,9 +1826,11 @@ func TestDecodeProcAddr(t *testing.T) {
 		"00000000:0050":                         "0.0.0.0:80",
 		"00000000000000000000000001000000:0016": "[::1]:22",
 	} {
-		if got := decodeProcAddr(in); got != want {
-			t.Errorf("decodeProcAddr(%s) = %s, want %s", in, got, want)
-		}
+		t.Run(want, func(t *testing.T) {
+			if got := decodeProcAddr(in); got != want {
+				t.Errorf("decodeProcAddr(%s) = %s, want %s", in, got, want)
+			}
+		})
 	}
 }
 
@@ -1895,10 +1901,12 @@ func TestDrillSecretsNeverLeak(t *testing.T) {
 		})
 		// The other commands that hold the key.
 		for _, args := range [][]string{{"endpoints", "list"}, {"events", "list"}, {"captures", "list"}} {
-			_, o, e := runToExit(t, env, append(args, "--data-dir", p.dataDir, "--debug")...)
-			if strings.Contains(o+e, key) || strings.Contains(o+e, ngrokToken) {
-				t.Errorf("%v printed a secret:\n%s%s", args, o, e)
-			}
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				_, o, e := runToExit(t, env, append(args, "--data-dir", p.dataDir, "--debug")...)
+				if strings.Contains(o+e, key) || strings.Contains(o+e, ngrokToken) {
+					t.Errorf("%v printed a secret:\n%s%s", args, o, e)
+				}
+			})
 		}
 	})
 	t.Run("emulated", func(t *testing.T) {

@@ -116,32 +116,35 @@ func TestWrongKeyExitsOneAndSaysWhatToFix(t *testing.T) {
 func TestUsageErrorsExitTwo(t *testing.T) {
 	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
 	tests := []struct {
+		name string
 		args []string
 		want string
 	}{
-		{[]string{}, "--forward is required"},
-		{[]string{"--forward", "8888", "--events", "video.nope"}, `unknown event type "video.nope"; valid types: video.process_failed`},
-		{[]string{"--forward", "8888", "--format", "xml"}, "--format"},
-		{[]string{"--forward", "8888", "--tunnel", "carrier-pigeon"}, "--tunnel"},
-		{[]string{"--forward", "8888", "--max-body", "lots"}, "max-body"},
-		{[]string{"--forward", "8888", "--token", "short"}, "--token"},
-		{[]string{"--forward", "8888", "--public-url", "https://x.test"}, "--public-url is for --tunnel none"},
-		{[]string{"--forward", "8888", "--emulate", "--tunnel", "ngrok"}, "--emulate"},
-		{[]string{"--forward", "8888", "-H", "bad header"}, "-H"},
-		{[]string{"--bogus-flag"}, "unknown flag"},
-		{[]string{"nosuchcommand"}, "unknown command"},
-		{[]string{"endpoints", "delete"}, "give one or more endpoint IDs (`omega-listen endpoints list` shows them)"},
-		{[]string{"captures", "show"}, "give one capture ID (`omega-listen captures list` shows them)"},
-		{[]string{"captures", "show", "a", "b"}, "2 arguments, but omega-listen captures show takes one capture ID"},
-		{[]string{"trigger"}, "give one or more event types"},
-		{[]string{"replay", "--last", "0"}, "--last must be at least 1"},
-		{[]string{"trigger", "video.nope"}, "unknown event type"},
+		{"no forward", []string{}, "--forward is required"},
+		{"unknown event type", []string{"--forward", "8888", "--events", "video.nope"}, `unknown event type "video.nope"; valid types: video.process_failed`},
+		{"unknown format", []string{"--forward", "8888", "--format", "xml"}, "--format"},
+		{"unknown tunnel", []string{"--forward", "8888", "--tunnel", "carrier-pigeon"}, "--tunnel"},
+		{"max-body not a size", []string{"--forward", "8888", "--max-body", "lots"}, "max-body"},
+		{"short token", []string{"--forward", "8888", "--token", "short"}, "--token"},
+		{"public URL with a tunnel", []string{"--forward", "8888", "--public-url", "https://x.test"}, "--public-url is for --tunnel none"},
+		{"emulate with ngrok", []string{"--forward", "8888", "--emulate", "--tunnel", "ngrok"}, "--emulate"},
+		{"bad header", []string{"--forward", "8888", "-H", "bad header"}, "-H"},
+		{"unknown flag", []string{"--bogus-flag"}, "unknown flag"},
+		{"unknown command", []string{"nosuchcommand"}, "unknown command"},
+		{"endpoints delete without IDs", []string{"endpoints", "delete"}, "give one or more endpoint IDs (`omega-listen endpoints list` shows them)"},
+		{"captures show without an ID", []string{"captures", "show"}, "give one capture ID (`omega-listen captures list` shows them)"},
+		{"captures show with two IDs", []string{"captures", "show", "a", "b"}, "2 arguments, but omega-listen captures show takes one capture ID"},
+		{"trigger without a type", []string{"trigger"}, "give one or more event types"},
+		{"replay last 0", []string{"replay", "--last", "0"}, "--last must be at least 1"},
+		{"trigger an unknown type", []string{"trigger", "video.nope"}, "unknown event type"},
 	}
 	for _, tt := range tests {
-		code, _, errs := clitest.Run(t, env, tt.args...)
-		if code != 2 || !strings.Contains(errs, tt.want) {
-			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := clitest.Run(t, env, tt.args...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.want)
+			}
+		})
 	}
 }
 

@@ -50,17 +50,19 @@ func TestFormatJSONEverywhere(t *testing.T) {
 		{"captures", "list", "--json"},
 		{"events", "list", "--format", "json"},
 	} {
-		code, out, errs := clitest.Run(t, env, args...)
-		if args[0] == "events" {
-			// No listener now: events needs --endpoint; the flag itself parses.
-			if code != cli.ExitUsage || strings.Contains(errs, "unknown flag") {
-				t.Errorf("%v: %d %s", args, code, errs)
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errs := clitest.Run(t, env, args...)
+			if args[0] == "events" {
+				// No listener now: events needs --endpoint; the flag itself parses.
+				if code != cli.ExitUsage || strings.Contains(errs, "unknown flag") {
+					t.Errorf("%v: %d %s", args, code, errs)
+				}
+				return
 			}
-			continue
-		}
-		if code != 0 || !json.Valid([]byte(out)) {
-			t.Errorf("%v: %d %q %s", args, code, out, errs)
-		}
+			if code != 0 || !json.Valid([]byte(out)) {
+				t.Errorf("%v: %d %q %s", args, code, out, errs)
+			}
+		})
 	}
 	if code, _, errs := clitest.Run(t, env, "captures", "list", "--format", "yaml"); code != cli.ExitUsage {
 		t.Errorf("--format yaml: %d %s", code, errs)

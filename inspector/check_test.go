@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -117,9 +118,11 @@ func TestCheckNothingListening(t *testing.T) {
 
 func TestCheckExtraHeader(t *testing.T) {
 	for _, bad := range []string{"Content-Length", "transfer-encoding", "Connection", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Authorization", HeaderCapture, HeaderReplay} {
-		if err := CheckExtraHeader(bad); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
+		t.Run(bad, func(t *testing.T) {
+			if err := CheckExtraHeader(bad); err == nil {
+				t.Errorf("%s accepted", bad)
+			}
+		})
 	}
 	if err := CheckExtraHeader("content-length"); err == nil || !strings.Contains(err.Error(), "worked out from each delivery's body") {
 		t.Errorf("Content-Length: %v", err)
@@ -128,9 +131,11 @@ func TestCheckExtraHeader(t *testing.T) {
 		t.Errorf("Connection: %v", err)
 	}
 	for _, good := range []string{"Host", "Authorization", "X-Env", "User-Agent"} {
-		if err := CheckExtraHeader(good); err != nil {
-			t.Errorf("%s refused: %v", good, err)
-		}
+		t.Run(good, func(t *testing.T) {
+			if err := CheckExtraHeader(good); err != nil {
+				t.Errorf("%s refused: %v", good, err)
+			}
+		})
 	}
 }
 
@@ -138,23 +143,25 @@ func TestCheckExtraHeader(t *testing.T) {
 // delivery came with is kept (joined with the target's), whichever client.
 func TestHostAndQuery(t *testing.T) {
 	for _, useTransport := range []bool{false, true} {
-		var gotHost, gotQuery string
-		r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
-			gotHost, gotQuery = r.Host, r.URL.RawQuery
-		}, func(_ *HandlerOptions, fo *ForwarderOptions) {
-			fo.Headers = http.Header{"Host": {"myapp.test"}}
-			fo.Target, _ = url.Parse(fo.Target.String() + "?from=target")
-			if useTransport {
-				fo.Transport = newTransport(nil)
+		t.Run(fmt.Sprintf("transport=%v", useTransport), func(t *testing.T) {
+			var gotHost, gotQuery string
+			r := newRig(t, func(w http.ResponseWriter, r *http.Request) {
+				gotHost, gotQuery = r.Host, r.URL.RawQuery
+			}, func(_ *HandlerOptions, fo *ForwarderOptions) {
+				fo.Headers = http.Header{"Host": {"myapp.test"}}
+				fo.Target, _ = url.Parse(fo.Target.String() + "?from=target")
+				if useTransport {
+					fo.Transport = newTransport(nil)
+				}
+			})
+			resp, _ := r.do("POST", r.h.Path()+"?attempt=2&x=%2F", nil, strings.NewReader("{}"))
+			if resp.StatusCode != 200 || gotHost != "myapp.test" || gotQuery != "from=target&attempt=2&x=%2F" {
+				t.Errorf("transport %v: status %d, app saw Host %q query %q", useTransport, resp.StatusCode, gotHost, gotQuery)
+			}
+			c := r.rec.only(t, "finished")
+			if !strings.HasSuffix(c.Target, "?from=target&attempt=2&x=%2F") || c.Path != RedactedPath+"?attempt=2&x=%2F" {
+				t.Errorf("stored target %q path %q", c.Target, c.Path)
 			}
 		})
-		resp, _ := r.do("POST", r.h.Path()+"?attempt=2&x=%2F", nil, strings.NewReader("{}"))
-		if resp.StatusCode != 200 || gotHost != "myapp.test" || gotQuery != "from=target&attempt=2&x=%2F" {
-			t.Errorf("transport %v: status %d, app saw Host %q query %q", useTransport, resp.StatusCode, gotHost, gotQuery)
-		}
-		c := r.rec.only(t, "finished")
-		if !strings.HasSuffix(c.Target, "?from=target&attempt=2&x=%2F") || c.Path != RedactedPath+"?attempt=2&x=%2F" {
-			t.Errorf("stored target %q path %q", c.Target, c.Path)
-		}
 	}
 }

@@ -535,11 +535,16 @@ func TestDirectAppDown(t *testing.T) {
 	u, _ := url.Parse("http://" + ln.Addr().String() + "/hook")
 	ln.Close()
 	direct, transport := forwarders(t, ForwarderOptions{Target: u})
-	for i, f := range []*Forwarder{direct, transport} {
-		res := f.Forward(context.Background(), Request{Body: []byte("x")})
-		if res.ErrKind != ErrRefused || res.Err == nil || res.Err.Error() != "could not reach "+u.String()+": connection refused" {
-			t.Errorf("forwarder %d: kind %s err %v", i, res.ErrKind, res.Err)
-		}
+	for i, tc := range []struct {
+		name string
+		f    *Forwarder
+	}{{"direct", direct}, {"transport", transport}} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.f.Forward(context.Background(), Request{Body: []byte("x")})
+			if res.ErrKind != ErrRefused || res.Err == nil || res.Err.Error() != "could not reach "+u.String()+": connection refused" {
+				t.Errorf("forwarder %d: kind %s err %v", i, res.ErrKind, res.Err)
+			}
+		})
 	}
 }
 

@@ -163,26 +163,29 @@ func TestForwardErrorText(t *testing.T) {
 		return &net.OpError{Op: op, Net: "tcp", Err: os.NewSyscallError("connect", err)}
 	}
 	tests := []struct {
+		name string
 		kind ErrKind
 		err  error
 		want string
 	}{
-		{ErrRefused, opErr("dial", syscall.ECONNREFUSED), "could not reach " + u + ": connection refused"},
-		{ErrRefused, &net.OpError{Op: "dial", Err: &net.DNSError{Name: "nohost", IsNotFound: true}}, "could not reach " + u + ": unknown host nohost"},
-		{ErrRefused, &net.OpError{Op: "dial", Err: errors.New("i/o timeout")}, "could not reach " + u + ": i/o timeout"},
-		{ErrTimeout, context.DeadlineExceeded, u + " did not answer within 30s"},
-		{ErrOther, opErr("read", syscall.ECONNRESET), "forwarding to " + u + " failed: connection reset by the app"},
-		{ErrOther, fmt.Errorf("reading the answer: %w", io.ErrUnexpectedEOF), "forwarding to " + u + " failed: the app closed the connection before a complete answer"},
-		{ErrOther, errors.New("something odd"), "forwarding to " + u + " failed: something odd"},
+		{"refused", ErrRefused, opErr("dial", syscall.ECONNREFUSED), "could not reach " + u + ": connection refused"},
+		{"unknown host", ErrRefused, &net.OpError{Op: "dial", Err: &net.DNSError{Name: "nohost", IsNotFound: true}}, "could not reach " + u + ": unknown host nohost"},
+		{"dial timeout", ErrRefused, &net.OpError{Op: "dial", Err: errors.New("i/o timeout")}, "could not reach " + u + ": i/o timeout"},
+		{"no answer in time", ErrTimeout, context.DeadlineExceeded, u + " did not answer within 30s"},
+		{"reset by the app", ErrOther, opErr("read", syscall.ECONNRESET), "forwarding to " + u + " failed: connection reset by the app"},
+		{"answer cut short", ErrOther, fmt.Errorf("reading the answer: %w", io.ErrUnexpectedEOF), "forwarding to " + u + " failed: the app closed the connection before a complete answer"},
+		{"anything else", ErrOther, errors.New("something odd"), "forwarding to " + u + " failed: something odd"},
 	}
 	for _, tt := range tests {
-		e := &ForwardError{Kind: tt.kind, URL: u, Timeout: 30 * time.Second, Err: tt.err}
-		if got := e.Error(); got != tt.want {
-			t.Errorf("%s %v: %q, want %q", tt.kind, tt.err, got, tt.want)
-		}
-		if !errors.Is(e, tt.err) {
-			t.Errorf("ForwardError does not unwrap to %v", tt.err)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			e := &ForwardError{Kind: tt.kind, URL: u, Timeout: 30 * time.Second, Err: tt.err}
+			if got := e.Error(); got != tt.want {
+				t.Errorf("%s %v: %q, want %q", tt.kind, tt.err, got, tt.want)
+			}
+			if !errors.Is(e, tt.err) {
+				t.Errorf("ForwardError does not unwrap to %v", tt.err)
+			}
+		})
 	}
 }
 
@@ -191,21 +194,24 @@ func TestClassify(t *testing.T) {
 	defer cancel()
 	live := context.Background()
 	tests := []struct {
+		name string
 		ctx  context.Context
 		err  error
 		want ErrKind
 	}{
-		{expired, errors.New("net/http: request canceled"), ErrTimeout},
-		{live, context.DeadlineExceeded, ErrTimeout},
-		{live, &net.OpError{Op: "dial", Err: errors.New("no route")}, ErrRefused},
-		{live, syscall.ECONNREFUSED, ErrRefused},
-		{live, &net.OpError{Op: "read", Err: syscall.ECONNRESET}, ErrOther},
-		{live, io.EOF, ErrOther},
-		{live, context.Canceled, ErrOther},
+		{"cancelled after the deadline", expired, errors.New("net/http: request canceled"), ErrTimeout},
+		{"deadline exceeded", live, context.DeadlineExceeded, ErrTimeout},
+		{"dial failed", live, &net.OpError{Op: "dial", Err: errors.New("no route")}, ErrRefused},
+		{"refused", live, syscall.ECONNREFUSED, ErrRefused},
+		{"reset", live, &net.OpError{Op: "read", Err: syscall.ECONNRESET}, ErrOther},
+		{"EOF", live, io.EOF, ErrOther},
+		{"cancelled", live, context.Canceled, ErrOther},
 	}
 	for _, tt := range tests {
-		if got := classify(tt.ctx, tt.err); got != tt.want {
-			t.Errorf("classify(%v) = %s, want %s", tt.err, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classify(tt.ctx, tt.err); got != tt.want {
+				t.Errorf("classify(%v) = %s, want %s", tt.err, got, tt.want)
+			}
+		})
 	}
 }

@@ -314,22 +314,22 @@ func TestAppClosesConnectionAnswers502(t *testing.T) {
 }
 
 func TestWrongPathIs404AndRecorded(t *testing.T) {
-	paths := []string{
-		"/",
-		"/omega/",
-		"/omega/" + testToken + "/",
-		"/omega/" + testToken + "x",
-		"/omega/" + testToken[:len(testToken)-1],
-		"/OMEGA/" + testToken,
-		"/omega/%74" + testToken[1:], // the token's first letter, escaped
-		"/omega//" + testToken,
-		"/x/../omega/" + testToken,
-		"/wp-login.php?probe=1",
+	paths := []struct{ name, p string }{
+		{"root", "/"},
+		{"no token", "/omega/"},
+		{"trailing slash", "/omega/" + testToken + "/"},
+		{"token and more", "/omega/" + testToken + "x"},
+		{"token cut short", "/omega/" + testToken[:len(testToken)-1]},
+		{"upper-case prefix", "/OMEGA/" + testToken},
+		{"token's first letter escaped", "/omega/%74" + testToken[1:]},
+		{"double slash", "/omega//" + testToken},
+		{"dot-dot", "/x/../omega/" + testToken},
+		{"a probe", "/wp-login.php?probe=1"},
 	}
-	for _, p := range paths {
-		t.Run(p, func(t *testing.T) {
+	for _, tc := range paths {
+		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, nil)
-			req := "POST " + p + " HTTP/1.1\r\nHost: x\r\nX-Probe: yes\r\nContent-Length: 2\r\n\r\n{}"
+			req := "POST " + tc.p + " HTTP/1.1\r\nHost: x\r\nX-Probe: yes\r\nContent-Length: 2\r\n\r\n{}"
 			resp, body := rawRequest(t, r.srv.Listener.Addr().String(), req)
 			r.h.Wait(context.Background())
 			if resp.StatusCode != 404 || string(body) != "not found\n" {
@@ -339,7 +339,7 @@ func TestWrongPathIs404AndRecorded(t *testing.T) {
 				t.Errorf("app got %d requests, want none", n)
 			}
 			c := r.rec.only(t, "recorded")
-			if !c.Flags.Has(capture.FlagRejected) || c.RejectReason != "wrong path" || c.Path != p || c.Method != "POST" ||
+			if !c.Flags.Has(capture.FlagRejected) || c.RejectReason != "wrong path" || c.Path != tc.p || c.Method != "POST" ||
 				c.Body != nil || c.Headers.Get("X-Probe") != "yes" || c.RemoteAddr == "" || c.SentStatus != 404 ||
 				c.State != capture.StateDone || c.Outcome() != capture.OutcomeRejected {
 				t.Errorf("recorded %+v", c)
@@ -694,14 +694,14 @@ func TestNewHandlerPanicsOnMissingParts(t *testing.T) {
 		"no forwarder": {Token: testToken, Recorder: &fakeRecorder{}},
 		"no recorder":  {Token: testToken, Forwarder: fwd},
 	} {
-		func() {
+		t.Run(name, func(t *testing.T) {
 			defer func() {
 				if recover() == nil {
 					t.Errorf("%s: NewHandler did not panic", name)
 				}
 			}()
 			NewHandler(o)
-		}()
+		})
 	}
 }
 
@@ -710,9 +710,11 @@ func TestFormatSize(t *testing.T) {
 		10 << 20: "10 MiB", 11 << 20: "11 MiB", 1536 << 10: "1.5 MiB", 1024: "1 KiB",
 		1500: "1.5 KiB", 999: "999 bytes", 0: "0 bytes",
 	} {
-		if got := text.Bytes(n); got != want {
-			t.Errorf("text.Bytes(%d) = %q, want %q", n, got, want)
-		}
+		t.Run(want, func(t *testing.T) {
+			if got := text.Bytes(n); got != want {
+				t.Errorf("text.Bytes(%d) = %q, want %q", n, got, want)
+			}
+		})
 	}
 }
 

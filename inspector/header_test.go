@@ -35,9 +35,11 @@ func TestIsHopByHop(t *testing.T) {
 		{"Host", false}, // not hop-by-hop; the Forwarder drops it separately
 	}
 	for _, tt := range tests {
-		if got := isHopByHop(tt.key, conn); got != tt.want {
-			t.Errorf("isHopByHop(%q) = %v, want %v", tt.key, got, tt.want)
-		}
+		t.Run(tt.key, func(t *testing.T) {
+			if got := isHopByHop(tt.key, conn); got != tt.want {
+				t.Errorf("isHopByHop(%q) = %v, want %v", tt.key, got, tt.want)
+			}
+		})
 	}
 }
 

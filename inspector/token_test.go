@@ -25,35 +25,38 @@ func TestNewToken(t *testing.T) {
 
 func TestValidToken(t *testing.T) {
 	tests := []struct {
+		name    string
 		tok     string
 		wantErr string
 	}{
-		{tok: "abcdefghijklmnopqrstuv"},
-		{tok: "ABCDEFGHIJ_0123456789-xyz"},
-		{tok: strings.Repeat("a", 200)},
-		{tok: "", wantErr: "0 characters long"},
-		{tok: "abcdefghijklmnopqrstu", wantErr: "21 characters long"},
-		{tok: "abcdefghijklmnopqrstu/", wantErr: "position 22"},
-		{tok: "abcdefghij klmnopqrstuv", wantErr: "not allowed"},
-		{tok: "abcdefghijklmnopqrstuv=", wantErr: "not allowed"},
-		{tok: "abcdefghijklmnopqrstuv%2F", wantErr: "not allowed"},
-		{tok: "abcdefghijklmnopqrstuvé", wantErr: "not allowed"},
+		{name: "22 characters", tok: "abcdefghijklmnopqrstuv"},
+		{name: "every kind of allowed character", tok: "ABCDEFGHIJ_0123456789-xyz"},
+		{name: "200 characters", tok: strings.Repeat("a", 200)},
+		{name: "empty", tok: "", wantErr: "0 characters long"},
+		{name: "21 characters", tok: "abcdefghijklmnopqrstu", wantErr: "21 characters long"},
+		{name: "slash", tok: "abcdefghijklmnopqrstu/", wantErr: "position 22"},
+		{name: "space", tok: "abcdefghij klmnopqrstuv", wantErr: "not allowed"},
+		{name: "equals sign", tok: "abcdefghijklmnopqrstuv=", wantErr: "not allowed"},
+		{name: "escaped slash", tok: "abcdefghijklmnopqrstuv%2F", wantErr: "not allowed"},
+		{name: "non-ASCII", tok: "abcdefghijklmnopqrstuvé", wantErr: "not allowed"},
 	}
 	for _, tt := range tests {
-		err := ValidToken(tt.tok)
-		switch {
-		case tt.wantErr == "" && err != nil:
-			t.Errorf("ValidToken(%q) = %v, want nil", tt.tok, err)
-		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("ValidToken(%q) = %v, want error containing %q", tt.tok, err, tt.wantErr)
-		case err != nil && !strings.Contains(err.Error(), "use at least 22 characters"):
-			t.Errorf("ValidToken(%q) error %q does not say what to do", tt.tok, err)
-		case err != nil && strings.Contains(err.Error(), "--"):
-			t.Errorf("ValidToken(%q) error %q names a flag: the command layer does that", tt.tok, err)
-		}
-		if te := (*TokenError)(nil); err != nil && (!errors.As(err, &te) || te.Len != len(tt.tok)) {
-			t.Errorf("ValidToken(%q) = %v, want a TokenError of length %d", tt.tok, err, len(tt.tok))
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidToken(tt.tok)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("ValidToken(%q) = %v, want nil", tt.tok, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("ValidToken(%q) = %v, want error containing %q", tt.tok, err, tt.wantErr)
+			case err != nil && !strings.Contains(err.Error(), "use at least 22 characters"):
+				t.Errorf("ValidToken(%q) error %q does not say what to do", tt.tok, err)
+			case err != nil && strings.Contains(err.Error(), "--"):
+				t.Errorf("ValidToken(%q) error %q names a flag: the command layer does that", tt.tok, err)
+			}
+			if te := (*TokenError)(nil); err != nil && (!errors.As(err, &te) || te.Len != len(tt.tok)) {
+				t.Errorf("ValidToken(%q) = %v, want a TokenError of length %d", tt.tok, err, len(tt.tok))
+			}
+		})
 	}
 }
 

@@ -70,38 +70,43 @@ func TestQueueReopenAndTornTail(t *testing.T) {
 func TestParseTokens(t *testing.T) {
 	long := strings.Repeat("k", MinTokenLen)
 	good := []struct {
+		name string
 		in   string
 		want map[string]string
 	}{
-		{"alice:" + long, map[string]string{"alice": long}},
-		{" alice:" + long + " , bob:" + long + "2", map[string]string{"alice": long, "bob": long + "2"}},
-		{"# team\nalice:" + long + "\n\nbob:" + long + "x\n", map[string]string{"alice": long, "bob": long + "x"}},
+		{"one", "alice:" + long, map[string]string{"alice": long}},
+		{"a spaced list", " alice:" + long + " , bob:" + long + "2", map[string]string{"alice": long, "bob": long + "2"}},
+		{"lines with a comment and a blank", "# team\nalice:" + long + "\n\nbob:" + long + "x\n", map[string]string{"alice": long, "bob": long + "x"}},
 	}
 	for _, g := range good {
-		got, err := ParseTokens(g.in)
-		if err != nil || len(got) != len(g.want) {
-			t.Errorf("ParseTokens(%q) = %v, %v", g.in, got, err)
-			continue
-		}
-		for k, v := range g.want {
-			if got[k] != v {
-				t.Errorf("ParseTokens(%q)[%s] = %q", g.in, k, got[k])
+		t.Run(g.name, func(t *testing.T) {
+			got, err := ParseTokens(g.in)
+			if err != nil || len(got) != len(g.want) {
+				t.Errorf("ParseTokens(%q) = %v, %v", g.in, got, err)
+				return
 			}
-		}
+			for k, v := range g.want {
+				if got[k] != v {
+					t.Errorf("ParseTokens(%q)[%s] = %q", g.in, k, got[k])
+				}
+			}
+		})
 	}
-	bad := map[string]string{
-		"":                                       "no client tokens",
-		"alice":                                  "not name:token",
-		"alice:short":                            "at least 32",
-		"Alice:" + long:                          "lower-case",
-		"alice:" + long + ",alice:" + long + "2": "two tokens",
-		"alice:" + long + ",bob:" + long:         "share a token",
-		"alice:" + long + "x:y":                  "colon",
+	bad := []struct{ name, in, want string }{
+		{"empty", "", "no client tokens"},
+		{"no token", "alice", "not name:token"},
+		{"short token", "alice:short", "at least 32"},
+		{"upper-case name", "Alice:" + long, "lower-case"},
+		{"a name twice", "alice:" + long + ",alice:" + long + "2", "two tokens"},
+		{"a token twice", "alice:" + long + ",bob:" + long, "share a token"},
+		{"colon in the token", "alice:" + long + "x:y", "colon"},
 	}
-	for in, want := range bad {
-		if _, err := ParseTokens(in); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseTokens(%q) = %v, want an error with %q", in, err, want)
-		}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ParseTokens(tc.in); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ParseTokens(%q) = %v, want an error with %q", tc.in, err, tc.want)
+			}
+		})
 	}
 	if tok := NewToken(); len(tok) < MinTokenLen || strings.ContainsAny(tok, ":, ") {
 		t.Errorf("NewToken() = %q", tok)
@@ -130,9 +135,17 @@ func TestParseResume(t *testing.T) {
 	if e, id, ok := parseResume("abc 12"); !ok || e != "abc" || id != 12 {
 		t.Errorf("parseResume: %q %d %v", e, id, ok)
 	}
-	for _, s := range []string{"", "abc", " 12", "abc x", "abc -1"} {
-		if _, _, ok := parseResume(s); ok {
-			t.Errorf("parseResume(%q) accepted", s)
-		}
+	for _, tc := range []struct{ name, s string }{
+		{"empty", ""},
+		{"no ID", "abc"},
+		{"no epoch", " 12"},
+		{"ID not a number", "abc x"},
+		{"negative ID", "abc -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, ok := parseResume(tc.s); ok {
+				t.Errorf("parseResume(%q) accepted", tc.s)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"os"
@@ -22,6 +23,7 @@ const doc = `{
 
 func TestSetField(t *testing.T) {
 	tests := []struct {
+		name      string // when the set alone does not say what the case checks
 		body, set string
 		want      string // "" with err
 		err       string
@@ -44,15 +46,15 @@ func TestSetField(t *testing.T) {
 		// A missing last key is added, spaced like its siblings.
 		{body: doc, set: "endpoint_id=ep1", want: strings.Replace(doc, "\"z\": null\n}", "\"z\": null,\n  \"endpoint_id\": \"ep1\"\n}", 1)},
 		{body: doc, set: "data.meta.new=1", want: strings.Replace(doc, `"a.b": 1}`, `"a.b": 1, "new": 1}`, 1)},
-		{body: `{"a":1}`, set: "b=2", want: `{"a":1,"b":2}`},
-		{body: `{}`, set: "b=2", want: `{"b":2}`},
-		{body: ` { } `, set: "b=x", want: ` {"b":"x" } `},
+		{name: "added to a compact object", body: `{"a":1}`, set: "b=2", want: `{"a":1,"b":2}`},
+		{name: "added to an empty object", body: `{}`, set: "b=2", want: `{"b":2}`},
+		{name: "added to a spaced empty object", body: ` { } `, set: "b=x", want: ` {"b":"x" } `},
 		// Duplicate keys: the last one counts, as when the app parses it.
-		{body: `{"a":1,"a":2}`, set: "a=3", want: `{"a":1,"a":3}`},
-		{body: `{"a\u0062":1}`, set: "ab=3", want: `{"a\u0062":3}`},
-		{body: `{"s":"with \" quote and \\ slash","n":1}`, set: "n=2", want: `{"s":"with \" quote and \\ slash","n":2}`},
-		{body: `[1,[2,3]]`, set: "1.0=9", want: `[1,[9,3]]`},
-		{body: `{"0":"key"}`, set: "0=k", want: `{"0":"k"}`},
+		{name: "duplicate key: the last counts", body: `{"a":1,"a":2}`, set: "a=3", want: `{"a":1,"a":3}`},
+		{name: "escaped key", body: `{"a\u0062":1}`, set: "ab=3", want: `{"a\u0062":3}`},
+		{name: "after a string with a quote and a backslash", body: `{"s":"with \" quote and \\ slash","n":1}`, set: "n=2", want: `{"s":"with \" quote and \\ slash","n":2}`},
+		{name: "arrays at the top", body: `[1,[2,3]]`, set: "1.0=9", want: `[1,[9,3]]`},
+		{name: "a number as an object key", body: `{"0":"key"}`, set: "0=k", want: `{"0":"k"}`},
 		// Errors.
 		{body: doc, set: "data.nope.x=1", err: `data has no member "nope"`},
 		{body: doc, set: "data.tags.5=1", err: "data.tags has 2 elements, no index 5"},
@@ -61,30 +63,32 @@ func TestSetField(t *testing.T) {
 		{body: doc, set: "data.tags.+1=1", err: "not an index"},
 		{body: doc, set: "type.x=1", err: "type is a string, not an object or array"},
 		{body: doc, set: "z.x=1", err: "z is null"},
-		{body: `5`, set: "a=1", err: "the top level is a number"},
-		{body: `[]`, set: "0=1", err: "has 0 elements"},
+		{name: "a number at the top", body: `5`, set: "a=1", err: "the top level is a number"},
+		{name: "empty array at the top", body: `[]`, set: "0=1", err: "has 0 elements"},
 		{body: doc, set: "no-equals", err: "want path=value"},
 		{body: doc, set: "=1", err: "empty path"},
 		{body: doc, set: "a..b=1", err: "empty key"},
 		{body: doc, set: "a.=1", err: "empty key"},
-		{body: "not json", set: "a=1", err: "not JSON"},
-		{body: "", set: "a=1", err: "not JSON"},
-		{body: `{"a":1`, set: "a=1", err: "not JSON"},
+		{name: "not JSON", body: "not json", set: "a=1", err: "not JSON"},
+		{name: "empty body", body: "", set: "a=1", err: "not JSON"},
+		{name: "truncated JSON", body: `{"a":1`, set: "a=1", err: "not JSON"},
 	}
 	for _, tc := range tests {
-		out, err := SetField([]byte(tc.body), tc.set)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("SetField(%.20q, %q) = %s, %v; want error with %q", tc.body, tc.set, out, err, tc.err)
+		t.Run(cmp.Or(tc.name, tc.set), func(t *testing.T) {
+			out, err := SetField([]byte(tc.body), tc.set)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("SetField(%.20q, %q) = %s, %v; want error with %q", tc.body, tc.set, out, err, tc.err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil || string(out) != tc.want {
-			t.Errorf("SetField(%.20q, %q):\n got %s (%v)\nwant %s", tc.body, tc.set, out, err, tc.want)
-		}
-		if !json.Valid(out) {
-			t.Errorf("SetField(%.20q, %q) made invalid JSON", tc.body, tc.set)
-		}
+			if err != nil || string(out) != tc.want {
+				t.Errorf("SetField(%.20q, %q):\n got %s (%v)\nwant %s", tc.body, tc.set, out, err, tc.want)
+			}
+			if !json.Valid(out) {
+				t.Errorf("SetField(%.20q, %q) made invalid JSON", tc.body, tc.set)
+			}
+		})
 	}
 }
 
@@ -226,19 +230,24 @@ sed -i 's/1/2/' "$2"
 }
 
 func TestSplitCommand(t *testing.T) {
-	for in, want := range map[string][]string{
-		"vim":                          {"vim"},
-		"code --wait":                  {"code", "--wait"},
-		"  subl  -n   -w ":             {"subl", "-n", "-w"},
-		`"/Applications/My Editor" -w`: {"/Applications/My Editor", "-w"},
-		`'it''s' a\ b "q\"x\\"`:        {"its", "a b", `q"x\`},
-		`emacs -nw ''`:                 {"emacs", "-nw", ""},
-		"":                             nil,
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"one word", "vim", []string{"vim"}},
+		{"a flag", "code --wait", []string{"code", "--wait"}},
+		{"extra spaces", "  subl  -n   -w ", []string{"subl", "-n", "-w"}},
+		{"double quotes", `"/Applications/My Editor" -w`, []string{"/Applications/My Editor", "-w"}},
+		{"single quotes and escapes", `'it''s' a\ b "q\"x\\"`, []string{"its", "a b", `q"x\`}},
+		{"empty quoted word", `emacs -nw ''`, []string{"emacs", "-nw", ""}},
+		{"empty", "", nil},
 	} {
-		got, err := splitCommand(in)
-		if err != nil || !slices.Equal(got, want) {
-			t.Errorf("splitCommand(%q) = %q, %v; want %q", in, got, err, want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := splitCommand(tc.in)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("splitCommand(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
 	}
 	if _, err := splitCommand(`vim "unterminated`); err == nil {
 		t.Error("unterminated quote accepted")

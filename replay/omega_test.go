@@ -96,12 +96,14 @@ func TestDeliveryBodyShapes(t *testing.T) {
 			strings.Replace(want, video, `{"id":"x","video":{}}`, 1)},
 	}
 	for _, tc := range tests {
-		ev := base
-		tc.mod(&ev)
-		got, err := DeliveryBody(&ev, "ep1")
-		if err != nil || string(got) != tc.want {
-			t.Errorf("%s:\n got %s (%v)\nwant %s", tc.name, got, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			ev := base
+			tc.mod(&ev)
+			got, err := DeliveryBody(&ev, "ep1")
+			if err != nil || string(got) != tc.want {
+				t.Errorf("%s:\n got %s (%v)\nwant %s", tc.name, got, err, tc.want)
+			}
+		})
 	}
 	if _, err := DeliveryBody(&omega.Event{Type: "x"}, "ep1"); err == nil {
 		t.Error("an event without an id was accepted")
@@ -165,13 +167,16 @@ func TestBackfill(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
+		name string
 		ep   string
 		want []string
-	}{{deadEP.ID, deadEvents}, {flakyEP.ID, flakyFailed}} {
-		n, err := Backfill(ctx, client, tc.ep, time.Hour, time.Now(), already, deliver)
-		if err != nil || n != len(tc.want) {
-			t.Fatalf("backfill %s: %d, %v; want %d", tc.ep, n, err, len(tc.want))
-		}
+	}{{"every event of a dead endpoint", deadEP.ID, deadEvents}, {"only the failures of a fixed one", flakyEP.ID, flakyFailed}} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := Backfill(ctx, client, tc.ep, time.Hour, time.Now(), already, deliver)
+			if err != nil || n != len(tc.want) {
+				t.Fatalf("backfill %s: %d, %v; want %d", tc.ep, n, err, len(tc.want))
+			}
+		})
 	}
 	var order []string
 	for _, g := range app.received() {

@@ -320,10 +320,17 @@ func TestOneTo(t *testing.T) {
 	if res.Target != other.URL+"/b" || res.Status != 202 {
 		t.Errorf("result %s %d", res.Target, res.Status)
 	}
-	for _, bad := range []string{"ftp://x/y", "http://", "not a url", "http://h:99999/"} {
-		if _, err := r.One(ctx, orig, bad, nil); err == nil {
-			t.Errorf("--to %q accepted", bad)
-		}
+	for _, tc := range []struct{ name, bad string }{
+		{"ftp", "ftp://x/y"},
+		{"no host", "http://"},
+		{"not a URL", "not a url"},
+		{"port out of range", "http://h:99999/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := r.One(ctx, orig, tc.bad, nil); err == nil {
+				t.Errorf("--to %q accepted", tc.bad)
+			}
+		})
 	}
 	if n := len(other.received()) + len(first.received()); n != 1 {
 		t.Errorf("bad targets sent %d requests", n-1)
@@ -566,25 +573,27 @@ func TestRunBodiesDelayAndCancel(t *testing.T) {
 }
 
 func TestParseTarget(t *testing.T) {
-	for in, want := range map[string]string{
-		"http://localhost:8888/x": "http://localhost:8888/x",
-		"https://app.test":        "https://app.test/",
-		" http://h/p?q=1#frag ":   "http://h/p?q=1",
-		"http://[::1]:8080/hook":  "http://[::1]:8080/hook",
-		"localhost:8888/x":        "",
-		"ftp://h/x":               "",
-		"http:///x":               "",
-		"http://h:0/":             "",
-		"http://h:x/":             "",
-		"":                        "",
+	for _, tc := range []struct{ name, in, want string }{
+		{"host, port and path", "http://localhost:8888/x", "http://localhost:8888/x"},
+		{"https without a path", "https://app.test", "https://app.test/"},
+		{"spaces and fragment dropped", " http://h/p?q=1#frag ", "http://h/p?q=1"},
+		{"IPv6 host", "http://[::1]:8080/hook", "http://[::1]:8080/hook"},
+		{"no scheme", "localhost:8888/x", ""},
+		{"ftp", "ftp://h/x", ""},
+		{"no host", "http:///x", ""},
+		{"port 0", "http://h:0/", ""},
+		{"port not a number", "http://h:x/", ""},
+		{"empty", "", ""},
 	} {
-		u, err := ParseTarget(in)
-		switch {
-		case want == "" && err == nil:
-			t.Errorf("ParseTarget(%q) = %s, want an error", in, u)
-		case want != "" && (err != nil || u.String() != want):
-			t.Errorf("ParseTarget(%q) = %v, %v; want %s", in, u, err, want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := ParseTarget(tc.in)
+			switch {
+			case tc.want == "" && err == nil:
+				t.Errorf("ParseTarget(%q) = %s, want an error", tc.in, u)
+			case tc.want != "" && (err != nil || u.String() != tc.want):
+				t.Errorf("ParseTarget(%q) = %v, %v; want %s", tc.in, u, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -631,15 +640,21 @@ func BenchmarkSelect1000(b *testing.B) {
 }
 
 func TestSelectorString(t *testing.T) {
-	for sel, want := range map[*Selector]string{
-		{IDs: []string{"c_1", "c_2"}}: "captures c_1, c_2",
-		{All: true}:                   "all captures",
-		{Last: 3}:                     "the last 3 captures",
-		{Failed: true, Types: []string{"a", "b"}, Since: time.Hour}: "the failed captures of type a or b received in the last 1h0m0s",
-		{Last: 1, Failed: true}: "the last 1 failed captures",
+	for _, tc := range []struct {
+		name string
+		sel  *Selector
+		want string
+	}{
+		{"by id", &Selector{IDs: []string{"c_1", "c_2"}}, "captures c_1, c_2"},
+		{"all", &Selector{All: true}, "all captures"},
+		{"last", &Selector{Last: 3}, "the last 3 captures"},
+		{"failed of types since", &Selector{Failed: true, Types: []string{"a", "b"}, Since: time.Hour}, "the failed captures of type a or b received in the last 1h0m0s"},
+		{"last failed", &Selector{Last: 1, Failed: true}, "the last 1 failed captures"},
 	} {
-		if got := sel.String(); got != want {
-			t.Errorf("%+v: %q, want %q", *sel, got, want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.sel.String(); got != tc.want {
+				t.Errorf("%+v: %q, want %q", *tc.sel, got, tc.want)
+			}
+		})
 	}
 }

@@ -7,26 +7,28 @@ import (
 )
 
 func TestSanitize(t *testing.T) {
-	tests := []struct{ in, want, wantLines string }{
-		{"plain text", "plain text", "plain text"},
-		{"héllo wörld ✓", "héllo wörld ✓", "héllo wörld ✓"},
-		{"\x1b[2J\x1b[H", `\x1b[2J\x1b[H`, `\x1b[2J\x1b[H`},                            // CSI: clear screen
-		{"\x1b]52;c;ZXZpbA==\x07", `\x1b]52;c;ZXZpbA==\x07`, `\x1b]52;c;ZXZpbA==\x07`}, // OSC 52: set clipboard
-		{"\x1b]0;title\x1b\\", `\x1b]0;title\x1b\`, `\x1b]0;title\x1b\`},               // OSC with ST
-		{"\u009b31m", `\u009b31m`, `\u009b31m`},                                        // 8-bit CSI
-		{"a\nb\r\nc\td", `a\nb\r\nc\td`, "a\nb\\r\nc\\td"},                             // line breaks kept only by sanitizeLines
-		{"\xff\xfeok", `\xff\xfeok`, `\xff\xfeok`},                                     // invalid UTF-8
-		{"evil\u202egnp.exe", `evil\u202egnp.exe`, `evil\u202egnp.exe`},                // bidi override
-		{"a\u2028b", `a\u2028b`, `a\u2028b`},                                           // line separator
-		{"\x00\x7f", `\x00\x7f`, `\x00\x7f`},
+	tests := []struct{ name, in, want, wantLines string }{
+		{"plain", "plain text", "plain text", "plain text"},
+		{"non-ASCII letters", "héllo wörld ✓", "héllo wörld ✓", "héllo wörld ✓"},
+		{"CSI clear screen", "\x1b[2J\x1b[H", `\x1b[2J\x1b[H`, `\x1b[2J\x1b[H`},
+		{"OSC 52 set clipboard", "\x1b]52;c;ZXZpbA==\x07", `\x1b]52;c;ZXZpbA==\x07`, `\x1b]52;c;ZXZpbA==\x07`},
+		{"OSC ended by ST", "\x1b]0;title\x1b\\", `\x1b]0;title\x1b\`, `\x1b]0;title\x1b\`},
+		{"8-bit CSI", "\u009b31m", `\u009b31m`, `\u009b31m`},
+		{"line breaks kept only by SanitizeLines", "a\nb\r\nc\td", `a\nb\r\nc\td`, "a\nb\\r\nc\\td"},
+		{"invalid UTF-8", "\xff\xfeok", `\xff\xfeok`, `\xff\xfeok`},
+		{"bidi override", "evil\u202egnp.exe", `evil\u202egnp.exe`, `evil\u202egnp.exe`},
+		{"line separator", "a\u2028b", `a\u2028b`, `a\u2028b`},
+		{"NUL and DEL", "\x00\x7f", `\x00\x7f`, `\x00\x7f`},
 	}
 	for _, tt := range tests {
-		if got := Sanitize(tt.in); got != tt.want {
-			t.Errorf("Sanitize(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		if got := SanitizeLines(tt.in); got != tt.wantLines {
-			t.Errorf("SanitizeLines(%q) = %q, want %q", tt.in, got, tt.wantLines)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Sanitize(tt.in); got != tt.want {
+				t.Errorf("Sanitize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if got := SanitizeLines(tt.in); got != tt.wantLines {
+				t.Errorf("SanitizeLines(%q) = %q, want %q", tt.in, got, tt.wantLines)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package text
 
 import (
+	"cmp"
 	"os/exec"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestParseBytes(t *testing.T) {
 		{"99999999T", 0, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
+		t.Run(cmp.Or(tt.in, "empty"), func(t *testing.T) {
 			got, err := ParseBytes(tt.in)
 			if (err != nil) != tt.err || got != tt.want {
 				t.Errorf("ParseBytes(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.err)
@@ -78,20 +79,34 @@ func TestDuration(t *testing.T) {
 		3100 * time.Microsecond: "3.1ms",
 		1254 * time.Millisecond: "1.25s",
 	} {
-		if got := Duration(d); got != want {
-			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
-		}
+		t.Run(want, func(t *testing.T) {
+			if got := Duration(d); got != want {
+				t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+			}
+		})
 	}
 }
 
 func TestIsToken(t *testing.T) {
-	for s, want := range map[string]bool{
-		"Content-Type": true, "X-Omega_1!": true, "POST": true,
-		"": false, "Bad Name": false, "a:b": false, "a\r\nb": false, "é": false, "(x)": false,
+	for _, tc := range []struct {
+		name, in string
+		want     bool
+	}{
+		{"header name", "Content-Type", true},
+		{"symbols allowed in a token", "X-Omega_1!", true},
+		{"method", "POST", true},
+		{"empty", "", false},
+		{"space", "Bad Name", false},
+		{"colon", "a:b", false},
+		{"line break", "a\r\nb", false},
+		{"non-ASCII", "é", false},
+		{"parentheses", "(x)", false},
 	} {
-		if got := IsToken(s); got != want {
-			t.Errorf("IsToken(%q) = %v, want %v", s, got, want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsToken(tc.in); got != tc.want {
+				t.Errorf("IsToken(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -102,11 +117,22 @@ func TestShellQuote(t *testing.T) {
 	if err != nil {
 		t.Fatalf("these tests need sh: %v", err)
 	}
-	for _, s := range []string{
-		"plain", "/tmp/data dir", "it's", "http://localhost:8888/webhook?a=1&b=2",
-		"$(rm -rf /)", "`x`", "tab\there", "\x1b[2Jesc", "-n", "%s\\n", "\xff\xfe", "evil\u202egnp",
+	for _, tc := range []struct{ name, s string }{
+		{"plain", "plain"},
+		{"path with a space", "/tmp/data dir"},
+		{"single quote", "it's"},
+		{"URL with a query", "http://localhost:8888/webhook?a=1&b=2"},
+		{"command substitution", "$(rm -rf /)"},
+		{"backquotes", "`x`"},
+		{"tab", "tab\there"},
+		{"escape sequence", "\x1b[2Jesc"},
+		{"leading dash", "-n"},
+		{"printf format", "%s\\n"},
+		{"invalid UTF-8", "\xff\xfe"},
+		{"bidi override", "evil\u202egnp"},
 	} {
-		t.Run(s, func(t *testing.T) {
+		s := tc.s
+		t.Run(tc.name, func(t *testing.T) {
 			q := ShellQuote(s)
 			if !DisplaySafe(q, false) {
 				t.Errorf("ShellQuote(%q) = %q is not safe to show", s, q)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"testing"
@@ -35,21 +36,23 @@ func TestParseFilter(t *testing.T) {
 		{in: "type:", err: "type: needs"},
 	}
 	for _, tt := range tests {
-		f, err := parseFilter(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("parseFilter(%q) error %v, want one with %q", tt.in, err, tt.err)
+		t.Run(cmp.Or(tt.in, "empty"), func(t *testing.T) {
+			f, err := parseFilter(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("parseFilter(%q) error %v, want one with %q", tt.in, err, tt.err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("parseFilter(%q): %v", tt.in, err)
-			continue
-		}
-		if !slices.Equal(f.types, tt.types) || !slices.Equal(f.statuses, tt.statuses) || f.text != tt.text {
-			t.Errorf("parseFilter(%q) = types %q statuses %q text %q, want %q %q %q",
-				tt.in, f.types, f.statuses, f.text, tt.types, tt.statuses, tt.text)
-		}
+			if err != nil {
+				t.Errorf("parseFilter(%q): %v", tt.in, err)
+				return
+			}
+			if !slices.Equal(f.types, tt.types) || !slices.Equal(f.statuses, tt.statuses) || f.text != tt.text {
+				t.Errorf("parseFilter(%q) = types %q statuses %q text %q, want %q %q %q",
+					tt.in, f.types, f.statuses, f.text, tt.types, tt.statuses, tt.text)
+			}
+		})
 	}
 }
 
@@ -75,19 +78,21 @@ func TestFilterMatch(t *testing.T) {
 		{"video.process status:failed,5xx", []int{3, 4}},
 	}
 	for _, tt := range tests {
-		f, err := parseFilter(tt.filter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []int
-		for i, c := range caps {
-			if s := c.Summary(); f.match(&s) {
-				got = append(got, i)
+		t.Run(tt.filter, func(t *testing.T) {
+			f, err := parseFilter(tt.filter)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("%q matches %v, want %v", tt.filter, got, tt.want)
-		}
+			var got []int
+			for i, c := range caps {
+				if s := c.Summary(); f.match(&s) {
+					got = append(got, i)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%q matches %v, want %v", tt.filter, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -708,19 +708,21 @@ func TestNoticeMsg(t *testing.T) {
 // renders: the shutdown view once panicked there.
 func TestViewsWithoutASize(t *testing.T) {
 	for _, h := range []int{0, 1, 3} {
-		m := New(Options{Info: testInfo, NoColor: true, Actions: Actions{Quit: func() {}}})
-		if h > 0 {
-			m.Update(tea.WindowSizeMsg{Width: 40, Height: h})
-		}
-		_ = m.View()
-		press(m, "?")
-		_ = m.View()
-		press(m, "esc", "q")
-		for i := range 10 {
-			m.Update(ShutdownMsg{Line: fmt.Sprintf("step %d", i)})
-		}
-		if v := m.View().Content; h == 0 && !strings.Contains(v, "step 0") {
-			t.Errorf("height unknown: the shutdown view should show every step:\n%s", v)
-		}
+		t.Run(fmt.Sprintf("height %d", h), func(t *testing.T) {
+			m := New(Options{Info: testInfo, NoColor: true, Actions: Actions{Quit: func() {}}})
+			if h > 0 {
+				m.Update(tea.WindowSizeMsg{Width: 40, Height: h})
+			}
+			_ = m.View()
+			press(m, "?")
+			_ = m.View()
+			press(m, "esc", "q")
+			for i := range 10 {
+				m.Update(ShutdownMsg{Line: fmt.Sprintf("step %d", i)})
+			}
+			if v := m.View().Content; h == 0 && !strings.Contains(v, "step 0") {
+				t.Errorf("height unknown: the shutdown view should show every step:\n%s", v)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -212,18 +213,20 @@ var (
 )
 
 func TestNgrokMissingToken(t *testing.T) {
-	for _, tok := range []string{"", "  \t"} {
-		called := false
-		tun, err := listenNgrok(context.Background(), NgrokOptions{AuthToken: tok}, func(agentConfig) (ngrokAgent, error) {
-			called = true
-			return nil, errors.New("unreachable")
+	for _, tc := range []struct{ name, tok string }{{"empty", ""}, {"blank", "  \t"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			called := false
+			tun, err := listenNgrok(context.Background(), NgrokOptions{AuthToken: tc.tok}, func(agentConfig) (ngrokAgent, error) {
+				called = true
+				return nil, errors.New("unreachable")
+			})
+			if tun != nil || !errors.Is(err, ErrNoAuthToken) {
+				t.Fatalf("token %q: got %v, %v; want ErrNoAuthToken", tc.tok, tun, err)
+			}
+			if called {
+				t.Errorf("token %q: an agent was created: the network would have been used", tc.tok)
+			}
 		})
-		if tun != nil || !errors.Is(err, ErrNoAuthToken) {
-			t.Fatalf("token %q: got %v, %v; want ErrNoAuthToken", tok, tun, err)
-		}
-		if called {
-			t.Errorf("token %q: an agent was created: the network would have been used", tok)
-		}
 	}
 	// The command layer names the flags (cli/hints.go).
 	want := "ngrok needs an authtoken: get one at https://dashboard.ngrok.com/get-started/your-authtoken"
@@ -637,15 +640,17 @@ func TestNgrokServesEndpointAndLocal(t *testing.T) {
 		"via ngrok": "http://" + f.endpoint.Addr().String(),
 		"local":     "http://" + tun.Addr().String(),
 	} {
-		resp, err := client.Post(base+"/omega/x", "application/json", strings.NewReader(`{"a":1}`))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(b) != `got /omega/x {"a":1}` {
-			t.Errorf("%s: body %q", name, b)
-		}
+		t.Run(name, func(t *testing.T) {
+			resp, err := client.Post(base+"/omega/x", "application/json", strings.NewReader(`{"a":1}`))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != `got /omega/x {"a":1}` {
+				t.Errorf("%s: body %q", name, b)
+			}
+		})
 	}
 	if !strings.HasPrefix(tun.Addr().String(), "127.0.0.1:") {
 		t.Errorf("Addr = %v, want the local listener", tun.Addr())
@@ -771,51 +776,57 @@ func TestFromSDKEvent(t *testing.T) {
 		{&ngrok.EventHTTPRequestComplete{}, false, agentEvent{}},
 	}
 	for _, tc := range tests {
-		got, ok := fromSDKEvent(tc.in)
-		if ok != tc.ok {
-			t.Errorf("%T: ok = %v", tc.in, ok)
-			continue
-		}
-		if ok && (got.at.IsZero() || got.kind != tc.want.kind || got.err != tc.want.err || got.latency != tc.want.latency) {
-			t.Errorf("%T: got %+v, want %+v", tc.in, got, tc.want)
-		}
+		t.Run(strings.TrimPrefix(fmt.Sprintf("%T", tc.in), "*ngrok."), func(t *testing.T) {
+			got, ok := fromSDKEvent(tc.in)
+			if ok != tc.ok {
+				t.Errorf("%T: ok = %v", tc.in, ok)
+				return
+			}
+			if ok && (got.at.IsZero() || got.kind != tc.want.kind || got.err != tc.want.err || got.latency != tc.want.latency) {
+				t.Errorf("%T: got %+v, want %+v", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 
 func TestValidateNgrokDomain(t *testing.T) {
-	ok := map[string]string{
-		"foo.ngrok.app":            "foo.ngrok.app",
-		"  Foo.Ngrok-Free.App  ":   "foo.ngrok-free.app",
-		"https://foo.ngrok.app":    "foo.ngrok.app",
-		"https://foo.ngrok.app/":   "foo.ngrok.app",
-		"hooks.example.com":        "hooks.example.com",
-		"a-b.c1.example.dev":       "a-b.c1.example.dev",
-		"xn--bcher-kva.example.io": "xn--bcher-kva.example.io",
+	ok := []struct{ name, in, want string }{
+		{"ngrok domain", "foo.ngrok.app", "foo.ngrok.app"},
+		{"spaces and capitals", "  Foo.Ngrok-Free.App  ", "foo.ngrok-free.app"},
+		{"https before", "https://foo.ngrok.app", "foo.ngrok.app"},
+		{"https before and a slash after", "https://foo.ngrok.app/", "foo.ngrok.app"},
+		{"own domain", "hooks.example.com", "hooks.example.com"},
+		{"hyphens and digits", "a-b.c1.example.dev", "a-b.c1.example.dev"},
+		{"punycode", "xn--bcher-kva.example.io", "xn--bcher-kva.example.io"},
 	}
-	for in, want := range ok {
-		got, err := ValidateNgrokDomain(in)
-		if err != nil || got != want {
-			t.Errorf("ValidateNgrokDomain(%q) = %q, %v; want %q", in, got, err, want)
-		}
+	for _, tc := range ok {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ValidateNgrokDomain(tc.in)
+			if err != nil || got != tc.want {
+				t.Errorf("ValidateNgrokDomain(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
 	}
-	bad := map[string]string{
-		"":                               "ngrok domain is empty",
-		"http://foo.ngrok.app":           "only https:// may come before the domain",
-		"foo.ngrok.app:8443":             "must not have a port",
-		"foo.ngrok.app/x":                "must be a bare domain",
-		"user@foo.ngrok.app":             "must be a bare domain",
-		"localhost":                      "is not a full domain name",
-		"-foo.ngrok.app":                 "is not a valid domain name",
-		"foo..ngrok.app":                 "is not a valid domain name",
-		"*.ngrok.app":                    "is not a valid domain name",
-		"foo_bar.ngrok.app":              "is not a valid domain name",
-		strings.Repeat("a.", 127) + "io": "longer than 253",
+	bad := []struct{ name, in, want string }{
+		{"empty", "", "ngrok domain is empty"},
+		{"http before", "http://foo.ngrok.app", "only https:// may come before the domain"},
+		{"port", "foo.ngrok.app:8443", "must not have a port"},
+		{"path", "foo.ngrok.app/x", "must be a bare domain"},
+		{"user", "user@foo.ngrok.app", "must be a bare domain"},
+		{"not a full name", "localhost", "is not a full domain name"},
+		{"leading hyphen", "-foo.ngrok.app", "is not a valid domain name"},
+		{"empty label", "foo..ngrok.app", "is not a valid domain name"},
+		{"wildcard", "*.ngrok.app", "is not a valid domain name"},
+		{"underscore", "foo_bar.ngrok.app", "is not a valid domain name"},
+		{"too long", strings.Repeat("a.", 127) + "io", "longer than 253"},
 	}
-	for in, want := range bad {
-		_, err := ValidateNgrokDomain(in)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ValidateNgrokDomain(%q) = %v; want an error containing %q", in, err, want)
-		}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ValidateNgrokDomain(tc.in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ValidateNgrokDomain(%q) = %v; want an error containing %q", tc.in, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -849,23 +860,27 @@ func TestSemverOrEmpty(t *testing.T) {
 		"":                 "",
 		"(devel)":          "",
 	} {
-		if got := semverOrEmpty(in); got != want {
-			t.Errorf("semverOrEmpty(%q) = %q, want %q", in, got, want)
-		}
+		t.Run(cmp.Or(in, "empty"), func(t *testing.T) {
+			if got := semverOrEmpty(in); got != want {
+				t.Errorf("semverOrEmpty(%q) = %q, want %q", in, got, want)
+			}
+		})
 	}
 }
 
 func TestFirstSentence(t *testing.T) {
-	for in, want := range map[string]string{
-		msg105:                               "The authtoken you specified does not look like a proper ngrok authtoken.",
-		msg334:                               "The endpoint 'https://foo.ngrok.app' is already online.",
-		"one line, no stop\n\nERR_NGROK_1\n": "one line, no stop",
-		"\n\nERR_NGROK_1\nhttps://ngrok.com/docs/errors/err_ngrok_1": "",
-		strings.Repeat("é", 400):                                     strings.Repeat("é", 150) + "…",
+	for _, tc := range []struct{ name, in, want string }{
+		{"ngrok's 105", msg105, "The authtoken you specified does not look like a proper ngrok authtoken."},
+		{"ngrok's 334", msg334, "The endpoint 'https://foo.ngrok.app' is already online."},
+		{"no full stop", "one line, no stop\n\nERR_NGROK_1\n", "one line, no stop"},
+		{"only the code and a link", "\n\nERR_NGROK_1\nhttps://ngrok.com/docs/errors/err_ngrok_1", ""},
+		{"long text is cut", strings.Repeat("é", 400), strings.Repeat("é", 150) + "…"},
 	} {
-		if got := firstSentence(in); got != want {
-			t.Errorf("firstSentence(%q) = %q, want %q", in, got, want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := firstSentence(tc.in); got != tc.want {
+				t.Errorf("firstSentence(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -13,27 +13,29 @@ import (
 )
 
 func TestRelayWebsocketURL(t *testing.T) {
-	tests := []struct{ in, want, err string }{
-		{"wss://hooks.example.com", "wss://hooks.example.com/connect", ""},
-		{"https://hooks.example.com/", "wss://hooks.example.com/connect", ""},
-		{"http://127.0.0.1:8080", "ws://127.0.0.1:8080/connect", ""},
-		{"ws://h/base/", "ws://h/base/connect", ""},
-		{"hooks.example.com", "", "not a URL"},
-		{"ftp://h", "", "wss://"},
-		{"wss://u:p@h", "", "user"},
-		{"wss://h?token=x", "", "query"},
+	tests := []struct{ name, in, want, err string }{
+		{"wss", "wss://hooks.example.com", "wss://hooks.example.com/connect", ""},
+		{"https becomes wss", "https://hooks.example.com/", "wss://hooks.example.com/connect", ""},
+		{"http becomes ws", "http://127.0.0.1:8080", "ws://127.0.0.1:8080/connect", ""},
+		{"a base path is kept", "ws://h/base/", "ws://h/base/connect", ""},
+		{"no scheme", "hooks.example.com", "", "not a URL"},
+		{"ftp", "ftp://h", "", "wss://"},
+		{"user and password", "wss://u:p@h", "", "user"},
+		{"a query", "wss://h?token=x", "", "query"},
 	}
 	for _, tt := range tests {
-		got, err := RelayWebsocketURL(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("RelayWebsocketURL(%q) = %q, %v; want an error with %q", tt.in, got, err, tt.err)
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RelayWebsocketURL(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("RelayWebsocketURL(%q) = %q, %v; want an error with %q", tt.in, got, err, tt.err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("RelayWebsocketURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
+			if err != nil || got != tt.want {
+				t.Errorf("RelayWebsocketURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }
 
@@ -60,16 +62,21 @@ func TestRawRequest(t *testing.T) {
 	if got := r.Header[QueuedAtHeader]; len(got) != 1 || got[0] != "2026-12-02T12:03:04.000000005Z" {
 		t.Errorf("queued-at %q: the relay's time, not the sender's", got)
 	}
-	for _, bad := range []*wire.Deliver{
-		{Method: "PO ST", Target: "/"},
-		{Method: "POST", Target: "x"},
-		{Method: "POST", Target: "/a b"},
-		{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X", Value: "a\r\nInjected: 1"}}},
-		{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X:Y", Value: "a"}}},
+	for _, tc := range []struct {
+		name string
+		bad  *wire.Deliver
+	}{
+		{"space in the method", &wire.Deliver{Method: "PO ST", Target: "/"}},
+		{"target not a path", &wire.Deliver{Method: "POST", Target: "x"}},
+		{"space in the target", &wire.Deliver{Method: "POST", Target: "/a b"}},
+		{"line break in a header value", &wire.Deliver{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X", Value: "a\r\nInjected: 1"}}}},
+		{"colon in a header name", &wire.Deliver{Method: "POST", Target: "/", Header: []wire.Header{{Name: "X:Y", Value: "a"}}}},
 	} {
-		if _, err := rawRequest(bad, ""); err == nil {
-			t.Errorf("rawRequest(%+v) accepted", bad)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := rawRequest(tc.bad, ""); err == nil {
+				t.Errorf("rawRequest(%+v) accepted", tc.bad)
+			}
+		})
 	}
 }
 

@@ -160,12 +160,14 @@ func TestListenNoneAddresses(t *testing.T) {
 
 func TestListenNoneBadAddress(t *testing.T) {
 	for _, addr := range []string{"nonsense", "127.0.0.1", "1.2.3.4.5:80"} {
-		if tun, err := ListenNone(context.Background(), NoneOptions{ListenAddr: addr}); err == nil {
-			tun.Close()
-			t.Errorf("ListenNone(%q) succeeded, want an error", addr)
-		} else if !strings.Contains(err.Error(), "choose another address") && !strings.Contains(err.Error(), "host:port") {
-			t.Errorf("ListenNone(%q) error %q gives no advice", addr, err)
-		}
+		t.Run(addr, func(t *testing.T) {
+			if tun, err := ListenNone(context.Background(), NoneOptions{ListenAddr: addr}); err == nil {
+				tun.Close()
+				t.Errorf("ListenNone(%q) succeeded, want an error", addr)
+			} else if !strings.Contains(err.Error(), "choose another address") && !strings.Contains(err.Error(), "host:port") {
+				t.Errorf("ListenNone(%q) error %q gives no advice", addr, err)
+			}
+		})
 	}
 }
 
@@ -191,41 +193,43 @@ func TestStatusFeedDropsOldest(t *testing.T) {
 
 func TestValidatePublicURL(t *testing.T) {
 	tests := []struct {
-		in, want string
-		wantErr  string
+		name, in, want string
+		wantErr        string
 	}{
-		{in: "https://abc.trycloudflare.com", want: "https://abc.trycloudflare.com"},
-		{in: "https://abc.trycloudflare.com/", want: "https://abc.trycloudflare.com"},
-		{in: "  HTTP://Example.com:8080//  ", want: "http://Example.com:8080"},
-		{in: "https://example.com/hooks/", want: "https://example.com/hooks"},
-		{in: "http://[::1]:9000", want: "http://[::1]:9000"},
-		{in: "http://example.com:", want: "http://example.com"},
-		{in: "", wantErr: "empty"},
-		{in: "example.com", wantErr: "http:// or https://"},
-		{in: "localhost:8080", wantErr: "http:// or https://"},
-		{in: "ftp://example.com", wantErr: "http:// or https://"},
-		{in: "http://", wantErr: "no host"},
-		{in: "http:example.com", wantErr: "no host"},
-		{in: "http://:8080", wantErr: "no host"},
-		{in: "https://user:pw@example.com", wantErr: "user name or password"},
-		{in: "https://example.com/?a=b", wantErr: "query"},
-		{in: "https://example.com/?", wantErr: "query"},
-		{in: "https://example.com/#x", wantErr: "fragment"},
-		{in: "http://example.com:0", wantErr: "invalid port"},
-		{in: "http://example.com:99999", wantErr: "invalid port"},
-		{in: "http://exa mple.com", wantErr: "invalid public URL"},
+		{name: "https host", in: "https://abc.trycloudflare.com", want: "https://abc.trycloudflare.com"},
+		{name: "trailing slash dropped", in: "https://abc.trycloudflare.com/", want: "https://abc.trycloudflare.com"},
+		{name: "spaces, upper-case scheme and slashes dropped", in: "  HTTP://Example.com:8080//  ", want: "http://Example.com:8080"},
+		{name: "path kept", in: "https://example.com/hooks/", want: "https://example.com/hooks"},
+		{name: "IPv6 host", in: "http://[::1]:9000", want: "http://[::1]:9000"},
+		{name: "empty port dropped", in: "http://example.com:", want: "http://example.com"},
+		{name: "empty", in: "", wantErr: "empty"},
+		{name: "no scheme", in: "example.com", wantErr: "http:// or https://"},
+		{name: "host and port without a scheme", in: "localhost:8080", wantErr: "http:// or https://"},
+		{name: "ftp", in: "ftp://example.com", wantErr: "http:// or https://"},
+		{name: "scheme only", in: "http://", wantErr: "no host"},
+		{name: "no slashes", in: "http:example.com", wantErr: "no host"},
+		{name: "port without a host", in: "http://:8080", wantErr: "no host"},
+		{name: "user and password", in: "https://user:pw@example.com", wantErr: "user name or password"},
+		{name: "query", in: "https://example.com/?a=b", wantErr: "query"},
+		{name: "empty query", in: "https://example.com/?", wantErr: "query"},
+		{name: "fragment", in: "https://example.com/#x", wantErr: "fragment"},
+		{name: "port 0", in: "http://example.com:0", wantErr: "invalid port"},
+		{name: "port out of range", in: "http://example.com:99999", wantErr: "invalid port"},
+		{name: "space in the host", in: "http://exa mple.com", wantErr: "invalid public URL"},
 	}
 	for _, tt := range tests {
-		got, err := ValidatePublicURL(tt.in)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ValidatePublicURL(%q) = %q, %v; want error containing %q", tt.in, got, err, tt.wantErr)
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ValidatePublicURL(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("ValidatePublicURL(%q) = %q, %v; want error containing %q", tt.in, got, err, tt.wantErr)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("ValidatePublicURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
+			if err != nil || got != tt.want {
+				t.Errorf("ValidatePublicURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -52,9 +53,11 @@ func TestListNewestFirstPagingAndFilter(t *testing.T) {
 		t.Fatalf("after= = %+v, want the one after", e.Captures)
 	}
 	for _, bad := range []string{"filter=status:7xx", "limit=0", "limit=5000", "before=x", "after=-1"} {
-		if resp, body := f.do("GET", "/api/captures?"+bad, nil, nil); resp.StatusCode != 400 || !strings.Contains(string(body), "error") {
-			t.Errorf("?%s: %d %s, want 400 with an error", bad, resp.StatusCode, body)
-		}
+		t.Run(bad, func(t *testing.T) {
+			if resp, body := f.do("GET", "/api/captures?"+bad, nil, nil); resp.StatusCode != 400 || !strings.Contains(string(body), "error") {
+				t.Errorf("?%s: %d %s, want 400 with an error", bad, resp.StatusCode, body)
+			}
+		})
 	}
 }
 
@@ -117,18 +120,21 @@ func TestReplayEditedByteForByte(t *testing.T) {
 
 	bad := `{"id": `
 	for _, tt := range []struct {
+		name string
 		req  any
 		want string
 	}{
-		{ReplayRequest{Body: &bad}, "not"},
-		{ReplayRequest{Headers: &[][2]string{{"Bad Name", "x"}}}, "not valid"},
-		{ReplayRequest{Headers: &[][2]string{{"X", "a\r\nInjected: 1"}}}, "line break"},
-		{map[string]any{"unknown": 1}, "unknown field"},
+		{"body not JSON", ReplayRequest{Body: &bad}, "not"},
+		{"bad header name", ReplayRequest{Headers: &[][2]string{{"Bad Name", "x"}}}, "not valid"},
+		{"header value with a line break", ReplayRequest{Headers: &[][2]string{{"X", "a\r\nInjected: 1"}}}, "line break"},
+		{"unknown field", map[string]any{"unknown": 1}, "unknown field"},
 	} {
-		resp, b := f.do("POST", "/api/captures/"+c.ID+"/replay", tt.req, nil)
-		if resp.StatusCode != 400 || !strings.Contains(string(b), tt.want) {
-			t.Errorf("%+v: %d %s, want 400 with %q", tt.req, resp.StatusCode, b, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := f.do("POST", "/api/captures/"+c.ID+"/replay", tt.req, nil)
+			if resp.StatusCode != 400 || !strings.Contains(string(b), tt.want) {
+				t.Errorf("%+v: %d %s, want 400 with %q", tt.req, resp.StatusCode, b, tt.want)
+			}
+		})
 	}
 	if n := len(f.appGot()); n != 2 {
 		t.Errorf("refused replays reached the app: %d requests", n)
@@ -164,35 +170,45 @@ func TestGuardRefusesOtherHostsOriginsAndMissingToken(t *testing.T) {
 		{"replay from a rebinding name", "POST", replay, map[string]string{"Host": "attacker.example:" + port}, 421},
 	}
 	for _, tt := range tests {
-		before := len(f.appGot())
-		resp, b := f.do(tt.method, tt.path, nil, tt.hdr)
-		if resp.StatusCode != tt.want {
-			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
-		}
-		if tt.want != 200 && len(f.appGot()) != before {
-			t.Errorf("%s: refused, yet the app got a request", tt.name)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(f.appGot())
+			resp, b := f.do(tt.method, tt.path, nil, tt.hdr)
+			if resp.StatusCode != tt.want {
+				t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
+			}
+			if tt.want != 200 && len(f.appGot()) != before {
+				t.Errorf("%s: refused, yet the app got a request", tt.name)
+			}
+		})
 	}
 
 	// The websocket: a foreign Origin is refused at the upgrade.
 	for _, tt := range []struct {
+		name   string
 		origin string
 		ok     bool
-	}{{f.url, true}, {"", true}, {"http://attacker.example", false}, {"http://localhost:" + port + ".attacker.example", false}} {
-		h := http.Header{}
-		if tt.origin != "" {
-			h.Set("Origin", tt.origin)
-		}
-		ws, resp, err := websocket.DefaultDialer.Dial("ws://"+f.addr+"/api/live", h)
-		if tt.ok != (err == nil) {
-			t.Errorf("websocket from Origin %q: err %v (status %v), want ok=%v", tt.origin, err, resp, tt.ok)
-		}
-		if ws != nil {
-			ws.Close()
-		}
-		if !tt.ok && resp != nil && resp.StatusCode != 403 {
-			t.Errorf("websocket from Origin %q: status %d, want 403", tt.origin, resp.StatusCode)
-		}
+	}{
+		{"own origin", f.url, true},
+		{"no origin", "", true},
+		{"foreign origin", "http://attacker.example", false},
+		{"foreign origin that starts like localhost", "http://localhost:" + port + ".attacker.example", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.origin != "" {
+				h.Set("Origin", tt.origin)
+			}
+			ws, resp, err := websocket.DefaultDialer.Dial("ws://"+f.addr+"/api/live", h)
+			if tt.ok != (err == nil) {
+				t.Errorf("websocket from Origin %q: err %v (status %v), want ok=%v", tt.origin, err, resp, tt.ok)
+			}
+			if ws != nil {
+				ws.Close()
+			}
+			if !tt.ok && resp != nil && resp.StatusCode != 403 {
+				t.Errorf("websocket from Origin %q: status %d, want 403", tt.origin, resp.StatusCode)
+			}
+		})
 	}
 }
 
@@ -218,9 +234,11 @@ func TestPageHeadersTokenAndNoSecrets(t *testing.T) {
 		t.Error("the page has inline script")
 	}
 	for _, asset := range []string{"/assets/app.js", "/assets/style.css"} {
-		if r, _ := f.do("GET", asset, nil, nil); r.StatusCode != 200 {
-			t.Errorf("%s: %d", asset, r.StatusCode)
-		}
+		t.Run(path.Base(asset), func(t *testing.T) {
+			if r, _ := f.do("GET", asset, nil, nil); r.StatusCode != 200 {
+				t.Errorf("%s: %d", asset, r.StatusCode)
+			}
+		})
 	}
 }
 
@@ -446,21 +464,24 @@ func TestHARExport(t *testing.T) {
 	a := f.deliver("video.process_succeeded", `{"a":1}`, 200)
 	f.deliver("video.deleted", `{"b":2}`, 500)
 	for _, tt := range []struct {
+		name  string
 		query string
 		n     int
-	}{{"", 2}, {"?filter=status:5xx", 1}, {"?id=" + a.ID, 1}} {
-		resp, b := f.do("GET", "/api/export.har"+tt.query, nil, nil)
-		var doc struct {
-			Log struct {
-				Entries []json.RawMessage `json:"entries"`
-			} `json:"log"`
-		}
-		if resp.StatusCode != 200 || json.Unmarshal(b, &doc) != nil || len(doc.Log.Entries) != tt.n {
-			t.Errorf("HAR %s: %d, %d entries, want %d: %.200s", tt.query, resp.StatusCode, len(doc.Log.Entries), tt.n, b)
-		}
-		if !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
-			t.Errorf("HAR %s is not a download", tt.query)
-		}
+	}{{"everything", "", 2}, {"a filter", "?filter=status:5xx", 1}, {"one capture", "?id=" + a.ID, 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := f.do("GET", "/api/export.har"+tt.query, nil, nil)
+			var doc struct {
+				Log struct {
+					Entries []json.RawMessage `json:"entries"`
+				} `json:"log"`
+			}
+			if resp.StatusCode != 200 || json.Unmarshal(b, &doc) != nil || len(doc.Log.Entries) != tt.n {
+				t.Errorf("HAR %s: %d, %d entries, want %d: %.200s", tt.query, resp.StatusCode, len(doc.Log.Entries), tt.n, b)
+			}
+			if !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+				t.Errorf("HAR %s is not a download", tt.query)
+			}
+		})
 	}
 }
 

@@ -114,46 +114,54 @@ func TestCapturesList(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
+		name string
 		args []string
 		ids  []string
 	}{
-		{[]string{"--limit", "2"}, []string{"3", "4"}},
-		{[]string{"--failed"}, []string{"2", "4"}},
-		{[]string{"--type", "video.process_failed,video.process_succeeded"}, []string{"1", "2"}},
-		{[]string{"--since", "10m"}, []string{"2", "3", "4"}},
-		{[]string{"--since", time.Now().Add(-10 * time.Minute).Format(time.RFC3339)}, []string{"2", "3", "4"}},
-		{[]string{"--since", "1d"}, []string{"1", "2", "3", "4"}},
-		{[]string{"--grep", "it's"}, []string{"1"}},
-		{[]string{"--session", "nope"}, nil},
+		{"limit", []string{"--limit", "2"}, []string{"3", "4"}},
+		{"failed", []string{"--failed"}, []string{"2", "4"}},
+		{"two types", []string{"--type", "video.process_failed,video.process_succeeded"}, []string{"1", "2"}},
+		{"since minutes ago", []string{"--since", "10m"}, []string{"2", "3", "4"}},
+		{"since a time", []string{"--since", time.Now().Add(-10 * time.Minute).Format(time.RFC3339)}, []string{"2", "3", "4"}},
+		{"since a day ago", []string{"--since", "1d"}, []string{"1", "2", "3", "4"}},
+		{"grep", []string{"--grep", "it's"}, []string{"1"}},
+		{"unknown session", []string{"--session", "nope"}, nil},
 	} {
-		args := append([]string{"captures", "list", "--data-dir", dir, "--json"}, tc.args...)
-		code, out, errs := clitest.Run(t, nil, args...)
-		var got []capture.Summary
-		if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
-			t.Errorf("%v: %d %v %s", tc.args, code, err, errs)
-			continue
-		}
-		var ids []string
-		for _, m := range got {
-			ids = append(ids, m.ID[len(m.ID)-1:])
-		}
-		if strings.Join(ids, ",") != strings.Join(tc.ids, ",") {
-			t.Errorf("%v: got %v, want %v", tc.args, ids, tc.ids)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"captures", "list", "--data-dir", dir, "--json"}, tc.args...)
+			code, out, errs := clitest.Run(t, nil, args...)
+			var got []capture.Summary
+			if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
+				t.Errorf("%v: %d %v %s", tc.args, code, err, errs)
+				return
+			}
+			var ids []string
+			for _, m := range got {
+				ids = append(ids, m.ID[len(m.ID)-1:])
+			}
+			if strings.Join(ids, ",") != strings.Join(tc.ids, ",") {
+				t.Errorf("%v: got %v, want %v", tc.args, ids, tc.ids)
+			}
+		})
 	}
 
-	for _, bad := range [][]string{
-		{"--type", "video.nope"},
-		{"--limit", "-1"},
-		{"--since", "-5m"},
-		{"--since", "soon"},
-		{"--since", time.Now().Add(time.Hour).Format(time.RFC3339)},
-		{"extra-arg"},
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"unknown type", []string{"--type", "video.nope"}},
+		{"negative limit", []string{"--limit", "-1"}},
+		{"negative since", []string{"--since", "-5m"}},
+		{"since not a time", []string{"--since", "soon"}},
+		{"since in the future", []string{"--since", time.Now().Add(time.Hour).Format(time.RFC3339)}},
+		{"extra argument", []string{"extra-arg"}},
 	} {
-		code, _, errs := clitest.Run(t, nil, append([]string{"captures", "list", "--data-dir", dir}, bad...)...)
-		if code != 2 {
-			t.Errorf("%v: exit %d, want 2 (%s)", bad, code, errs)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := clitest.Run(t, nil, append([]string{"captures", "list", "--data-dir", dir}, tc.args...)...)
+			if code != 2 {
+				t.Errorf("%v: exit %d, want 2 (%s)", tc.args, code, errs)
+			}
+		})
 	}
 }
 
@@ -314,14 +322,19 @@ func TestCapturesExport(t *testing.T) {
 		t.Errorf("empty export: %d %q %q", code, out, errs)
 	}
 
-	for _, bad := range [][]string{
-		{"--format", "xml"},
-		{"--format", "har", "--failed", "c_0aaaaaaaaaaaaaaaaaaaaaaaa1"},
-		{"--format", "har", "--to", "http://x"},
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"unknown format", []string{"--format", "xml"}},
+		{"a filter with IDs", []string{"--format", "har", "--failed", "c_0aaaaaaaaaaaaaaaaaaaaaaaa1"}},
+		{"HAR with a target", []string{"--format", "har", "--to", "http://x"}},
 	} {
-		if code, _, errs := clitest.Run(t, nil, append([]string{"captures", "export", "--data-dir", dir}, bad...)...); code != 2 {
-			t.Errorf("%v: exit %d, want 2 (%s)", bad, code, errs)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if code, _, errs := clitest.Run(t, nil, append([]string{"captures", "export", "--data-dir", dir}, tc.args...)...); code != 2 {
+				t.Errorf("%v: exit %d, want 2 (%s)", tc.args, code, errs)
+			}
+		})
 	}
 	if code, _, errs := clitest.Run(t, nil, "captures", "export", "--data-dir", dir, "c_nothere"); code != 1 || !strings.Contains(errs, "not found") {
 		t.Errorf("export unknown id: %d %s", code, errs)
@@ -344,41 +357,49 @@ func listIDs(t *testing.T, dir string) []string {
 
 func TestCapturesPrune(t *testing.T) {
 	for _, tc := range []struct {
+		name string
 		args []string
 		left string
 		out  string
 	}{
-		{[]string{"--keep", "3"}, "2,3,4", "Deleted 1 capture(s)."},
-		{[]string{"--keep", "10"}, "1,2,3,4", "Nothing to prune."},
-		{[]string{"--older-than", "90m"}, "2,3,4", "Deleted 1 capture(s)."},
-		{[]string{"--older-than", "1s"}, "", "Deleted 4 capture(s)."},
-		{[]string{"--older-than", "1000h"}, "1,2,3,4", "Nothing to prune."},
-		{[]string{"--all"}, "", "Deleted 4 capture(s)."},
+		{"keep 3", []string{"--keep", "3"}, "2,3,4", "Deleted 1 capture(s)."},
+		{"keep more than there are", []string{"--keep", "10"}, "1,2,3,4", "Nothing to prune."},
+		{"older than 90m", []string{"--older-than", "90m"}, "2,3,4", "Deleted 1 capture(s)."},
+		{"older than 1s", []string{"--older-than", "1s"}, "", "Deleted 4 capture(s)."},
+		{"older than all", []string{"--older-than", "1000h"}, "1,2,3,4", "Nothing to prune."},
+		{"all", []string{"--all"}, "", "Deleted 4 capture(s)."},
 	} {
-		dir := t.TempDir()
-		fillStore(t, dir, sampleCaptures()...)
-		code, out, errs := clitest.Run(t, nil, append([]string{"captures", "prune", "--data-dir", dir, "--yes"}, tc.args...)...)
-		if code != 0 || strings.TrimSpace(out) != tc.out {
-			t.Errorf("%v: %d %q %q", tc.args, code, out, errs)
-		}
-		if got := strings.Join(listIDs(t, dir), ","); got != tc.left {
-			t.Errorf("%v: left %q, want %q", tc.args, got, tc.left)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fillStore(t, dir, sampleCaptures()...)
+			code, out, errs := clitest.Run(t, nil, append([]string{"captures", "prune", "--data-dir", dir, "--yes"}, tc.args...)...)
+			if code != 0 || strings.TrimSpace(out) != tc.out {
+				t.Errorf("%v: %d %q %q", tc.args, code, out, errs)
+			}
+			if got := strings.Join(listIDs(t, dir), ","); got != tc.left {
+				t.Errorf("%v: left %q, want %q", tc.args, got, tc.left)
+			}
+		})
 	}
 
 	dir := t.TempDir()
 	fillStore(t, dir, sampleCaptures()...)
-	for _, bad := range [][]string{
-		{"--all"}, // no --yes and input is not a terminal
-		{"--yes"},
-		{"--all", "--keep", "1", "--yes"},
-		{"--older-than", "0s", "--yes"},
-		{"--keep", "-1", "--yes"},
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"all without yes off a terminal", []string{"--all"}},
+		{"yes alone", []string{"--yes"}},
+		{"all and keep", []string{"--all", "--keep", "1", "--yes"}},
+		{"older than 0s", []string{"--older-than", "0s", "--yes"}},
+		{"negative keep", []string{"--keep", "-1", "--yes"}},
 	} {
-		code, _, errs := clitest.Run(t, nil, append([]string{"captures", "prune", "--data-dir", dir}, bad...)...)
-		if code != 2 {
-			t.Errorf("%v: exit %d, want 2 (%s)", bad, code, errs)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := clitest.Run(t, nil, append([]string{"captures", "prune", "--data-dir", dir}, tc.args...)...)
+			if code != 2 {
+				t.Errorf("%v: exit %d, want 2 (%s)", tc.args, code, errs)
+			}
+		})
 	}
 	if got := len(listIDs(t, dir)); got != 4 {
 		t.Fatalf("usage errors deleted captures: %d left", got)
@@ -403,9 +424,11 @@ func TestCapturesPrune(t *testing.T) {
 
 func TestCapturesHelpHasExamples(t *testing.T) {
 	for _, sub := range []string{"list", "show", "export", "prune"} {
-		code, out, _ := clitest.Run(t, nil, "captures", sub, "--help")
-		if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "omega-listen captures "+sub) {
-			t.Errorf("captures %s --help: %d\n%s", sub, code, out)
-		}
+		t.Run(sub, func(t *testing.T) {
+			code, out, _ := clitest.Run(t, nil, "captures", sub, "--help")
+			if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "omega-listen captures "+sub) {
+				t.Errorf("captures %s --help: %d\n%s", sub, code, out)
+			}
+		})
 	}
 }

@@ -11,9 +11,20 @@ func TestParseEndpointTag(t *testing.T) {
 	if !ok || tag.Host != "myhost" || tag.PID != 4242 || tag.Started.Year() != 2026 {
 		t.Errorf("endpoints.ParseTag = %+v, %v", tag, ok)
 	}
-	for _, d := range []string{"", "prod webhook", "omega-listen h x 2026-11-26T17:00:00Z", "omega-listen h 1 yesterday", "omega-listen h 1"} {
-		if _, ok := endpoints.ParseTag(d); ok {
-			t.Errorf("endpoints.ParseTag(%q) accepted", d)
-		}
+	for _, tc := range []struct {
+		name string
+		d    string
+	}{
+		{"empty", ""},
+		{"not ours", "prod webhook"},
+		{"PID not a number", "omega-listen h x 2026-11-26T17:00:00Z"},
+		{"start not a time", "omega-listen h 1 yesterday"},
+		{"no start", "omega-listen h 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := endpoints.ParseTag(tc.d); ok {
+				t.Errorf("endpoints.ParseTag(%q) accepted", tc.d)
+			}
+		})
 	}
 }

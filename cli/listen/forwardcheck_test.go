@@ -66,24 +66,27 @@ func TestNoWarningWhenTheAppListens(t *testing.T) {
 
 func TestForwardFlagsUsage(t *testing.T) {
 	tests := []struct {
+		name string
 		args []string
 		want string
 	}{
-		{[]string{"-H", "Content-Length: 5"}, "Content-Length is worked out from each delivery's body"},
-		{[]string{"-H", "transfer-encoding: chunked"}, "Transfer-Encoding is worked out"},
-		{[]string{"-H", "Connection: close"}, "Connection is a hop-by-hop header"},
-		{[]string{"-H", "Keep-Alive: timeout=5"}, "hop-by-hop"},
-		{[]string{"-H", "Host: my app"}, "want a host name"},
-		{[]string{"--forward-insecure"}, "are for an https --forward"},
-		{[]string{"--forward-cacert", "ca.pem"}, "are for an https --forward"},
+		{"Content-Length", []string{"-H", "Content-Length: 5"}, "Content-Length is worked out from each delivery's body"},
+		{"Transfer-Encoding", []string{"-H", "transfer-encoding: chunked"}, "Transfer-Encoding is worked out"},
+		{"Connection", []string{"-H", "Connection: close"}, "Connection is a hop-by-hop header"},
+		{"Keep-Alive", []string{"-H", "Keep-Alive: timeout=5"}, "hop-by-hop"},
+		{"Host with a space", []string{"-H", "Host: my app"}, "want a host name"},
+		{"insecure on http", []string{"--forward-insecure"}, "are for an https --forward"},
+		{"CA file on http", []string{"--forward-cacert", "ca.pem"}, "are for an https --forward"},
 	}
 	for _, tt := range tests {
-		_, env := clitest.EmuEnv(t, emulator.Options{})
-		args := append([]string{"--emulate", "--forward", "8888"}, tt.args...)
-		code, _, stderr := clitest.Run(t, env, args...)
-		if code != 2 || !strings.Contains(stderr, tt.want) {
-			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, env := clitest.EmuEnv(t, emulator.Options{})
+			args := append([]string{"--emulate", "--forward", "8888"}, tt.args...)
+			code, _, stderr := clitest.Run(t, env, args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+			}
+		})
 	}
 	_, env := clitest.EmuEnv(t, emulator.Options{})
 	missing := filepath.Join(t.TempDir(), "missing.pem")
@@ -119,17 +122,25 @@ func TestHTTPSForward(t *testing.T) {
 		t.Errorf("lines:\n%s\nwant a certificate warning naming both flags", out)
 	}
 
-	for _, flags := range [][]string{{"--forward-cacert", ca}, {"--forward-insecure"}} {
-		_, env := clitest.EmuEnv(t, emulator.Options{})
-		p := clitest.StartInProc(t, env, append([]string{"--emulate", "--print", "--forward", target}, flags...)...)
-		time.Sleep(200 * time.Millisecond) // the warning would follow the ready line at once
-		p.Stop(t)
-		if out := p.Out.String(); strings.Contains(out, "Warning:") {
-			t.Errorf("%v: lines:\n%s", flags, out)
-		}
-		insecure := strings.Contains(p.Err.String(), "Warning: --forward-insecure: the certificate of "+target+" is not checked.")
-		if insecure != (flags[0] == "--forward-insecure") {
-			t.Errorf("%v: stderr %q", flags, p.Err)
-		}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+	}{
+		{"own CA", []string{"--forward-cacert", ca}},
+		{"insecure", []string{"--forward-insecure"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, env := clitest.EmuEnv(t, emulator.Options{})
+			p := clitest.StartInProc(t, env, append([]string{"--emulate", "--print", "--forward", target}, tc.flags...)...)
+			time.Sleep(200 * time.Millisecond) // the warning would follow the ready line at once
+			p.Stop(t)
+			if out := p.Out.String(); strings.Contains(out, "Warning:") {
+				t.Errorf("%v: lines:\n%s", tc.flags, out)
+			}
+			insecure := strings.Contains(p.Err.String(), "Warning: --forward-insecure: the certificate of "+target+" is not checked.")
+			if insecure != (tc.flags[0] == "--forward-insecure") {
+				t.Errorf("%v: stderr %q", tc.flags, p.Err)
+			}
+		})
 	}
 }

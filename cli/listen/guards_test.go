@@ -22,12 +22,21 @@ import (
 
 func TestForwardToTheReceiverIsRefused(t *testing.T) {
 	port := clitest.FreePort(t)
-	for _, fwd := range []string{port, "localhost:" + port + "/webhook", "http://127.0.0.1:" + port + "/"} {
-		_, env := clitest.EmuEnv(t, emulator.Options{})
-		code, _, errs := clitest.Run(t, env, "--tunnel", "none", "--listen", "127.0.0.1:"+port, "--forward", fwd)
-		if code != cmdutil.ExitUsage || !strings.Contains(errs, "own receiver") || !strings.Contains(errs, "would loop") {
-			t.Errorf("--forward %s: exit %d %s", fwd, code, errs)
-		}
+	for _, tc := range []struct {
+		name string
+		fwd  string
+	}{
+		{"port", port},
+		{"localhost, port and path", "localhost:" + port + "/webhook"},
+		{"URL", "http://127.0.0.1:" + port + "/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, env := clitest.EmuEnv(t, emulator.Options{})
+			code, _, errs := clitest.Run(t, env, "--tunnel", "none", "--listen", "127.0.0.1:"+port, "--forward", tc.fwd)
+			if code != cmdutil.ExitUsage || !strings.Contains(errs, "own receiver") || !strings.Contains(errs, "would loop") {
+				t.Errorf("--forward %s: exit %d %s", tc.fwd, code, errs)
+			}
+		})
 	}
 	_, env := clitest.EmuEnv(t, emulator.Options{})
 	code, _, errs := clitest.Run(t, env, "--tunnel", "none", "--public-url", "https://hooks.example.com", "--forward", "https://hooks.example.com/omega")
@@ -35,22 +44,24 @@ func TestForwardToTheReceiverIsRefused(t *testing.T) {
 		t.Errorf("--forward at the public URL: exit %d %s", code, errs)
 	}
 	unit := []struct {
-		target, recv, public string
-		loop                 bool
+		name, target, recv, public string
+		loop                       bool
 	}{
-		{"http://localhost:9/", "127.0.0.1:9", "http://127.0.0.1:9", true},
-		{"http://[::1]:9/", "0.0.0.0:9", "http://127.0.0.1:9", true},
-		{"http://localhost:10/", "127.0.0.1:9", "http://127.0.0.1:9", false},
-		{"http://app.test:9/", "127.0.0.1:9", "http://127.0.0.1:9", false},
-		{"https://x.ngrok.app/", "127.0.0.1:9", "https://x.ngrok.app", true},
-		{"http://x.ngrok.app/", "127.0.0.1:9", "https://x.ngrok.app", false},
+		{"localhost at the receiver", "http://localhost:9/", "127.0.0.1:9", "http://127.0.0.1:9", true},
+		{"IPv6 loopback at an all-interfaces receiver", "http://[::1]:9/", "0.0.0.0:9", "http://127.0.0.1:9", true},
+		{"another port", "http://localhost:10/", "127.0.0.1:9", "http://127.0.0.1:9", false},
+		{"another host", "http://app.test:9/", "127.0.0.1:9", "http://127.0.0.1:9", false},
+		{"the public URL", "https://x.ngrok.app/", "127.0.0.1:9", "https://x.ngrok.app", true},
+		{"http at an https public URL", "http://x.ngrok.app/", "127.0.0.1:9", "https://x.ngrok.app", false},
 	}
 	for _, u := range unit {
-		tu, _ := url.Parse(u.target)
-		ra, _ := net.ResolveTCPAddr("tcp", u.recv)
-		if err := listen.PointsAtReceiver(tu, ra, u.public); (err != nil) != u.loop {
-			t.Errorf("pointsAtReceiver(%s, %s, %s) = %v, want loop %v", u.target, u.recv, u.public, err, u.loop)
-		}
+		t.Run(u.name, func(t *testing.T) {
+			tu, _ := url.Parse(u.target)
+			ra, _ := net.ResolveTCPAddr("tcp", u.recv)
+			if err := listen.PointsAtReceiver(tu, ra, u.public); (err != nil) != u.loop {
+				t.Errorf("pointsAtReceiver(%s, %s, %s) = %v, want loop %v", u.target, u.recv, u.public, err, u.loop)
+			}
+		})
 	}
 }
 

@@ -36,34 +36,37 @@ func TestRelayUsageErrors(t *testing.T) {
 	env := map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()}
 	tok := strings.Repeat("t", 40)
 	tests := []struct {
+		name string
 		env  map[string]string
 		args []string
 		want string
 	}{
-		{nil, []string{"-f", "8888", "--tunnel", "relay"}, "--relay-url"},
-		{nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "ftp://x"}, "wss://"},
-		{nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "wss://h.example"}, "--relay-token"},
-		{nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "wss://h.example?token=x", "--relay-token", tok}, "query"},
-		{nil, []string{"relay", "serve"}, "--public-url is required"},
-		{nil, []string{"relay", "serve", "--public-url", "https://h.example"}, "OMEGA_RELAY_TOKENS"},
-		{map[string]string{"OMEGA_RELAY_TOKENS": "alice:short"}, []string{"relay", "serve", "--public-url", "https://h.example"}, "at least 32"},
-		{map[string]string{"OMEGA_RELAY_TOKENS": "alice:" + tok}, []string{"relay", "serve", "--public-url", "https://h.example", "--offline", "drop"}, "--offline"},
-		{map[string]string{"OMEGA_RELAY_TOKENS": "alice:" + tok}, []string{"relay", "serve", "--public-url", "https://h.example", "--tls-cert", "c.pem"}, "--tls-key"},
-		{nil, []string{"relay", "token", "Bad Name"}, "client name"},
-		{nil, []string{"relay", "token"}, "accepts 1 arg"},
+		{"no relay URL", nil, []string{"-f", "8888", "--tunnel", "relay"}, "--relay-url"},
+		{"relay URL not ws", nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "ftp://x"}, "wss://"},
+		{"no relay token", nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "wss://h.example"}, "--relay-token"},
+		{"query in the relay URL", nil, []string{"-f", "8888", "--tunnel", "relay", "--relay-url", "wss://h.example?token=x", "--relay-token", tok}, "query"},
+		{"serve without a public URL", nil, []string{"relay", "serve"}, "--public-url is required"},
+		{"serve without tokens", nil, []string{"relay", "serve", "--public-url", "https://h.example"}, "OMEGA_RELAY_TOKENS"},
+		{"serve with a short token", map[string]string{"OMEGA_RELAY_TOKENS": "alice:short"}, []string{"relay", "serve", "--public-url", "https://h.example"}, "at least 32"},
+		{"serve with an unknown offline mode", map[string]string{"OMEGA_RELAY_TOKENS": "alice:" + tok}, []string{"relay", "serve", "--public-url", "https://h.example", "--offline", "drop"}, "--offline"},
+		{"serve with a cert and no key", map[string]string{"OMEGA_RELAY_TOKENS": "alice:" + tok}, []string{"relay", "serve", "--public-url", "https://h.example", "--tls-cert", "c.pem"}, "--tls-key"},
+		{"token for a bad name", nil, []string{"relay", "token", "Bad Name"}, "client name"},
+		{"token without a name", nil, []string{"relay", "token"}, "accepts 1 arg"},
 	}
 	for _, tt := range tests {
-		e := map[string]string{}
-		for k, v := range env {
-			e[k] = v
-		}
-		for k, v := range tt.env {
-			e[k] = v
-		}
-		code, _, errs := clitest.Run(t, e, tt.args...)
-		if code != 2 || !strings.Contains(errs, tt.want) {
-			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			e := map[string]string{}
+			for k, v := range env {
+				e[k] = v
+			}
+			for k, v := range tt.env {
+				e[k] = v
+			}
+			code, _, errs := clitest.Run(t, e, tt.args...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errs, tt.want)
+			}
+		})
 	}
 }
 

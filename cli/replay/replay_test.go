@@ -53,28 +53,33 @@ func TestReplayCommandExitCodes(t *testing.T) {
 		t.Errorf("unknown ID: exit %d %q", code, errs)
 	}
 
-	for _, args := range [][]string{
-		{},
-		{caps[0].ID, "--all"},
-		{"--all", "--last", "2"},
-		{"--last", "-1"},
-		{"--all", "--format", "xml"},
-		{"--all", "--to", "ftp://x/y"},
-		{"--all", "--concurrency", "0"},
-		{"--all", "--delay", "-1s"},
-		{"--all", "--set", "novalue"},
-		{"--all", "-H", "bad header"},
-		{"--all", "--endpoint", "6323940afc8e1c02d9f3b155"},
-		{"--from-omega", "630fac88bd5bb64cf8b24b99"},
-		{"--from-omega", "630fac88bd5bb64cf8b24b99", "--endpoint", "e", "--all"},
-		{caps[0].ID, caps[1].ID, "--edit"},
-		{"--last", "2", "--edit"},
-		{"--all", "--bogus"},
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"nothing selected", []string{}},
+		{"IDs and all", []string{caps[0].ID, "--all"}},
+		{"all and last", []string{"--all", "--last", "2"}},
+		{"negative last", []string{"--last", "-1"}},
+		{"unknown format", []string{"--all", "--format", "xml"}},
+		{"target not http", []string{"--all", "--to", "ftp://x/y"}},
+		{"concurrency 0", []string{"--all", "--concurrency", "0"}},
+		{"negative delay", []string{"--all", "--delay", "-1s"}},
+		{"set without a value", []string{"--all", "--set", "novalue"}},
+		{"bad header", []string{"--all", "-H", "bad header"}},
+		{"endpoint without from-omega", []string{"--all", "--endpoint", "6323940afc8e1c02d9f3b155"}},
+		{"from-omega without an endpoint", []string{"--from-omega", "630fac88bd5bb64cf8b24b99"}},
+		{"from-omega with all", []string{"--from-omega", "630fac88bd5bb64cf8b24b99", "--endpoint", "e", "--all"}},
+		{"edit two IDs", []string{caps[0].ID, caps[1].ID, "--edit"}},
+		{"edit a filter", []string{"--last", "2", "--edit"}},
+		{"unknown flag", []string{"--all", "--bogus"}},
 	} {
-		code, _, errs := clitest.Run(t, env, append([]string{"replay"}, args...)...)
-		if code != 2 || !strings.Contains(errs, "replay --help") {
-			t.Errorf("replay %q: exit %d, want 2\n%s", args, code, errs)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := clitest.Run(t, env, append([]string{"replay"}, tc.args...)...)
+			if code != 2 || !strings.Contains(errs, "replay --help") {
+				t.Errorf("replay %q: exit %d, want 2\n%s", tc.args, code, errs)
+			}
+		})
 	}
 	if len(ok.Got()) != 2 || len(broken.Got()) != 1 {
 		t.Errorf("usage errors sent something: %d, %d", len(ok.Got()), len(broken.Got()))

@@ -13,8 +13,10 @@ func TestSinceHint(t *testing.T) {
 		time.Hour:                       "2h",
 		25 * time.Hour:                  "2d",
 	} {
-		if got := sinceHint(d); got != want {
-			t.Errorf("sinceHint(%v) = %q, want %q", d, got, want)
-		}
+		t.Run(d.String(), func(t *testing.T) {
+			if got := sinceHint(d); got != want {
+				t.Errorf("sinceHint(%v) = %q, want %q", d, got, want)
+			}
+		})
 	}
 }

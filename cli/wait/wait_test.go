@@ -167,14 +167,19 @@ func TestWait(t *testing.T) {
 
 func TestWaitUsage(t *testing.T) {
 	_, env := clitest.EmuEnv(t, emulator.Options{})
-	for _, args := range [][]string{
-		{"wait"},
-		{"wait", "--type", "video.nope"},
-		{"wait", "--type", "video.uploaded", "--expect", "7xx"},
-		{"wait", "--type", "video.uploaded", "--format", "yaml"},
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"no type", []string{"wait"}},
+		{"unknown type", []string{"wait", "--type", "video.nope"}},
+		{"bad expect", []string{"wait", "--type", "video.uploaded", "--expect", "7xx"}},
+		{"unknown format", []string{"wait", "--type", "video.uploaded", "--format", "yaml"}},
 	} {
-		if code, _, errs := clitest.Run(t, env, args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errs)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if code, _, errs := clitest.Run(t, env, tc.args...); code != 2 {
+				t.Errorf("%v: exit %d, want 2 (%s)", tc.args, code, errs)
+			}
+		})
 	}
 }

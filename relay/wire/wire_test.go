@@ -10,32 +10,37 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	at := time.Unix(0, 1764680000123456789)
-	frames := []any{
-		&Deliver{ID: 7, Queued: true, AcceptedAt: at, Method: "POST", Target: "/omega/tok?a=1&a=2", Host: "hooks.example.com",
+	frames := []struct {
+		name string
+		f    any
+	}{
+		{"every field of a delivery", &Deliver{ID: 7, Queued: true, AcceptedAt: at, Method: "POST", Target: "/omega/tok?a=1&a=2", Host: "hooks.example.com",
 			RemoteAddr: "203.0.113.9:4242", Header: []Header{{"X-Dup", "1"}, {"Content-Type", "application/json"}, {"X-Dup", "2"}},
-			Body: []byte(`{"id":"e"}`)},
-		&Deliver{ID: 1, Method: "POST", Target: "/"},
-		&Response{ID: 9, Queued: true, Taken: true, Status: 201, Header: []Header{{"Set-Cookie", "a"}, {"Set-Cookie", "b"}}, Body: []byte("ok\n")},
-		&Response{ID: 2, Status: 502},
-		&Hello{Name: "alice", PublicURL: "https://hooks.example.com/c/alice", Epoch: "e1", Queued: 12},
+			Body: []byte(`{"id":"e"}`)}},
+		{"a bare delivery", &Deliver{ID: 1, Method: "POST", Target: "/"}},
+		{"every field of a response", &Response{ID: 9, Queued: true, Taken: true, Status: 201, Header: []Header{{"Set-Cookie", "a"}, {"Set-Cookie", "b"}}, Body: []byte("ok\n")}},
+		{"a bare response", &Response{ID: 2, Status: 502}},
+		{"hello", &Hello{Name: "alice", PublicURL: "https://hooks.example.com/c/alice", Epoch: "e1", Queued: 12}},
 	}
-	for _, f := range frames {
-		var b []byte
-		switch v := f.(type) {
-		case *Deliver:
-			b = EncodeDeliver(nil, v)
-		case *Response:
-			b = EncodeResponse(nil, v)
-		case *Hello:
-			b = EncodeHello(nil, v)
-		}
-		got, err := Decode(b)
-		if err != nil {
-			t.Fatalf("Decode(%T): %v", f, err)
-		}
-		if !reflect.DeepEqual(got, f) {
-			t.Errorf("round trip:\n got %#v\nwant %#v", got, f)
-		}
+	for _, tc := range frames {
+		t.Run(tc.name, func(t *testing.T) {
+			var b []byte
+			switch v := tc.f.(type) {
+			case *Deliver:
+				b = EncodeDeliver(nil, v)
+			case *Response:
+				b = EncodeResponse(nil, v)
+			case *Hello:
+				b = EncodeHello(nil, v)
+			}
+			got, err := Decode(b)
+			if err != nil {
+				t.Fatalf("Decode(%T): %v", tc.f, err)
+			}
+			if !reflect.DeepEqual(got, tc.f) {
+				t.Errorf("round trip:\n got %#v\nwant %#v", got, tc.f)
+			}
+		})
 	}
 }
 
@@ -53,9 +58,11 @@ func TestDecodeRefuses(t *testing.T) {
 		"varint overrun": {TypeDeliver, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01},
 	}
 	for name, b := range cases {
-		if v, err := Decode(b); !errors.Is(err, ErrMalformed) {
-			t.Errorf("%s: Decode = %#v, %v; want ErrMalformed", name, v, err)
-		}
+		t.Run(name, func(t *testing.T) {
+			if v, err := Decode(b); !errors.Is(err, ErrMalformed) {
+				t.Errorf("%s: Decode = %#v, %v; want ErrMalformed", name, v, err)
+			}
+		})
 	}
 }
 

@@ -18,44 +18,46 @@ func noResolver(t testing.TB) {
 
 func TestNormalizeForward(t *testing.T) {
 	noResolver(t)
-	tests := []struct{ in, want, err string }{
-		{"8888/webhook", "http://localhost:8888/webhook", ""},
-		{"webhook", "", "not a host this machine can resolve. Accepted forms: 8888, 8888/webhook"},
-		{"webhook/x", "", "not a host this machine can resolve"},
-		{"app:3000/hook", "http://app:3000/hook", ""}, // a name that resolves (a compose service)
-		{"http://webhook/", "http://webhook/", ""},    // a URL says what it means
-		{"LOCALHOST:1", "http://LOCALHOST:1/", ""},
-		{"8888", "http://localhost:8888/", ""},
-		{":8888/webhook", "http://localhost:8888/webhook", ""},
-		{"localhost:8888/webhook", "http://localhost:8888/webhook", ""},
-		{"127.0.0.1:3000", "http://127.0.0.1:3000/", ""},
-		{"http://app.test/hook?x=1", "http://app.test/hook?x=1", ""},
-		{"https://app.test", "https://app.test/", ""},
-		{"[::1]:8080/h", "http://[::1]:8080/h", ""},
-		{"  8888 ", "http://localhost:8888/", ""},
-		{"", "", "--forward is required"},
-		{"ftp://x/y", "", "only http and https"},
-		{"http://", "", "no host"},
-		{"99999", "", "port must be 1-65535"},
-		{"http://u:p@x/", "", "credentials"},
-		{"local host:1", "", "spaces"},
-		{"localhost:8888/\x1b[2J", "", "control characters"},
+	tests := []struct{ name, in, want, err string }{
+		{"port and path", "8888/webhook", "http://localhost:8888/webhook", ""},
+		{"a word that does not resolve", "webhook", "", "not a host this machine can resolve. Accepted forms: 8888, 8888/webhook"},
+		{"a path on a name that does not resolve", "webhook/x", "", "not a host this machine can resolve"},
+		{"a name that resolves (a compose service)", "app:3000/hook", "http://app:3000/hook", ""},
+		{"a URL says what it means", "http://webhook/", "http://webhook/", ""},
+		{"upper-case localhost", "LOCALHOST:1", "http://LOCALHOST:1/", ""},
+		{"port", "8888", "http://localhost:8888/", ""},
+		{"colon, port and path", ":8888/webhook", "http://localhost:8888/webhook", ""},
+		{"localhost, port and path", "localhost:8888/webhook", "http://localhost:8888/webhook", ""},
+		{"IP and port", "127.0.0.1:3000", "http://127.0.0.1:3000/", ""},
+		{"http URL with a query", "http://app.test/hook?x=1", "http://app.test/hook?x=1", ""},
+		{"https URL", "https://app.test", "https://app.test/", ""},
+		{"IPv6", "[::1]:8080/h", "http://[::1]:8080/h", ""},
+		{"spaces around", "  8888 ", "http://localhost:8888/", ""},
+		{"empty", "", "", "--forward is required"},
+		{"ftp", "ftp://x/y", "", "only http and https"},
+		{"no host", "http://", "", "no host"},
+		{"port out of range", "99999", "", "port must be 1-65535"},
+		{"credentials", "http://u:p@x/", "", "credentials"},
+		{"space in the host", "local host:1", "", "spaces"},
+		{"control characters", "localhost:8888/\x1b[2J", "", "control characters"},
 	}
 	for _, tt := range tests {
-		u, err := ParseForward(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("ParseForward(%q) error = %v, want one containing %q", tt.in, err, tt.err)
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := ParseForward(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("ParseForward(%q) error = %v, want one containing %q", tt.in, err, tt.err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("ParseForward(%q): %v", tt.in, err)
-			continue
-		}
-		if u.String() != tt.want {
-			t.Errorf("ParseForward(%q) = %q, want %q", tt.in, u, tt.want)
-		}
+			if err != nil {
+				t.Errorf("ParseForward(%q): %v", tt.in, err)
+				return
+			}
+			if u.String() != tt.want {
+				t.Errorf("ParseForward(%q) = %q, want %q", tt.in, u, tt.want)
+			}
+		})
 	}
 }
 
@@ -92,10 +94,21 @@ func TestParseHeaders(t *testing.T) {
 	if got := h.Get("Authorization"); got != "Bearer x:y" {
 		t.Errorf("Authorization = %q", got)
 	}
-	for _, bad := range []string{"novalue", ": v", "Bad Name: v", "X: a\r\nInjected: 1", "X: \x00"} {
-		if _, err := ParseHeaders([]string{bad}); err == nil {
-			t.Errorf("ParseHeaders(%q) accepted", bad)
-		}
+	for _, tc := range []struct {
+		name string
+		line string
+	}{
+		{"no colon", "novalue"},
+		{"no name", ": v"},
+		{"space in the name", "Bad Name: v"},
+		{"line break in the value", "X: a\r\nInjected: 1"},
+		{"NUL in the value", "X: \x00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ParseHeaders([]string{tc.line}); err == nil {
+				t.Errorf("ParseHeaders(%q) accepted", tc.line)
+			}
+		})
 	}
 }
 
@@ -121,20 +134,22 @@ func FuzzParseHeaders(f *testing.F) {
 }
 
 func TestClean(t *testing.T) {
-	tests := map[string]string{
-		"plain text":        "plain text",
-		"evil\x1b[2Jscreen": `evil\x1b[2Jscreen`,
-		"tab\there":         `tab\there`,
-		"bidi\u202eoops":    `bidi\u202eoops`,
-		"ünïcode ok":        "ünïcode ok",
-		"bad\xffutf8":       `bad\xffutf8`,
-		"mark\u200fflip":    `mark\u200fflip`,
-		"C1\u009bcsi":       `C1\u009bcsi`,
+	tests := []struct{ name, in, want string }{
+		{"plain", "plain text", "plain text"},
+		{"escape sequence", "evil\x1b[2Jscreen", `evil\x1b[2Jscreen`},
+		{"tab", "tab\there", `tab\there`},
+		{"bidi override", "bidi\u202eoops", `bidi\u202eoops`},
+		{"non-ASCII letters", "ünïcode ok", "ünïcode ok"},
+		{"invalid UTF-8", "bad\xffutf8", `bad\xffutf8`},
+		{"right-to-left mark", "mark\u200fflip", `mark\u200fflip`},
+		{"8-bit CSI", "C1\u009bcsi", `C1\u009bcsi`},
 	}
-	for in, want := range tests {
-		if got := Clean(in); got != want {
-			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Clean(tc.in); got != tc.want {
+				t.Errorf("Clean(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 	"time"
@@ -61,15 +62,21 @@ func TestParseAgo(t *testing.T) {
 		{"25:00", true, 0, "want a duration (30m"},
 		{"2026-11-26 16:00", true, 0, "in the future"},
 	} {
-		got, err := ParseAgo(tc.in, now, tc.moments)
-		switch {
-		case tc.err == "" && err != nil:
-			t.Errorf("ParseAgo(%q, %v): %v", tc.in, tc.moments, err)
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("ParseAgo(%q, %v) = %v, %v; want an error with %q", tc.in, tc.moments, got, err, tc.err)
-		case tc.err == "" && got != tc.want:
-			t.Errorf("ParseAgo(%q, %v) = %v, want %v", tc.in, tc.moments, got, tc.want)
+		name := cmp.Or(tc.in, "empty")
+		if tc.moments {
+			name += " as a moment"
 		}
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseAgo(tc.in, now, tc.moments)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("ParseAgo(%q, %v): %v", tc.in, tc.moments, err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("ParseAgo(%q, %v) = %v, %v; want an error with %q", tc.in, tc.moments, got, err, tc.err)
+			case tc.err == "" && got != tc.want:
+				t.Errorf("ParseAgo(%q, %v) = %v, want %v", tc.in, tc.moments, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -89,27 +89,30 @@ func TestConnPoolBoundsAndSweep(t *testing.T) {
 func TestIdleFor(t *testing.T) {
 	const cap = 2 * time.Second
 	tests := []struct {
+		name      string
 		keepAlive []string
 		want      time.Duration
 	}{
-		{nil, cap},
-		{[]string{"timeout=5"}, 4 * time.Second},
-		{[]string{"timeout=5, max=1000"}, 4 * time.Second},
-		{[]string{"max=100, timeout = \"10\""}, 9 * time.Second},
-		{[]string{"timeout=1"}, 500 * time.Millisecond},
-		{[]string{"timeout=0"}, 0},
-		{[]string{"timeout=600"}, maxIdleTime - time.Second},
-		{[]string{"timeout=soon"}, cap},
-		{[]string{"max=3"}, cap},
+		{"no Keep-Alive", nil, cap},
+		{"timeout", []string{"timeout=5"}, 4 * time.Second},
+		{"timeout and max", []string{"timeout=5, max=1000"}, 4 * time.Second},
+		{"max and a quoted timeout", []string{"max=100, timeout = \"10\""}, 9 * time.Second},
+		{"one second", []string{"timeout=1"}, 500 * time.Millisecond},
+		{"zero", []string{"timeout=0"}, 0},
+		{"beyond the longest", []string{"timeout=600"}, maxIdleTime - time.Second},
+		{"timeout not a number", []string{"timeout=soon"}, cap},
+		{"max only", []string{"max=3"}, cap},
 	}
 	for _, tt := range tests {
-		resp := &http.Response{Header: http.Header{}}
-		if tt.keepAlive != nil {
-			resp.Header["Keep-Alive"] = tt.keepAlive
-		}
-		if got := idleFor(resp, cap); got != tt.want {
-			t.Errorf("Keep-Alive %q: idle for %s, want %s", tt.keepAlive, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{Header: http.Header{}}
+			if tt.keepAlive != nil {
+				resp.Header["Keep-Alive"] = tt.keepAlive
+			}
+			if got := idleFor(resp, cap); got != tt.want {
+				t.Errorf("Keep-Alive %q: idle for %s, want %s", tt.keepAlive, got, tt.want)
+			}
+		})
 	}
 }
 
