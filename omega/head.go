@@ -3,7 +3,12 @@ package omega
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/omega-listen/omega-listen/omega/internal/jsonscan"
 )
+
+// headNames are the members of rawHead, in the order headMembers stores them.
+var headNames = [...]string{"id", "coid", "ocid", "api_version", "created", "type", "endpoint_id"}
 
 // ParseEnvelopeHead is ParseEnvelope without data: the same rules and
 // errors, but Data and Video are left nil. The receiver calls it on every
@@ -13,10 +18,12 @@ func ParseEnvelopeHead(b []byte) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
+	var v [len(headNames)]json.RawMessage
 	var h rawHead
-	if headScan(t, &h) != scanOK {
+	if jsonscan.Members(t, headNames[:], v[:]) == jsonscan.OK {
+		h = rawHead{ID: v[0], COID: v[1], OCID: v[2], APIVersion: v[3], Created: v[4], Type: v[5], EndpointID: v[6]}
+	} else {
 		// Not valid, or not sure: encoding/json decides, and words the error.
-		h = rawHead{}
 		if err := json.Unmarshal(t, &h); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 		}
