@@ -2,11 +2,23 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"reflect"
 	"testing"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
+
+// sealFrame does to a frame made by encodeFrame what the journal's Append
+// does: store seq (for whole-capture frames), then the CRC.
+func sealFrame(frame []byte, seq int64) {
+	if at := seqAt(frame[journal.HeaderLen+1]); at > 0 {
+		binary.LittleEndian.PutUint64(frame[at:], uint64(seq))
+	}
+	journal.Seal(frame)
+}
 
 func frames(t testing.TB, recs ...journalRecord) []byte {
 	var b []byte
@@ -71,8 +83,8 @@ func TestDecodeFramesRejects(t *testing.T) {
 		{"cut in second header", valid[:first+3], 1, true},
 		{"cut in second body", valid[:len(valid)-1], 1, true},
 		{"bad checksum", mutate(func(b []byte) []byte { b[first-1] ^= 1; return b }), 0, false},
-		{"unknown version", mutate(func(b []byte) []byte { b[frameHeaderLen] = 9; return reseal(b) }), 0, false},
-		{"unknown kind", mutate(func(b []byte) []byte { b[frameHeaderLen+1] = 77; return reseal(b) }), 0, false},
+		{"unknown version", mutate(func(b []byte) []byte { b[journal.HeaderLen] = 9; return reseal(b) }), 0, false},
+		{"unknown kind", mutate(func(b []byte) []byte { b[journal.HeaderLen+1] = 77; return reseal(b) }), 0, false},
 		{"length too small", mutate(func(b []byte) []byte { b[0], b[1], b[2], b[3] = 1, 0, 0, 0; return b }), 0, false},
 		{"length too large", mutate(func(b []byte) []byte { b[0], b[1], b[2], b[3] = 0xff, 0xff, 0xff, 0x7f; return b }), 0, false},
 	}
@@ -88,8 +100,8 @@ func TestDecodeFramesRejects(t *testing.T) {
 			if tc.recs < 2 && tc.in != nil && err == nil {
 				t.Error("no error for bad input")
 			}
-			if errors.Is(err, errTornFrame) != tc.torn {
-				t.Errorf("torn = %v, want %v (err %v)", errors.Is(err, errTornFrame), tc.torn, err)
+			if errors.Is(err, journal.ErrTorn) != tc.torn {
+				t.Errorf("torn = %v, want %v (err %v)", errors.Is(err, journal.ErrTorn), tc.torn, err)
 			}
 		})
 	}
@@ -119,7 +131,7 @@ func FuzzDecodeFrames(f *testing.F) {
 		// The indexer's decoding accepts exactly the same, and the blobs it
 		// finds decode to the headers and bodies.
 		lazy, lgood, lerr := decodeFrames(b, false)
-		if lgood != good || len(lazy) != len(recs) || (lerr == nil) != (err == nil) || errors.Is(lerr, errTornFrame) != errors.Is(err, errTornFrame) {
+		if lgood != good || len(lazy) != len(recs) || (lerr == nil) != (err == nil) || errors.Is(lerr, journal.ErrTorn) != errors.Is(err, journal.ErrTorn) {
 			t.Fatalf("indexer decoding differs: %d records, %d bytes, %v; full: %d, %d, %v", len(lazy), lgood, lerr, len(recs), good, err)
 		}
 		for i := range recs {

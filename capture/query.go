@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
 
 // MinPrefix is the shortest ID prefix Get accepts.
@@ -392,8 +394,8 @@ func (s *Store) readFull(ctx context.Context, query string, args ...any) ([]*Cap
 	if err != nil {
 		return nil, err
 	}
-	sf := segmentFiles{dir: s.dir}
-	defer sf.close()
+	sf := segmentFiles{journal.Files{Dir: s.dir}}
+	defer sf.Close()
 	out := caps[:0]
 	for i, c := range caps {
 		r := refs[i]
@@ -403,7 +405,7 @@ func (s *Store) readFull(ctx context.Context, query string, args ...any) ([]*Cap
 				out = append(out, c)
 				break
 			}
-			if !errors.Is(err, errSegmentGone) || attempt == 2 {
+			if !errors.Is(err, journal.ErrGone) || attempt == 2 {
 				return nil, err
 			}
 			// Since the query, the capture was pruned or deleted (and its
@@ -452,7 +454,7 @@ func (sf *segmentFiles) readBlobs(c *Capture, refs blobRefs) error {
 			continue
 		}
 		if !side.ref.name.Valid {
-			return fmt.Errorf("capture %s %s: %w: segment %d is not in the index", c.ID, side.what, errSegmentGone, side.ref.seg.Int64)
+			return fmt.Errorf("capture %s %s: %w: segment %d is not in the index", c.ID, side.what, journal.ErrGone, side.ref.seg.Int64)
 		}
 		h, body, err := sf.read(side.ref.name.String, side.ref.off, side.ref.n)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
 
 var ctx = context.Background()
@@ -715,7 +717,7 @@ func TestTornTail(t *testing.T) {
 		{"last record cut short", func(b []byte) []byte { return b[:len(b)-5] }, 2, false},
 		{"last record bad checksum", func(b []byte) []byte { b[len(b)-3] ^= 0xff; return b }, 2, false},
 		{"impossible length at end", func(b []byte) []byte { return append(b, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0) }, 3, true},
-		{"damage in the middle", func(b []byte) []byte { b[frameHeaderLen+20] ^= 0xff; return b }, 0, true},
+		{"damage in the middle", func(b []byte) []byte { b[journal.HeaderLen+20] ^= 0xff; return b }, 0, true},
 		{"garbage appended", func(b []byte) []byte { return append(b, bytes.Repeat([]byte{0xab}, 100)...) }, 3, true},
 	}
 	for _, tc := range cases {
@@ -899,9 +901,7 @@ func TestWriteFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Pull the file out from under the store, as a failing disk would.
-	s.j.mu.Lock()
-	s.j.current().f.Close()
-	s.j.mu.Unlock()
+	s.j.CloseFileForTest()
 	bad := fullCapture(2)
 	if err := s.Begin(ctx, bad); err == nil {
 		t.Fatal("Begin succeeded with its journal file closed")
@@ -910,9 +910,7 @@ func TestWriteFailure(t *testing.T) {
 		t.Fatal("Finish succeeded with its journal file closed")
 	}
 	// A further failed write that leaves bytes behind moves to a new file.
-	s.j.mu.Lock()
-	s.j.current().broken = true
-	s.j.mu.Unlock()
+	s.j.TearForTest()
 	ok2 := fullCapture(3)
 	if err := s.Begin(ctx, ok2); err != nil {
 		t.Fatalf("Begin after a failure: %v", err)
