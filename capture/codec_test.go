@@ -44,11 +44,14 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"begin", journalRecord{kind: kindBegin, c: *begin}, *begin},
 		{"record", journalRecord{kind: kindRecord, c: done}, done},
 		{"finish carries only the outcome", journalRecord{kind: kindFinish, c: done}, Capture{
-			ID: done.ID, State: done.State, CompletedAt: done.CompletedAt, Flags: done.Flags,
-			Target: done.Target, Status: done.Status, RespHeaders: done.RespHeaders, RespBody: done.RespBody,
-			Duration: done.Duration, Error: done.Error, SentStatus: done.SentStatus,
+			Meta: Meta{
+				ID: done.ID, State: done.State, CompletedAt: done.CompletedAt, Flags: done.Flags,
+				Target: done.Target, Status: done.Status,
+				Duration: done.Duration, Error: done.Error, SentStatus: done.SentStatus,
+			},
+			RespHeaders: done.RespHeaders, RespBody: done.RespBody,
 		}},
-		{"empty", journalRecord{kind: kindBegin, c: Capture{ID: "c_y"}}, Capture{ID: "c_y"}},
+		{"empty", journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "c_y"}}}, Capture{Meta: Meta{ID: "c_y"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,8 +68,8 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func TestDecodeFramesRejects(t *testing.T) {
-	valid := frames(t, journalRecord{kind: kindBegin, c: Capture{ID: "c_1", Seq: 1}}, journalRecord{kind: kindFinish, c: Capture{ID: "c_1"}})
-	first := len(frames(t, journalRecord{kind: kindBegin, c: Capture{ID: "c_1", Seq: 1}}))
+	valid := frames(t, journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "c_1", Seq: 1}}}, journalRecord{kind: kindFinish, c: Capture{Meta: Meta{ID: "c_1"}}})
+	first := len(frames(t, journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "c_1", Seq: 1}}}))
 	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(valid)) }
 	reseal := func(b []byte) []byte { // fix the CRC after editing the body of the first frame
 		sealFrame(b[:first], int64(1))
@@ -117,7 +120,7 @@ func FuzzDecodeFrames(f *testing.F) {
 	finishFull(&done)
 	f.Add(frames(f, journalRecord{kind: kindBegin, c: *c}))
 	f.Add(frames(f, journalRecord{kind: kindBegin, c: *c}, journalRecord{kind: kindFinish, c: done}, journalRecord{kind: kindRecord, c: done}))
-	f.Add(frames(f, journalRecord{kind: kindBegin, c: Capture{ID: "x"}})[:12])
+	f.Add(frames(f, journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "x"}}})[:12])
 	f.Add([]byte{})
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 0, 1, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {

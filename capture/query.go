@@ -61,37 +61,13 @@ type Query struct {
 	Text string
 }
 
-// Summary is a Capture without its headers and bodies, for lists.
+// Summary is a Capture without its headers and bodies, for lists: its
+// Meta, and the sizes of its bodies.
 type Summary struct {
-	ID        string `json:"id"`
-	Seq       int64  `json:"seq"`
-	SessionID string `json:"session_id,omitempty"`
-	State     State  `json:"state"`
+	Meta
 
-	ReceivedAt  time.Time `json:"received_at"`
-	CompletedAt time.Time `json:"completed_at,omitzero"`
-
-	RemoteAddr string `json:"remote_addr,omitempty"`
-	Method     string `json:"method"`
-	Path       string `json:"path"`
-	BodySize   int    `json:"body_size"`
-
-	EventID      string    `json:"event_id,omitempty"`
-	EventType    string    `json:"event_type,omitempty"`
-	EndpointID   string    `json:"endpoint_id,omitempty"`
-	EventCreated time.Time `json:"event_created,omitzero"`
-
-	Flags        Flags  `json:"flags,omitempty"`
-	RejectReason string `json:"reject_reason,omitempty"`
-
-	Target       string        `json:"target,omitempty"`
-	Status       int           `json:"status,omitempty"`
-	RespBodySize int           `json:"response_body_size,omitempty"`
-	Duration     time.Duration `json:"duration,omitempty"`
-	Error        string        `json:"error,omitempty"`
-	SentStatus   int           `json:"sent_status,omitempty"`
-
-	ReplayOf string `json:"replay_of,omitempty"`
+	BodySize     int `json:"body_size"`
+	RespBodySize int `json:"response_body_size,omitempty"`
 
 	// QueuedAt is when the relay accepted a queued delivery (FlagQueued).
 	// Known from the capture's headers, so zero in summaries read from
@@ -99,25 +75,9 @@ type Summary struct {
 	QueuedAt time.Time `json:"queued_at,omitzero"`
 }
 
-// Outcome reports how the capture ended, by the same rules as
-// Capture.Outcome.
-func (s Summary) Outcome() Outcome {
-	c := Capture{Flags: s.Flags, State: s.State, Error: s.Error, Status: s.Status}
-	return c.Outcome()
-}
-
 // Summary returns c without its headers and bodies.
 func (c *Capture) Summary() Summary {
-	return Summary{
-		ID: c.ID, Seq: c.Seq, SessionID: c.SessionID, State: c.State,
-		ReceivedAt: c.ReceivedAt, CompletedAt: c.CompletedAt,
-		RemoteAddr: c.RemoteAddr, Method: c.Method, Path: c.Path, BodySize: len(c.Body),
-		EventID: c.EventID, EventType: c.EventType, EndpointID: c.EndpointID, EventCreated: c.EventCreated,
-		Flags: c.Flags, RejectReason: c.RejectReason,
-		Target: c.Target, Status: c.Status, RespBodySize: len(c.RespBody), Duration: c.Duration,
-		Error: c.Error, SentStatus: c.SentStatus, ReplayOf: c.ReplayOf,
-		QueuedAt: c.QueuedAt(),
-	}
+	return Summary{Meta: c.Meta, BodySize: len(c.Body), RespBodySize: len(c.RespBody), QueuedAt: c.QueuedAt()}
 }
 
 // where renders q as a WHERE clause (possibly empty) with its arguments,
