@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"reflect"
@@ -198,4 +199,24 @@ func normalTimes(r journalRecord) journalRecord {
 	r.c.CompletedAt = r.c.CompletedAt.UTC()
 	r.c.EventCreated = r.c.EventCreated.UTC()
 	return r
+}
+
+// TestFramePinned pins the journal's bytes for each kind of record (the
+// on-disk format: older stores' journals must keep reading, and a change
+// must be deliberate). The header has one key, so map order cannot vary.
+func TestFramePinned(t *testing.T) {
+	c := jsonCapture()
+	c.Headers = http.Header{"Content-Type": {"application/json"}}
+	want := map[byte]string{
+		kindBegin:  "cc000000f125e6f30101004020464847060003635f3103735f3104646f6e6501fef6bd9a0d080180f7bd9a0d080a31302e302e302e313a3504504f53540b2f6f6d6567612f3c743e26010c436f6e74656e742d5479706501106170706c69636174696f6e2f6a736f6e0e7b226964223a226576745f31227d056576745f310d766964656f2e637265617465640465705f3101debebd9a0d0828046e6f6e651a687474703a2f2f6c6f63616c686f73743a333030302f686f6f6b92030103582d41020131013202ff0080bcc1960b00920303635f30",
+		kindRecord: "cc0000006b6c32b30102004020464847060003635f3103735f3104646f6e6501fef6bd9a0d080180f7bd9a0d080a31302e302e302e313a3504504f53540b2f6f6d6567612f3c743e26010c436f6e74656e742d5479706501106170706c69636174696f6e2f6a736f6e0e7b226964223a226576745f31227d056576745f310d766964656f2e637265617465640465705f3101debebd9a0d0828046e6f6e651a687474703a2f2f6c6f63616c686f73743a333030302f686f6f6b92030103582d41020131013202ff0080bcc1960b00920303635f30",
+		kindFinish: "45000000315b60ad010303635f3104646f6e650180f7bd9a0d08281a687474703a2f2f6c6f63616c686f73743a333030302f686f6f6b92030103582d41020131013202ff0080bcc1960b009203",
+	}
+	for kind, w := range want {
+		f := encodeFrame(nil, kind, c)
+		sealFrame(f, 1767225600000000)
+		if got := hex.EncodeToString(f); got != w {
+			t.Errorf("kind %d frame changed:\n got %s\nwant %s", kind, got, w)
+		}
+	}
 }
