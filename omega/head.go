@@ -7,8 +7,12 @@ import (
 	"github.com/omega-listen/omega-listen/omega/internal/jsonscan"
 )
 
-// headNames are the members of rawHead, in the order headMembers stores them.
-var headNames = [...]string{"id", "coid", "ocid", "api_version", "created", "type", "endpoint_id"}
+// headList are the members of rawHead, in the order ParseEnvelopeHead
+// takes them from jsonscan.Members.
+var (
+	headList  = [...]string{"id", "coid", "ocid", "api_version", "created", "type", "endpoint_id"}
+	headNames = jsonscan.NewNames(headList[:]...)
+)
 
 // ParseEnvelopeHead is ParseEnvelope without data: the same rules and
 // errors, but Data and Video are left nil. The receiver calls it on every
@@ -18,9 +22,9 @@ func ParseEnvelopeHead(b []byte) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v [len(headNames)]json.RawMessage
+	var v [len(headList)]json.RawMessage
 	var h rawHead
-	if jsonscan.Members(t, headNames[:], v[:]) == jsonscan.OK {
+	if jsonscan.Members(t, headNames, v[:]) == jsonscan.OK {
 		h = rawHead{ID: v[0], COID: v[1], OCID: v[2], APIVersion: v[3], Created: v[4], Type: v[5], EndpointID: v[6]}
 	} else {
 		// Not valid, or not sure: encoding/json decides, and words the error.

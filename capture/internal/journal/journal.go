@@ -85,7 +85,8 @@ func New(dir string, max int64) (*Journal, error) {
 // numbers are microseconds since 1970, bumped so that they increase within
 // the process, and given under the append lock, so their order is the
 // journal's. When Append returns nil the frame survives the death of the
-// process; on error nothing of it is in the journal.
+// process. On error the frame is not in the journal: a partial write is
+// taken back, and if that fails the next Append starts a new file.
 func (j *Journal) Append(frame []byte, seqAt int) (int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -35,13 +35,42 @@ const (
 	Fallback               // valid or not, leave it to encoding/json
 )
 
+// Names is the list of member names Members looks for. Make it once, with
+// NewNames; it is read-only after.
+type Names struct {
+	list  []string
+	byLen [][]int // indices into list, by name length
+}
+
+// NewNames prepares names (ASCII, as JSON member names the caller's
+// struct tags spell) for Members. It panics on a name that is not ASCII.
+func NewNames(names ...string) *Names {
+	n := &Names{list: names}
+	for i, name := range names {
+		for j := 0; j < len(name); j++ {
+			if name[j] >= utf8.RuneSelf {
+				panic("jsonscan: member name " + name + " is not ASCII")
+			}
+		}
+		for len(n.byLen) <= len(name) {
+			n.byLen = append(n.byLen, nil)
+		}
+		n.byLen[len(name)] = append(n.byLen[len(name)], i)
+	}
+	return n
+}
+
+// Len is how many names there are.
+func (n *Names) Len() int { return len(n.list) }
+
 // Members scans the JSON object t, which starts with '{' (leading
 // whitespace already skipped; trailing whitespace is allowed), and stores in
-// vals[i] the raw value of the top-level member named names[i], matched
-// exactly; members not asked for are checked and skipped. vals must be at
-// least as long as names; values of names not present are left alone. On
-// Invalid or Fallback, vals may hold some values already: discard them.
-func Members(t []byte, names []string, vals []json.RawMessage) Result {
+// vals[i] the raw value of the top-level member named by the i-th of names,
+// matched exactly; members not asked for are checked and skipped. vals must
+// be at least names.Len() long; values of names not present are left
+// alone. On Invalid or Fallback, vals may hold some values already: discard
+// them.
+func Members(t []byte, names *Names, vals []json.RawMessage) Result {
 	i := 1
 	i = skipWS(t, i)
 	if i < len(t) && t[i] == '}' {
@@ -99,9 +128,12 @@ func endOfInput(t []byte, i int) Result {
 }
 
 // index returns the position of key in names, or -1.
-func index(names []string, key []byte) int {
-	for i, n := range names {
-		if string(key) == n {
+func index(names *Names, key []byte) int {
+	if len(key) >= len(names.byLen) {
+		return -1
+	}
+	for _, i := range names.byLen[len(key)] {
+		if n := names.list[i]; len(n) == 0 || n[0] == key[0] && string(key[1:]) == n[1:] {
 			return i
 		}
 	}
@@ -109,9 +141,14 @@ func index(names []string, key []byte) int {
 }
 
 // folds: encoding/json would match key to one of names case-insensitively.
-func folds(names []string, key []byte) bool {
-	for _, n := range names {
-		if bytes.EqualFold(key, []byte(n)) {
+// key is ASCII (Members leaves other keys to encoding/json), and so are the
+// names, so only names of key's length can match.
+func folds(names *Names, key []byte) bool {
+	if len(key) >= len(names.byLen) {
+		return false
+	}
+	for _, i := range names.byLen[len(key)] {
+		if bytes.EqualFold(key, []byte(names.list[i])) {
 			return true
 		}
 	}

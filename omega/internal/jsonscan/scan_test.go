@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-var names = []string{"id", "type", "created"}
+var names = NewNames("id", "type", "created")
 
 func TestMembers(t *testing.T) {
 	cases := []struct {
@@ -17,14 +17,15 @@ func TestMembers(t *testing.T) {
 		{"{\n\"type\" : [1, {\"x\":null}] } \n", OK, []string{"", `[1, {"x":null}]`, ""}},
 		{`{"id":"a","id":"b"}`, OK, []string{`"b"`, "", ""}}, // the last one, as encoding/json
 		{`{}`, OK, []string{"", "", ""}},
-		{`{"ID":"a"}`, Fallback, nil},      // encoding/json folds case
+		{`{"ID":"a"}`, Fallback, nil}, // encoding/json folds case
+		{`{"tYPE":"a","data":1}`, Fallback, nil},
 		{`{"i\u0064":"a"}`, Fallback, nil}, // escaped name
 		{`{"idé":"a"}`, Fallback, nil},     // non-ASCII name
 		{`{"id":"a",}`, Invalid, nil},
 		{`{"id":"a"} x`, Invalid, nil},
 	}
 	for _, tc := range cases {
-		vals := make([]json.RawMessage, len(names))
+		vals := make([]json.RawMessage, names.Len())
 		got := Members([]byte(tc.in), names, vals)
 		if got != tc.want {
 			t.Errorf("Members(%q) = %v, want %v", tc.in, got, tc.want)
@@ -32,7 +33,7 @@ func TestMembers(t *testing.T) {
 		}
 		for i, w := range tc.vals {
 			if string(vals[i]) != w {
-				t.Errorf("Members(%q): %s = %q, want %q", tc.in, names[i], vals[i], w)
+				t.Errorf("Members(%q): member %d = %q, want %q", tc.in, i, vals[i], w)
 			}
 		}
 	}
@@ -40,7 +41,7 @@ func TestMembers(t *testing.T) {
 
 func TestMembersAllocatesNothing(t *testing.T) {
 	in := []byte(`{"id":"a","type":"t","created":1,"data":{"id":"inner","list":[1,2,3]}}`)
-	vals := make([]json.RawMessage, len(names))
+	vals := make([]json.RawMessage, names.Len())
 	if n := testing.AllocsPerRun(100, func() { Members(in, names, vals) }); n != 0 {
 		t.Errorf("Members allocates %v times", n)
 	}
@@ -55,7 +56,7 @@ func TestHeadScanValidity(t *testing.T) {
 		`{"id":"a","type":"t","x":-0.5e+10,"y":[true,false,null]}`,
 	}
 	for _, in := range inputs {
-		got := Members([]byte(in), names, make([]json.RawMessage, len(names)))
+		got := Members([]byte(in), names, make([]json.RawMessage, names.Len()))
 		valid := json.Valid([]byte(in))
 		if got == Fallback {
 			continue
@@ -73,7 +74,7 @@ func FuzzHeadScanValidity(f *testing.F) {
 		if len(b) == 0 || b[0] != '{' {
 			return
 		}
-		got := Members(b, names, make([]json.RawMessage, len(names)))
+		got := Members(b, names, make([]json.RawMessage, names.Len()))
 		if got != Fallback && (got == OK) != json.Valid(b) {
 			t.Fatalf("Members(%q) = %v, json.Valid = %v", b, got, json.Valid(b))
 		}
