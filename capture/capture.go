@@ -106,17 +106,17 @@ const (
 )
 
 // Outcome reports how the capture ended.
-func (c Meta) Outcome() Outcome {
+func (m Meta) Outcome() Outcome {
 	switch {
-	case c.Flags.Has(FlagRejected):
+	case m.Flags.Has(FlagRejected):
 		return OutcomeRejected
-	case c.State == StateInterrupted:
+	case m.State == StateInterrupted:
 		return OutcomeFailed
-	case c.State != StateDone:
+	case m.State != StateDone:
 		return OutcomePending
-	case c.Error != "" || c.Status == 0:
+	case m.Error != "" || m.Status == 0:
 		return OutcomeFailed
-	case c.Status >= 200 && c.Status < 300:
+	case m.Status >= 200 && m.Status < 300:
 		return OutcomeOK
 	default:
 		return OutcomeAppError
