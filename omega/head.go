@@ -23,14 +23,14 @@ func ParseEnvelopeHead(b []byte) (*Envelope, error) {
 		return nil, err
 	}
 	var v [len(headList)]json.RawMessage
-	var h rawHead
 	if jsonscan.Members(t, headNames, v[:]) == jsonscan.OK {
-		h = rawHead{ID: v[0], COID: v[1], OCID: v[2], APIVersion: v[3], Created: v[4], Type: v[5], EndpointID: v[6]}
-	} else {
-		// Not valid, or not sure: encoding/json decides, and words the error.
-		if err := json.Unmarshal(t, &h); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
-		}
+		h := rawHead{ID: v[0], COID: v[1], OCID: v[2], APIVersion: v[3], Created: v[4], Type: v[5], EndpointID: v[6]}
+		return h.envelope(b)
+	}
+	// Not valid, or not sure: encoding/json decides, and words the error.
+	var h rawHead
+	if err := json.Unmarshal(t, &h); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
 	return h.envelope(b)
 }
