@@ -16,10 +16,16 @@ func benchCapture() *Capture {
 		body[i] = 'a' + byte(i%26)
 	}
 	return &Capture{
-		SessionID:  "s_bench",
-		RemoteAddr: "127.0.0.1:54321",
-		Method:     http.MethodPost,
-		Path:       "/omega/0123456789abcdefghijkl",
+		Meta: Meta{
+			SessionID:  "s_bench",
+			RemoteAddr: "127.0.0.1:54321",
+			Method:     http.MethodPost,
+			Path:       "/omega/0123456789abcdefghijkl",
+			EventID:    "630fac88bd5bb64cf8b24b99",
+			EventType:  "video.process_succeeded",
+			EndpointID: "6323940a",
+			Target:     "http://localhost:8888/webhook",
+		},
 		Headers: http.Header{
 			"Content-Type":     {"application/json"},
 			"User-Agent":       {"Omega-Webhooks/1.0"},
@@ -30,11 +36,7 @@ func benchCapture() *Capture {
 			"X-Request-Id":     {"req_6323940a1b2c"},
 			"Omega-Event-Type": {"video.process_succeeded"},
 		},
-		Body:       body,
-		EventID:    "630fac88bd5bb64cf8b24b99",
-		EventType:  "video.process_succeeded",
-		EndpointID: "6323940a",
-		Target:     "http://localhost:8888/webhook",
+		Body: body,
 	}
 }
 

@@ -26,7 +26,7 @@ func next(t *testing.T, sub *Subscription) Event {
 func TestBusDelivers(t *testing.T) {
 	b := NewBus()
 	subs := []*Subscription{b.Subscribe(8), b.Subscribe(8)}
-	c1, c2 := &Capture{ID: "c_1", Seq: 1}, &Capture{ID: "c_2", Seq: 2}
+	c1, c2 := &Capture{Meta: Meta{ID: "c_1", Seq: 1}}, &Capture{Meta: Meta{ID: "c_2", Seq: 2}}
 	b.Publish(Received, c1)
 	b.Publish(Received, c2)
 	b.Publish(Completed, c1)
@@ -51,7 +51,7 @@ func TestBusCopiesCapture(t *testing.T) {
 	b := NewBus()
 	sub := b.Subscribe(4)
 	defer sub.Close()
-	c := &Capture{ID: "c_1", State: StatePending}
+	c := &Capture{Meta: Meta{ID: "c_1", State: StatePending}}
 	b.Publish(Received, c)
 	c.State = StateDone
 	if ev := next(t, sub); ev.Capture.State != StatePending {
@@ -79,10 +79,10 @@ func TestBusLagged(t *testing.T) {
 			sub := b.Subscribe(tc.buffer)
 			defer sub.Close()
 			for _, seq := range tc.publish {
-				b.Publish(Received, &Capture{Seq: seq})
+				b.Publish(Received, &Capture{Meta: Meta{Seq: seq}})
 			}
 			for _, seq := range tc.completed {
-				b.Publish(Completed, &Capture{Seq: seq})
+				b.Publish(Completed, &Capture{Meta: Meta{Seq: seq}})
 			}
 			// Whatever fitted arrives in order, then the Lagged event with
 			// the lowest Seq that did not.
@@ -112,7 +112,7 @@ func TestBusLagged(t *testing.T) {
 				t.Errorf("Lagged event %+v, want MissedFromSeq %d", lag, wantMissed)
 			}
 			// After the Lagged event, delivery resumes.
-			b.Publish(Completed, &Capture{Seq: 100})
+			b.Publish(Completed, &Capture{Meta: Meta{Seq: 100}})
 			if ev := next(t, sub); ev.Lagged || ev.Capture.Seq != 100 {
 				t.Errorf("after Lagged got %+v, want the new event", ev)
 			}
@@ -137,7 +137,7 @@ func TestBusPublishNeverBlocks(t *testing.T) {
 		received <- n
 	}()
 	for i := range 10000 {
-		b.Publish(Received, &Capture{Seq: int64(i + 1)})
+		b.Publish(Received, &Capture{Meta: Meta{Seq: int64(i + 1)}})
 	}
 	live.Close()
 	<-received
@@ -166,7 +166,7 @@ func TestBusCloseDuringPublish(t *testing.T) {
 					return
 				default:
 				}
-				b.Publish(Received, &Capture{Seq: int64(i)})
+				b.Publish(Received, &Capture{Meta: Meta{Seq: int64(i)}})
 			}
 		})
 	}
@@ -191,7 +191,7 @@ func TestBusNoGoroutineLeak(t *testing.T) {
 	for i := range 100 {
 		sub := b.Subscribe(2)
 		for range 5 {
-			b.Publish(Received, &Capture{Seq: int64(i)})
+			b.Publish(Received, &Capture{Meta: Meta{Seq: int64(i)}})
 		}
 		sub.Close()
 	}
@@ -232,10 +232,10 @@ func TestBusFinish(t *testing.T) {
 	b := NewBus()
 	sub := b.Subscribe(4)
 	for i := range 10 { // 4 fit, 6 are dropped: a Lagged event is owed
-		b.Publish(Completed, &Capture{ID: "c", Seq: int64(i + 1)})
+		b.Publish(Completed, &Capture{Meta: Meta{ID: "c", Seq: int64(i + 1)}})
 	}
 	sub.Finish()
-	b.Publish(Completed, &Capture{ID: "late", Seq: 99})
+	b.Publish(Completed, &Capture{Meta: Meta{ID: "late", Seq: 99}})
 	var got []Event
 	timeout := time.After(10 * time.Second)
 	for done := false; !done; {

@@ -45,8 +45,21 @@ const (
 	StateInterrupted State = "interrupted"
 )
 
-// Capture is one request received (or replayed) and what became of it.
+// Capture is one request received (or replayed) and what became of it:
+// its Meta, and the headers and bodies of the request and the answer.
 type Capture struct {
+	Meta
+
+	Headers     http.Header `json:"headers,omitempty"`          // the request's
+	Body        []byte      `json:"body,omitempty"`             // the request's
+	RespHeaders http.Header `json:"response_headers,omitempty"` // the app's answer's
+	RespBody    []byte      `json:"response_body,omitempty"`    // the app's answer's
+}
+
+// Meta is what a Capture and a Summary share: every fact of a capture but
+// its headers and bodies. In JSON its members come first, flattened into
+// the Capture's or Summary's object.
+type Meta struct {
 	ID        string `json:"id"`
 	Seq       int64  `json:"seq"` // store order, assigned by Begin
 	SessionID string `json:"session_id,omitempty"`
@@ -55,12 +68,10 @@ type Capture struct {
 	ReceivedAt  time.Time `json:"received_at"`
 	CompletedAt time.Time `json:"completed_at,omitzero"`
 
-	// The request as received.
-	RemoteAddr string      `json:"remote_addr,omitempty"`
-	Method     string      `json:"method"`
-	Path       string      `json:"path"`
-	Headers    http.Header `json:"headers,omitempty"`
-	Body       []byte      `json:"body,omitempty"`
+	// The request as received (its headers and body are the Capture's).
+	RemoteAddr string `json:"remote_addr,omitempty"`
+	Method     string `json:"method"`
+	Path       string `json:"path"`
 
 	// Omega envelope fields, when the body is one.
 	EventID      string    `json:"event_id,omitempty"`
@@ -71,13 +82,11 @@ type Capture struct {
 	Flags        Flags  `json:"flags,omitempty"`
 	RejectReason string `json:"reject_reason,omitempty"`
 
-	// The forward and the app's answer.
-	Target      string        `json:"target,omitempty"`
-	Status      int           `json:"status,omitempty"` // the app's status; 0 if it never answered
-	RespHeaders http.Header   `json:"response_headers,omitempty"`
-	RespBody    []byte        `json:"response_body,omitempty"`
-	Duration    time.Duration `json:"duration,omitempty"`
-	Error       string        `json:"error,omitempty"` // why forwarding failed, if it did
+	// The forward and the app's answer (its headers and body are the Capture's).
+	Target   string        `json:"target,omitempty"`
+	Status   int           `json:"status,omitempty"` // the app's status; 0 if it never answered
+	Duration time.Duration `json:"duration,omitempty"`
+	Error    string        `json:"error,omitempty"` // why forwarding failed, if it did
 	// SentStatus is what the sender (Omega) was answered: the app's status,
 	// or ours (404/405/413/502/504) when the app was not reached.
 	SentStatus int `json:"sent_status,omitempty"`
@@ -97,17 +106,17 @@ const (
 )
 
 // Outcome reports how the capture ended.
-func (c *Capture) Outcome() Outcome {
+func (m Meta) Outcome() Outcome {
 	switch {
-	case c.Flags.Has(FlagRejected):
+	case m.Flags.Has(FlagRejected):
 		return OutcomeRejected
-	case c.State == StateInterrupted:
+	case m.State == StateInterrupted:
 		return OutcomeFailed
-	case c.State != StateDone:
+	case m.State != StateDone:
 		return OutcomePending
-	case c.Error != "" || c.Status == 0:
+	case m.Error != "" || m.Status == 0:
 		return OutcomeFailed
-	case c.Status >= 200 && c.Status < 300:
+	case m.Status >= 200 && m.Status < 300:
 		return OutcomeOK
 	default:
 		return OutcomeAppError

@@ -4,25 +4,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
 
-// Journal records are framed as
-//
-//	length uint32 LE | crc32c uint32 LE | body (length bytes)
-//
-// and the body starts with a version byte and a kind byte. The CRC covers
-// the whole body, so a record cut short by a crash or damaged on disk is
-// recognised rather than misread.
-const (
-	frameHeaderLen = 8
-	recordVersion  = 1
-	// maxRecordLen bounds what the decoder will believe of a length field.
-	maxRecordLen = 1 << 30
-)
+// Journal records are in the journal's frames (package journal: length,
+// CRC-32C, body), and the body starts with a version byte and a kind byte.
+const recordVersion = 1
 
 // Record kinds.
 const (
@@ -36,10 +27,9 @@ const (
 )
 
 // seqOffset is where the 8-byte Seq sits in a begin or record frame, so the
-// frame can be encoded outside the journal lock and the Seq filled in under it.
-const seqOffset = frameHeaderLen + 2
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// frame can be encoded outside the journal lock and the Seq filled in under
+// it (journal.Journal.Append).
+const seqOffset = journal.HeaderLen + 2
 
 // journalRecord is one decoded journal record. For kindFinish only the
 // outcome fields of C are meaningful.
@@ -61,10 +51,11 @@ type blob struct {
 }
 
 // encodeFrame appends the frame of one record to dst. The CRC and (for whole
-// captures) the Seq are left for sealFrame.
+// captures) the Seq are left for the journal's Append, which writes the
+// Seq at seqOffset.
 func encodeFrame(dst []byte, kind byte, c *Capture) []byte {
 	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, recordVersion, kind)
+	dst = append(journal.StartFrame(dst), recordVersion, kind)
 	switch kind {
 	case kindFinish:
 		dst = appendString(dst, c.ID)
@@ -105,17 +96,17 @@ func encodeFrame(dst []byte, kind byte, c *Capture) []byte {
 		dst = binary.AppendVarint(dst, int64(c.SentStatus))
 		dst = appendString(dst, c.ReplayOf)
 	}
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-frameHeaderLen))
+	journal.EndFrame(dst[start:])
 	return dst
 }
 
-// sealFrame stores seq (for whole-capture frames) and the CRC in a frame
-// made by encodeFrame.
-func sealFrame(frame []byte, seq int64) {
-	if frame[frameHeaderLen+1] != kindFinish {
-		binary.LittleEndian.PutUint64(frame[seqOffset:], uint64(seq))
+// seqAt is where journal.Journal.Append is to store a fresh Seq in a frame
+// of kind: seqOffset for whole captures, none (0) for finish frames.
+func seqAt(kind byte) int {
+	if kind == kindFinish {
+		return 0
 	}
-	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(frame[frameHeaderLen:], castagnoli))
+	return seqOffset
 }
 
 // frameSizeHint estimates the encoded size of c so encodeFrame rarely grows
@@ -173,14 +164,10 @@ func appendHeader(dst []byte, h http.Header) []byte {
 	return dst
 }
 
-// errTornFrame reports a frame that runs past the end of its file: the
-// write that made it was cut short.
-var errTornFrame = errors.New("incomplete record at end of journal")
-
 // decodeFrames decodes the frames in b, in order, stopping at the first one
 // that is incomplete or damaged. It returns the records before that point
 // and how many bytes of b they span; err says why decoding stopped early and
-// is nil when b ends cleanly. errors.Is(err, errTornFrame) tells a frame cut
+// is nil when b ends cleanly. errors.Is(err, journal.ErrTorn) tells a frame cut
 // short at the end of b from one that is complete but damaged.
 //
 // Every record's req and resp say where its headers and bodies are in b.
@@ -215,27 +202,19 @@ func (fd *frameDecoder) decode(b []byte) (recs []journalRecord, good int, err er
 	recs = fd.recs[:0]
 	defer func() { fd.recs = recs }()
 	for good < len(b) {
-		rest := b[good:]
-		if len(rest) < frameHeaderLen {
-			return recs, good, errTornFrame
+		body, size, err := journal.Next(b[good:])
+		if errors.Is(err, journal.ErrTorn) {
+			return recs, good, err
 		}
-		n := binary.LittleEndian.Uint32(rest)
-		if n > maxRecordLen || n < 2 {
-			return recs, good, fmt.Errorf("record at offset %d: impossible length %d", good, n)
+		if err != nil {
+			return recs, good, fmt.Errorf("record at offset %d: %w", good, err)
 		}
-		if uint64(len(rest)-frameHeaderLen) < uint64(n) {
-			return recs, good, errTornFrame
-		}
-		body := rest[frameHeaderLen : frameHeaderLen+int(n)]
-		if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(rest[4:]) {
-			return recs, good, fmt.Errorf("record at offset %d: checksum mismatch", good)
-		}
-		r, err := decodeRecord(body, int64(good+frameHeaderLen), fd.full, fd.intern)
+		r, err := decodeRecord(body, int64(good+journal.HeaderLen), fd.full, fd.intern)
 		if err != nil {
 			return recs, good, fmt.Errorf("record at offset %d: %w", good, err)
 		}
 		recs = append(recs, r)
-		good += frameHeaderLen + int(n)
+		good += size
 	}
 	return recs, good, nil
 }

@@ -2,11 +2,24 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"reflect"
 	"testing"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
+
+// sealFrame does to a frame made by encodeFrame what the journal's Append
+// does: store seq (for whole-capture frames), then the CRC.
+func sealFrame(frame []byte, seq int64) {
+	if at := seqAt(frame[journal.HeaderLen+1]); at > 0 {
+		binary.LittleEndian.PutUint64(frame[at:], uint64(seq))
+	}
+	journal.Seal(frame)
+}
 
 func frames(t testing.TB, recs ...journalRecord) []byte {
 	var b []byte
@@ -32,11 +45,14 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"begin", journalRecord{kind: kindBegin, c: *begin}, *begin},
 		{"record", journalRecord{kind: kindRecord, c: done}, done},
 		{"finish carries only the outcome", journalRecord{kind: kindFinish, c: done}, Capture{
-			ID: done.ID, State: done.State, CompletedAt: done.CompletedAt, Flags: done.Flags,
-			Target: done.Target, Status: done.Status, RespHeaders: done.RespHeaders, RespBody: done.RespBody,
-			Duration: done.Duration, Error: done.Error, SentStatus: done.SentStatus,
+			Meta: Meta{
+				ID: done.ID, State: done.State, CompletedAt: done.CompletedAt, Flags: done.Flags,
+				Target: done.Target, Status: done.Status,
+				Duration: done.Duration, Error: done.Error, SentStatus: done.SentStatus,
+			},
+			RespHeaders: done.RespHeaders, RespBody: done.RespBody,
 		}},
-		{"empty", journalRecord{kind: kindBegin, c: Capture{ID: "c_y"}}, Capture{ID: "c_y"}},
+		{"empty", journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "c_y"}}}, Capture{Meta: Meta{ID: "c_y"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,8 +69,8 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 func TestDecodeFramesRejects(t *testing.T) {
-	valid := frames(t, journalRecord{kind: kindBegin, c: Capture{ID: "c_1", Seq: 1}}, journalRecord{kind: kindFinish, c: Capture{ID: "c_1"}})
-	first := len(frames(t, journalRecord{kind: kindBegin, c: Capture{ID: "c_1", Seq: 1}}))
+	valid := frames(t, journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "c_1", Seq: 1}}}, journalRecord{kind: kindFinish, c: Capture{Meta: Meta{ID: "c_1"}}})
+	first := len(frames(t, journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "c_1", Seq: 1}}}))
 	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(valid)) }
 	reseal := func(b []byte) []byte { // fix the CRC after editing the body of the first frame
 		sealFrame(b[:first], int64(1))
@@ -71,8 +87,8 @@ func TestDecodeFramesRejects(t *testing.T) {
 		{"cut in second header", valid[:first+3], 1, true},
 		{"cut in second body", valid[:len(valid)-1], 1, true},
 		{"bad checksum", mutate(func(b []byte) []byte { b[first-1] ^= 1; return b }), 0, false},
-		{"unknown version", mutate(func(b []byte) []byte { b[frameHeaderLen] = 9; return reseal(b) }), 0, false},
-		{"unknown kind", mutate(func(b []byte) []byte { b[frameHeaderLen+1] = 77; return reseal(b) }), 0, false},
+		{"unknown version", mutate(func(b []byte) []byte { b[journal.HeaderLen] = 9; return reseal(b) }), 0, false},
+		{"unknown kind", mutate(func(b []byte) []byte { b[journal.HeaderLen+1] = 77; return reseal(b) }), 0, false},
 		{"length too small", mutate(func(b []byte) []byte { b[0], b[1], b[2], b[3] = 1, 0, 0, 0; return b }), 0, false},
 		{"length too large", mutate(func(b []byte) []byte { b[0], b[1], b[2], b[3] = 0xff, 0xff, 0xff, 0x7f; return b }), 0, false},
 	}
@@ -88,8 +104,8 @@ func TestDecodeFramesRejects(t *testing.T) {
 			if tc.recs < 2 && tc.in != nil && err == nil {
 				t.Error("no error for bad input")
 			}
-			if errors.Is(err, errTornFrame) != tc.torn {
-				t.Errorf("torn = %v, want %v (err %v)", errors.Is(err, errTornFrame), tc.torn, err)
+			if errors.Is(err, journal.ErrTorn) != tc.torn {
+				t.Errorf("torn = %v, want %v (err %v)", errors.Is(err, journal.ErrTorn), tc.torn, err)
 			}
 		})
 	}
@@ -105,7 +121,7 @@ func FuzzDecodeFrames(f *testing.F) {
 	finishFull(&done)
 	f.Add(frames(f, journalRecord{kind: kindBegin, c: *c}))
 	f.Add(frames(f, journalRecord{kind: kindBegin, c: *c}, journalRecord{kind: kindFinish, c: done}, journalRecord{kind: kindRecord, c: done}))
-	f.Add(frames(f, journalRecord{kind: kindBegin, c: Capture{ID: "x"}})[:12])
+	f.Add(frames(f, journalRecord{kind: kindBegin, c: Capture{Meta: Meta{ID: "x"}}})[:12])
 	f.Add([]byte{})
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 0, 1, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -119,7 +135,7 @@ func FuzzDecodeFrames(f *testing.F) {
 		// The indexer's decoding accepts exactly the same, and the blobs it
 		// finds decode to the headers and bodies.
 		lazy, lgood, lerr := decodeFrames(b, false)
-		if lgood != good || len(lazy) != len(recs) || (lerr == nil) != (err == nil) || errors.Is(lerr, errTornFrame) != errors.Is(err, errTornFrame) {
+		if lgood != good || len(lazy) != len(recs) || (lerr == nil) != (err == nil) || errors.Is(lerr, journal.ErrTorn) != errors.Is(err, journal.ErrTorn) {
 			t.Fatalf("indexer decoding differs: %d records, %d bytes, %v; full: %d, %d, %v", len(lazy), lgood, lerr, len(recs), good, err)
 		}
 		for i := range recs {
@@ -183,4 +199,24 @@ func normalTimes(r journalRecord) journalRecord {
 	r.c.CompletedAt = r.c.CompletedAt.UTC()
 	r.c.EventCreated = r.c.EventCreated.UTC()
 	return r
+}
+
+// TestFramePinned pins the journal's bytes for each kind of record (the
+// on-disk format: older stores' journals must keep reading, and a change
+// must be deliberate). The header has one key, so map order cannot vary.
+func TestFramePinned(t *testing.T) {
+	c := jsonCapture()
+	c.Headers = http.Header{"Content-Type": {"application/json"}}
+	want := map[byte]string{
+		kindBegin:  "cc000000f125e6f30101004020464847060003635f3103735f3104646f6e6501fef6bd9a0d080180f7bd9a0d080a31302e302e302e313a3504504f53540b2f6f6d6567612f3c743e26010c436f6e74656e742d5479706501106170706c69636174696f6e2f6a736f6e0e7b226964223a226576745f31227d056576745f310d766964656f2e637265617465640465705f3101debebd9a0d0828046e6f6e651a687474703a2f2f6c6f63616c686f73743a333030302f686f6f6b92030103582d41020131013202ff0080bcc1960b00920303635f30",
+		kindRecord: "cc0000006b6c32b30102004020464847060003635f3103735f3104646f6e6501fef6bd9a0d080180f7bd9a0d080a31302e302e302e313a3504504f53540b2f6f6d6567612f3c743e26010c436f6e74656e742d5479706501106170706c69636174696f6e2f6a736f6e0e7b226964223a226576745f31227d056576745f310d766964656f2e637265617465640465705f3101debebd9a0d0828046e6f6e651a687474703a2f2f6c6f63616c686f73743a333030302f686f6f6b92030103582d41020131013202ff0080bcc1960b00920303635f30",
+		kindFinish: "45000000315b60ad010303635f3104646f6e650180f7bd9a0d08281a687474703a2f2f6c6f63616c686f73743a333030302f686f6f6b92030103582d41020131013202ff0080bcc1960b009203",
+	}
+	for kind, w := range want {
+		f := encodeFrame(nil, kind, c)
+		sealFrame(f, 1767225600000000)
+		if got := hex.EncodeToString(f); got != w {
+			t.Errorf("kind %d frame changed:\n got %s\nwant %s", kind, got, w)
+		}
+	}
 }

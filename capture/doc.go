@@ -4,7 +4,9 @@
 //
 // # Store
 //
-// A Store has two halves in its data dir:
+// A Store has two halves in its data dir (the journal's files and frames
+// are package capture/internal/journal; the store decides what to index,
+// rename and delete):
 //
 //   - an append-only journal (journal-*.seg), written synchronously by
 //     Begin, Finish and Record. Each record is framed with its length, a

@@ -164,8 +164,11 @@ func TestCurlReproducesRequest(t *testing.T) {
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			capt := &Capture{ID: "c_test", Method: c.method, Headers: c.headers, Body: c.body,
-				Target: "http://" + addr + "/webhook/a%20b?x=[1]&y={2}"}
+			capt := &Capture{
+				Meta: Meta{ID: "c_test", Method: c.method,
+					Target: "http://" + addr + "/webhook/a%20b?x=[1]&y={2}"},
+				Headers: c.headers, Body: c.body,
+			}
 			cmd := Curl(capt, "")
 			out, err := runScript(t, cmd)
 			if err != nil {
@@ -240,12 +243,15 @@ func trunc(b []byte) []byte {
 }
 
 func TestCurlLeavesOutWhatCannotBeSent(t *testing.T) {
-	c := &Capture{Method: "POST", Target: "http://127.0.0.1:1/x", Body: []byte("{}"), Headers: http.Header{
-		"X-Crlf":         {"a\r\nInjected: yes"},
-		"X-Nul":          {"a\x00b"},
-		"Bad Name\n$(x)": {"v"},
-		"X-Ok":           {"fine"},
-	}}
+	c := &Capture{
+		Meta: Meta{Method: "POST", Target: "http://127.0.0.1:1/x"},
+		Body: []byte("{}"), Headers: http.Header{
+			"X-Crlf":         {"a\r\nInjected: yes"},
+			"X-Nul":          {"a\x00b"},
+			"Bad Name\n$(x)": {"v"},
+			"X-Ok":           {"fine"},
+		},
+	}
 	cmd := Curl(c, "")
 	for _, bad := range []string{"Injected", "a\x00b", "\n$(x)"} {
 		if strings.Contains(cmd, bad) {
@@ -260,7 +266,7 @@ func TestCurlLeavesOutWhatCannotBeSent(t *testing.T) {
 }
 
 func TestCurlTarget(t *testing.T) {
-	c := &Capture{Method: "POST", Target: "http://127.0.0.1:8888/hook", Body: []byte("{}")}
+	c := &Capture{Meta: Meta{Method: "POST", Target: "http://127.0.0.1:8888/hook"}, Body: []byte("{}")}
 	if cmd := Curl(c, "http://other:1/x"); !strings.Contains(cmd, "--url http://other:1/x\n") {
 		t.Errorf("explicit target not used:\n%s", cmd)
 	}
@@ -322,8 +328,11 @@ func FuzzCurl(f *testing.F) {
 				t.Skip() // the map below would hold two spellings or lose one
 			}
 		}
-		c := &Capture{Method: method, Target: "http://127.0.0.1:1/h", Body: body,
-			Headers: http.Header{name: {value}, "Content-Type": {"text/plain"}, "User-Agent": {"u"}, "Accept": {"a"}, "Expect": {"e"}}}
+		c := &Capture{
+			Meta:    Meta{Method: method, Target: "http://127.0.0.1:1/h"},
+			Body:    body,
+			Headers: http.Header{name: {value}, "Content-Type": {"text/plain"}, "User-Agent": {"u"}, "Accept": {"a"}, "Expect": {"e"}},
+		}
 		args, stdin := stubCurl(t, Curl(c, ""))
 		want := []string{"-q", "-sS", "-i", "--http1.1", "--globoff", "--path-as-is"}
 		if method == http.MethodHead {
@@ -650,25 +659,41 @@ func (v *harValidator) cookies(m map[string]any, p string) {
 func harCaptures() map[string]*Capture {
 	t0 := time.Date(2026, 11, 26, 17, 0, 1, 234567891, time.UTC)
 	return map[string]*Capture{
-		"normal": {ID: "c_normal", Seq: 1, State: StateDone, ReceivedAt: t0, CompletedAt: t0.Add(3 * time.Millisecond),
-			Method: "POST", Path: "/omega/{token}?q=1", Target: "http://localhost:8888/webhook?a=1&b=x%20y",
-			Headers: http.Header{"Content-Type": {"application/json"}, "Cookie": {"s=1; t=2"}, "Host": {"abc.ngrok.app"}},
-			Body:    []byte(`{"id":"e1","type":"video.created"}`),
-			EventID: "e1", EventType: "video.created", Status: 200, SentStatus: 200, Duration: 3100 * time.Microsecond,
+		"normal": {
+			Meta: Meta{ID: "c_normal", Seq: 1, State: StateDone, ReceivedAt: t0, CompletedAt: t0.Add(3 * time.Millisecond),
+				Method: "POST", Path: "/omega/{token}?q=1", Target: "http://localhost:8888/webhook?a=1&b=x%20y",
+				EventID: "e1", EventType: "video.created", Status: 200, SentStatus: 200, Duration: 3100 * time.Microsecond},
+			Headers:     http.Header{"Content-Type": {"application/json"}, "Cookie": {"s=1; t=2"}, "Host": {"abc.ngrok.app"}},
+			Body:        []byte(`{"id":"e1","type":"video.created"}`),
 			RespHeaders: http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"sid=abc; Path=/; HttpOnly; Secure; Expires=Wed, 09 Jun 2027 10:18:14 GMT"}, "Location": {"/next"}},
-			RespBody:    []byte("ok\n")},
-		"failed": {ID: "c_failed", Seq: 2, State: StateDone, ReceivedAt: t0.Add(time.Second), Method: "POST", Path: "/omega/{token}",
-			Target: "http://localhost:8888/webhook", Body: []byte(`{}`), Error: "dial tcp 127.0.0.1:8888: connection refused", SentStatus: 502,
-			Duration: time.Millisecond, ReplayOf: "c_normal"},
-		"binary": {ID: "c_binary", Seq: 3, State: StateDone, ReceivedAt: t0.Add(2 * time.Second), Method: "POST", Path: "/omega/{token}",
-			Target: "http://localhost:8888/webhook", Headers: http.Header{"X-Bad": {"\xff"}}, Body: []byte("\x00\xff\xfe binary"),
-			Flags: FlagNotJSON, Status: 500, RespBody: []byte("\xc3\x28"), Duration: -time.Second},
-		"empty": {ID: "c_empty", Seq: 4, State: StateDone, ReceivedAt: t0.Add(3 * time.Second), Method: "POST", Path: "/omega/{token}",
-			Target: "http://localhost:8888/webhook", Status: 204},
-		"rejected": {ID: "c_rejected", Seq: 5, State: StateDone, ReceivedAt: t0.Add(4 * time.Second), Method: "GET", Path: "/nope",
-			Headers: http.Header{"Host": {"abc.ngrok.app"}}, Flags: FlagRejected, RejectReason: "wrong path", SentStatus: 404},
-		"pending": {ID: "c_pending", Seq: 6, State: StatePending, ReceivedAt: t0.Add(5 * time.Second), Method: "POST", Path: "/omega/{token}",
-			Body: []byte("{}")},
+			RespBody:    []byte("ok\n"),
+		},
+		"failed": {
+			Meta: Meta{ID: "c_failed", Seq: 2, State: StateDone, ReceivedAt: t0.Add(time.Second), Method: "POST", Path: "/omega/{token}",
+				Target: "http://localhost:8888/webhook", Error: "dial tcp 127.0.0.1:8888: connection refused", SentStatus: 502,
+				Duration: time.Millisecond, ReplayOf: "c_normal"},
+			Body: []byte(`{}`),
+		},
+		"binary": {
+			Meta: Meta{ID: "c_binary", Seq: 3, State: StateDone, ReceivedAt: t0.Add(2 * time.Second), Method: "POST", Path: "/omega/{token}",
+				Target: "http://localhost:8888/webhook",
+				Flags:  FlagNotJSON, Status: 500, Duration: -time.Second},
+			Headers: http.Header{"X-Bad": {"\xff"}}, Body: []byte("\x00\xff\xfe binary"),
+			RespBody: []byte("\xc3\x28"),
+		},
+		"empty": {
+			Meta: Meta{ID: "c_empty", Seq: 4, State: StateDone, ReceivedAt: t0.Add(3 * time.Second), Method: "POST", Path: "/omega/{token}",
+				Target: "http://localhost:8888/webhook", Status: 204},
+		},
+		"rejected": {
+			Meta: Meta{ID: "c_rejected", Seq: 5, State: StateDone, ReceivedAt: t0.Add(4 * time.Second), Method: "GET", Path: "/nope",
+				Flags: FlagRejected, RejectReason: "wrong path", SentStatus: 404},
+			Headers: http.Header{"Host": {"abc.ngrok.app"}},
+		},
+		"pending": {
+			Meta: Meta{ID: "c_pending", Seq: 6, State: StatePending, ReceivedAt: t0.Add(5 * time.Second), Method: "POST", Path: "/omega/{token}"},
+			Body: []byte("{}"),
+		},
 	}
 }
 
@@ -808,10 +833,13 @@ func FuzzWriteHAR(f *testing.F) {
 	f.Add([]byte("\x00\xff"), []byte("\xc3("), "\xff\x00", 0, "", "", "refused", int64(-5))
 	f.Add([]byte{}, []byte{}, "", 999, "GET", "\x00", "\u2028", int64(1<<62))
 	f.Fuzz(func(t *testing.T, body, resp []byte, hv string, status int, method, target, errText string, dur int64) {
-		c := &Capture{ID: "c_fuzz", Method: method, Target: target, Body: body, Status: status, Error: errText,
-			Duration: time.Duration(dur), ReceivedAt: time.Unix(0, dur).UTC(), State: StateDone,
+		c := &Capture{
+			Meta: Meta{ID: "c_fuzz", Method: method, Target: target, Status: status, Error: errText,
+				Duration: time.Duration(dur), ReceivedAt: time.Unix(0, dur).UTC(), State: StateDone},
+			Body:        body,
 			Headers:     http.Header{"Content-Type": {hv}, hv: {hv}, "Cookie": {hv}},
-			RespHeaders: http.Header{"Set-Cookie": {hv}, "Location": {hv}, "Content-Type": {hv}}, RespBody: resp}
+			RespHeaders: http.Header{"Set-Cookie": {hv}, "Location": {hv}, "Content-Type": {hv}}, RespBody: resp,
+		}
 		var buf bytes.Buffer
 		if err := WriteHAR(&buf, []*Capture{c, c}, "omega-listen/"+hv); err != nil {
 			t.Fatal(err)

@@ -10,7 +10,7 @@ var filterTypes = []string{"video.process_succeeded", "video.process_failed", "v
 
 func TestParseFilterAndMatch(t *testing.T) {
 	done := func(typ string, status int, body string) *Capture {
-		return &Capture{State: StateDone, EventType: typ, Status: status, Body: []byte(body)}
+		return &Capture{Meta: Meta{State: StateDone, EventType: typ, Status: status}, Body: []byte(body)}
 	}
 	tests := []struct {
 		filter string
@@ -23,7 +23,7 @@ func TestParseFilterAndMatch(t *testing.T) {
 		{"status:5xx", done("video.deleted", 200, "{}"), false},
 		{`"hello world" status:ok`, done("video.deleted", 204, `{"a":"hello world"}`), true},
 		{`"hello world"`, done("video.deleted", 204, `{"a":"hello"}`), false},
-		{"status:pending", &Capture{State: StatePending}, true},
+		{"status:pending", &Capture{Meta: Meta{State: StatePending}}, true},
 		{"", done("x", 500, ""), true},
 	}
 	for _, tt := range tests {

@@ -53,7 +53,7 @@ func TestFollowSeesOtherProcesses(t *testing.T) {
 	a := openStore(t, dir, Options{})
 	b := openStore(t, dir, Options{})
 
-	old := &Capture{SessionID: "other", Method: "POST", Path: "/old"}
+	old := &Capture{Meta: Meta{SessionID: "other", Method: "POST", Path: "/old"}}
 	if err := b.Record(ctx, old); err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +68,11 @@ func TestFollowSeesOtherProcesses(t *testing.T) {
 	go func() { stopped <- a.Follow(fctx, "mine", start, 5*time.Millisecond, f.publish) }()
 
 	// Ours: never published by Follow (the listener publishes its own).
-	if err := a.Record(ctx, &Capture{SessionID: "mine", Method: "POST", Path: "/mine"}); err != nil {
+	if err := a.Record(ctx, &Capture{Meta: Meta{SessionID: "mine", Method: "POST", Path: "/mine"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Theirs: pending first, then done.
-	p := &Capture{SessionID: "other", Method: "POST", Path: "/p", Body: []byte(`{"a":1}`)}
+	p := &Capture{Meta: Meta{SessionID: "other", Method: "POST", Path: "/p"}, Body: []byte(`{"a":1}`)}
 	if err := b.Begin(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestFollowSeesOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Theirs: recorded done in one step (as replay does).
-	r := &Capture{SessionID: "other", Method: "POST", Path: "/r", State: StateDone, Status: 500}
+	r := &Capture{Meta: Meta{SessionID: "other", Method: "POST", Path: "/r", State: StateDone, Status: 500}}
 	if err := b.Record(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestFollowWindowAdvances(t *testing.T) {
 	f := &follower{s: s, own: "mine", low: start.UnixMicro() - 1, seen: map[string]seenCapture{}, publish: func(EventKind, *Capture) {}}
 	var last *Capture
 	for range 50 {
-		last = &Capture{SessionID: "mine", Method: "POST", Path: "/p"}
+		last = &Capture{Meta: Meta{SessionID: "mine", Method: "POST", Path: "/p"}}
 		if err := s.Record(ctx, last); err != nil {
 			t.Fatal(err)
 		}

@@ -25,8 +25,10 @@ func (s *Store) MarkInterrupted(ctx context.Context, own string, since time.Time
 		if !p.ReceivedAt.Before(since) {
 			continue
 		}
-		c := &Capture{ID: p.ID, State: StateInterrupted, CompletedAt: now, Flags: p.Flags, Target: p.Target,
-			Error: InterruptedError}
+		c := &Capture{
+			Meta: Meta{ID: p.ID, State: StateInterrupted, CompletedAt: now, Flags: p.Flags, Target: p.Target,
+				Error: InterruptedError},
+		}
 		if err := s.appendCapture(kindFinish, c); err != nil {
 			return n, fmt.Errorf("marking capture %s interrupted: %w", p.ID, err)
 		}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
 
 // MinPrefix is the shortest ID prefix Get accepts.
@@ -59,37 +61,13 @@ type Query struct {
 	Text string
 }
 
-// Summary is a Capture without its headers and bodies, for lists.
+// Summary is a Capture without its headers and bodies, for lists: its
+// Meta, and the sizes of its bodies.
 type Summary struct {
-	ID        string `json:"id"`
-	Seq       int64  `json:"seq"`
-	SessionID string `json:"session_id,omitempty"`
-	State     State  `json:"state"`
+	Meta
 
-	ReceivedAt  time.Time `json:"received_at"`
-	CompletedAt time.Time `json:"completed_at,omitzero"`
-
-	RemoteAddr string `json:"remote_addr,omitempty"`
-	Method     string `json:"method"`
-	Path       string `json:"path"`
-	BodySize   int    `json:"body_size"`
-
-	EventID      string    `json:"event_id,omitempty"`
-	EventType    string    `json:"event_type,omitempty"`
-	EndpointID   string    `json:"endpoint_id,omitempty"`
-	EventCreated time.Time `json:"event_created,omitzero"`
-
-	Flags        Flags  `json:"flags,omitempty"`
-	RejectReason string `json:"reject_reason,omitempty"`
-
-	Target       string        `json:"target,omitempty"`
-	Status       int           `json:"status,omitempty"`
-	RespBodySize int           `json:"response_body_size,omitempty"`
-	Duration     time.Duration `json:"duration,omitempty"`
-	Error        string        `json:"error,omitempty"`
-	SentStatus   int           `json:"sent_status,omitempty"`
-
-	ReplayOf string `json:"replay_of,omitempty"`
+	BodySize     int `json:"body_size"`
+	RespBodySize int `json:"response_body_size,omitempty"`
 
 	// QueuedAt is when the relay accepted a queued delivery (FlagQueued).
 	// Known from the capture's headers, so zero in summaries read from
@@ -97,25 +75,9 @@ type Summary struct {
 	QueuedAt time.Time `json:"queued_at,omitzero"`
 }
 
-// Outcome reports how the capture ended, by the same rules as
-// Capture.Outcome.
-func (s Summary) Outcome() Outcome {
-	c := Capture{Flags: s.Flags, State: s.State, Error: s.Error, Status: s.Status}
-	return c.Outcome()
-}
-
 // Summary returns c without its headers and bodies.
 func (c *Capture) Summary() Summary {
-	return Summary{
-		ID: c.ID, Seq: c.Seq, SessionID: c.SessionID, State: c.State,
-		ReceivedAt: c.ReceivedAt, CompletedAt: c.CompletedAt,
-		RemoteAddr: c.RemoteAddr, Method: c.Method, Path: c.Path, BodySize: len(c.Body),
-		EventID: c.EventID, EventType: c.EventType, EndpointID: c.EndpointID, EventCreated: c.EventCreated,
-		Flags: c.Flags, RejectReason: c.RejectReason,
-		Target: c.Target, Status: c.Status, RespBodySize: len(c.RespBody), Duration: c.Duration,
-		Error: c.Error, SentStatus: c.SentStatus, ReplayOf: c.ReplayOf,
-		QueuedAt: c.QueuedAt(),
-	}
+	return Summary{Meta: c.Meta, BodySize: len(c.Body), RespBodySize: len(c.RespBody), QueuedAt: c.QueuedAt()}
 }
 
 // where renders q as a WHERE clause (possibly empty) with its arguments,
@@ -392,8 +354,8 @@ func (s *Store) readFull(ctx context.Context, query string, args ...any) ([]*Cap
 	if err != nil {
 		return nil, err
 	}
-	sf := segmentFiles{dir: s.dir}
-	defer sf.close()
+	sf := segmentFiles{journal.Files{Dir: s.dir}}
+	defer sf.Close()
 	out := caps[:0]
 	for i, c := range caps {
 		r := refs[i]
@@ -403,7 +365,7 @@ func (s *Store) readFull(ctx context.Context, query string, args ...any) ([]*Cap
 				out = append(out, c)
 				break
 			}
-			if !errors.Is(err, errSegmentGone) || attempt == 2 {
+			if !errors.Is(err, journal.ErrGone) || attempt == 2 {
 				return nil, err
 			}
 			// Since the query, the capture was pruned or deleted (and its
@@ -452,7 +414,7 @@ func (sf *segmentFiles) readBlobs(c *Capture, refs blobRefs) error {
 			continue
 		}
 		if !side.ref.name.Valid {
-			return fmt.Errorf("capture %s %s: %w: segment %d is not in the index", c.ID, side.what, errSegmentGone, side.ref.seg.Int64)
+			return fmt.Errorf("capture %s %s: %w: segment %d is not in the index", c.ID, side.what, journal.ErrGone, side.ref.seg.Int64)
 		}
 		h, body, err := sf.read(side.ref.name.String, side.ref.off, side.ref.n)
 		if err != nil {

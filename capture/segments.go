@@ -6,11 +6,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sync"
 
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 	"modernc.org/sqlite"
 )
 
@@ -21,7 +21,7 @@ import (
 // asked, the file stays a journal, for the next Open to replay (which is
 // harmless).
 func (s *Store) retire(name string) {
-	path := journalPath(s.dir, name)
+	path := journal.Path(s.dir, name)
 	var used bool
 	if err := s.db.QueryRow(segmentInUse, name).Scan(&used); err != nil {
 		s.log.Error("could not retire a capture journal; the next Open will index it again", "file", path, "err", s.dbError("find segment", err))
@@ -33,7 +33,7 @@ func (s *Store) retire(name string) {
 		}
 		return
 	}
-	if err := os.Rename(path, bodiesPath(s.dir, name)); err != nil {
+	if err := os.Rename(path, journal.BodiesPath(s.dir, name)); err != nil {
 		s.log.Error("could not rename an indexed capture journal; the next Open will index it again", "file", path, "err", err)
 	}
 }
@@ -96,7 +96,7 @@ func (s *Store) dropUnused(ctx context.Context) error {
 // removeBodies deletes segment name's bodies file and reports whether the
 // segment is now gone for good (false while it is still a journal).
 func (s *Store) removeBodies(name string) bool {
-	path := bodiesPath(s.dir, name)
+	path := journal.BodiesPath(s.dir, name)
 	for range 2 {
 		err := os.Remove(path)
 		if err == nil || !errors.Is(err, os.ErrNotExist) {
@@ -105,7 +105,7 @@ func (s *Store) removeBodies(name string) bool {
 			}
 			return err == nil
 		}
-		if _, err := os.Stat(journalPath(s.dir, name)); err == nil {
+		if _, err := os.Stat(journal.Path(s.dir, name)); err == nil {
 			return false
 		}
 		// Neither name: gone, unless renamed between the two looks, which
@@ -114,67 +114,24 @@ func (s *Store) removeBodies(name string) bool {
 	return true
 }
 
-// errSegmentGone: a segment file a row referred to is not there (the
-// capture was pruned or deleted after the row was read).
-var errSegmentGone = errors.New("capture file is gone")
-
 // segmentFiles reads headers and bodies from segment files, opening each
 // file once.
 type segmentFiles struct {
-	dir   string
-	files map[string]*os.File
-}
-
-func (sf *segmentFiles) open(name string) (*os.File, error) {
-	if f, ok := sf.files[name]; ok {
-		return f, nil
-	}
-	// A segment changes name once, atomically, from its journal name to its
-	// bodies name, so looking in that order cannot miss a file that exists.
-	for _, path := range []string{journalPath(sf.dir, name), bodiesPath(sf.dir, name)} {
-		f, err := os.Open(path)
-		if err == nil {
-			if sf.files == nil {
-				sf.files = make(map[string]*os.File)
-			}
-			sf.files[name] = f
-			return f, nil
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-	}
-	return nil, fmt.Errorf("%w: %s", errSegmentGone, bodiesPath(sf.dir, name))
+	journal.Files
 }
 
 // read returns the headers and body that n bytes at off in segment name
 // encode.
 func (sf *segmentFiles) read(name string, off, n int64) (http.Header, []byte, error) {
-	if n <= 0 || n > maxRecordLen || off < 0 {
-		return nil, nil, fmt.Errorf("impossible location %d+%d in %s", off, n, bodiesPath(sf.dir, name))
-	}
-	f, err := sf.open(name)
+	b, path, err := sf.Read(name, off, n)
 	if err != nil {
 		return nil, nil, err
 	}
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, nil, fmt.Errorf("read %s: %w", f.Name(), err)
-	}
 	h, body, err := decodeBlob(b)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
+		return nil, nil, fmt.Errorf("read %s at %d: %w", path, off, err)
 	}
 	return h, body, nil
-}
-
-func (sf *segmentFiles) close() {
-	for _, f := range sf.files {
-		f.Close()
-	}
 }
 
 // bodyContainsFunc is the SQL function behind Query.Text:
@@ -201,10 +158,10 @@ func bodyContains(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value,
 	if name == "" || n == 0 {
 		return int64(0), nil
 	}
-	sf := segmentFiles{dir: dir}
-	defer sf.close()
+	sf := segmentFiles{journal.Files{Dir: dir}}
+	defer sf.Close()
 	_, body, err := sf.read(name, off, n)
-	if errors.Is(err, errSegmentGone) {
+	if errors.Is(err, journal.ErrGone) {
 		return int64(0), nil // being pruned: it will not be listed
 	}
 	if err != nil {

@@ -104,7 +104,7 @@ func TestBodiesFiles(t *testing.T) {
 func TestUnreferencedJournalDeleted(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir, Options{})
-	if err := s.Finish(ctx, &Capture{ID: "c_gone", RespBody: []byte("late")}); err != nil {
+	if err := s.Finish(ctx, &Capture{Meta: Meta{ID: "c_gone"}, RespBody: []byte("late")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

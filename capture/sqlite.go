@@ -25,7 +25,7 @@ const schemaVersion = 2
 // time outside what fits).
 //
 // A capture's request headers and body, and its response headers and
-// body, stay in the journal file they were written to (see journalPath):
+// body, stay in the journal file they were written to (see journal.Path):
 // req_* and resp_* say which segment, where in it and how many bytes, and
 // segments names each. Keeping them out of SQLite is most of what makes
 // indexing cheap. headers, body, resp_headers and resp_body hold them (as

@@ -3,7 +3,6 @@ package capture
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,14 +10,22 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
 
 // DefaultRetain is how many captures a store keeps when Options.Retain is 0.
 const DefaultRetain = 10000
+
+// segmentMax is the size past which appends move to a new journal file, so
+// that the bodies of pruned captures can be dropped by deleting whole
+// files. (A variable so tests can make many files.)
+var segmentMax int64 = 8 << 20
+
+// ErrClosed is returned by writes to a closed Store.
+var ErrClosed = journal.ErrClosed
 
 // dbName is the SQLite file in the data dir; SQLite adds -wal and -shm.
 const dbName = "captures.db"
@@ -58,7 +65,7 @@ type Store struct {
 	db     *sql.DB
 	log    *slog.Logger
 	retain int
-	j      *journal
+	j      *journal.Journal
 	bus    *Bus // may be nil
 
 	kick   chan struct{} // something was appended
@@ -129,7 +136,7 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.dropSegments(context.Background()) // what a store that died left to drop
-	if s.j, err = newJournal(dir); err != nil {
+	if s.j, err = journal.New(dir, segmentMax); err != nil {
 		s.closeIndexConn()
 		db.Close()
 		return nil, err
@@ -255,7 +262,7 @@ const maxPooledFrame = 64 << 10
 func (s *Store) appendCapture(kind byte, c *Capture) error {
 	bp := framePool.Get().(*[]byte)
 	frame := encodeFrame(slices.Grow((*bp)[:0], frameSizeHint(c)), kind, c)
-	seq, err := s.j.append(frame)
+	seq, err := s.j.Append(frame, seqAt(kind))
 	if cap(frame) <= maxPooledFrame {
 		*bp = frame
 		framePool.Put(bp)
@@ -278,7 +285,7 @@ func (s *Store) appendCapture(kind byte, c *Capture) error {
 // returned before it. It returns early with the indexer's error when the
 // last attempt to index failed (the indexer keeps retrying).
 func (s *Store) Flush(ctx context.Context) error {
-	target := s.j.written.Load()
+	target := s.j.Written()
 	for {
 		s.prog.Lock()
 		indexed, err, changed := s.prog.indexed, s.prog.err, s.prog.changed
@@ -326,18 +333,18 @@ func (s *Store) setProgress(indexed uint64, err error) {
 // and Close says so.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.j.stop()
+		s.j.Stop()
 		close(s.stop)
 		<-s.done
 		s.prog.Lock()
 		indexed, err := s.prog.indexed, s.prog.err
 		s.prog.Unlock()
-		all := indexed >= s.j.written.Load()
-		for _, seg := range s.j.close() {
+		all := indexed >= s.j.Written()
+		for _, seg := range s.j.Close() {
 			if all {
-				s.retire(seg.name)
+				s.retire(seg.Name())
 			}
-			seg.f.Close()
+			seg.Close()
 		}
 		s.closeIndexConn()
 		if !all {
@@ -357,11 +364,11 @@ func (s *Store) Close() error {
 // indexing, journal files left in place and unlocked. For tests.
 func (s *Store) crash() {
 	s.closeOnce.Do(func() {
-		s.j.stop()
+		s.j.Stop()
 		close(s.kill)
 		<-s.done
-		for _, seg := range s.j.close() {
-			seg.f.Close()
+		for _, seg := range s.j.Close() {
+			seg.Close()
 		}
 		s.closeIndexConn()
 		s.db.Close()
@@ -437,7 +444,7 @@ func (s *Store) indexLoop() {
 // indexAvailable indexes everything appended to the journal so far.
 func (s *Store) indexAvailable() error {
 	for {
-		seg, off, n := s.j.unread(s.pos)
+		seg, off, n := s.j.Unread(s.pos)
 		if n == 0 {
 			s.setProgress(s.pos, nil)
 			return nil
@@ -453,41 +460,41 @@ func (s *Store) indexAvailable() error {
 		}
 		s.pos += next
 		s.setProgress(s.pos, nil)
-		for _, seg := range s.j.release(s.pos) {
-			s.retire(seg.name)
-			seg.f.Close()
+		for _, seg := range s.j.Release(s.pos) {
+			s.retire(seg.Name())
+			seg.Close()
 		}
 	}
 }
 
 // indexSegment indexes records from the n bytes at off in seg, returning
 // how many bytes it consumed (whole records; at least one unless err).
-func (s *Store) indexSegment(seg *segment, off, n int64, buf []byte) ([]byte, uint64, error) {
+func (s *Store) indexSegment(seg *journal.Segment, off, n int64, buf []byte) ([]byte, uint64, error) {
 	size := min(n, batchMax)
 	for {
 		buf = slices.Grow(buf[:0], int(size))[:size]
-		if _, err := seg.f.ReadAt(buf, off); err != nil {
-			return buf, 0, fmt.Errorf("read capture journal %s: %w", seg.path, err)
+		if _, err := seg.ReadAt(buf, off); err != nil {
+			return buf, 0, fmt.Errorf("read capture journal %s: %w", seg.Path(), err)
 		}
 		recs, good, derr := s.dec.decode(buf)
-		if good == 0 && errors.Is(derr, errTornFrame) && size < n && len(buf) >= frameHeaderLen {
+		if good == 0 && errors.Is(derr, journal.ErrTorn) && size < n && len(buf) >= journal.HeaderLen {
 			// One record bigger than a batch: read exactly it.
-			size = min(n, frameHeaderLen+int64(binary.LittleEndian.Uint32(buf)))
+			size = min(n, journal.Size(buf))
 			continue
 		}
-		if derr != nil && !(errors.Is(derr, errTornFrame) && good > 0) {
+		if derr != nil && !(errors.Is(derr, journal.ErrTorn) && good > 0) {
 			// We wrote these bytes; unreadable means the disk or memory is
 			// failing. Index what came before and skip the file's rest
 			// rather than retry forever.
 			s.log.Error("capture journal is unreadable; captures in the rest of it are not indexed",
-				"file", seg.path, "offset", off+int64(good), "err", derr)
+				"file", seg.Path(), "offset", off+int64(good), "err", derr)
 			good = int(n)
 		}
 		for i := range recs {
 			recs[i].req.off += off
 			recs[i].resp.off += off
 		}
-		if err := s.apply(seg.name, recs); err != nil {
+		if err := s.apply(seg.Name(), recs); err != nil {
 			return buf, 0, err
 		}
 		return buf, uint64(good), nil
@@ -497,65 +504,30 @@ func (s *Store) indexSegment(seg *segment, off, n int64, buf []byte) ([]byte, ui
 // recover indexes the journals of stores that are gone and deletes them.
 // A journal still locked belongs to a live store and is left alone.
 func (s *Store) recover() error {
-	entries, err := os.ReadDir(s.dir)
+	names, err := journal.Orphans(s.dir)
 	if err != nil {
-		return fmt.Errorf("read capture store %s: %w", s.dir, err)
+		return err
 	}
-	var names []string
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, journalTemp) {
-			// A journal file its store never got to name; it holds nothing.
-			s.removeIfDead(filepath.Join(s.dir, name))
-		}
-		if isJournalName(name) {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names) // one store's files in the order it wrote them
 	for _, name := range names {
-		if err := s.replay(filepath.Join(s.dir, name)); err != nil {
+		if err := s.replay(name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) removeIfDead(path string) {
-	f, err := os.Open(path)
-	if err != nil {
-		return
+// replay indexes the journal of segment name if no live store holds it,
+// then renames it as a store does a journal it has indexed (see retire). A
+// record cut short at the end (the process died mid-write) is dropped;
+// damage before the end leaves a copy of the file, as *.damaged, for
+// inspection.
+func (s *Store) replay(name string) error {
+	f, err := journal.Claim(s.dir, name)
+	if err != nil || f == nil {
+		return err // nil: a live store's, or another store replayed it first
 	}
 	defer f.Close()
-	if ok, err := tryLock(f); err == nil && ok {
-		os.Remove(path)
-	}
-}
-
-// replay indexes one journal file if no live store holds it, then renames
-// it as a store does a journal it has indexed (see retire). A record cut
-// short at the end (the process died mid-write) is dropped; damage before
-// the end leaves a copy of the file, as *.damaged, for inspection.
-func (s *Store) replay(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil // another store replayed it first
-	}
-	if err != nil {
-		return fmt.Errorf("open capture journal %s: %w", path, err)
-	}
-	defer f.Close()
-	ok, err := tryLock(f)
-	if err != nil {
-		return fmt.Errorf("lock capture journal %s: %w", path, err)
-	}
-	if !ok {
-		return nil // a live store's
-	}
-	if !stillAt(f, path) {
-		return nil // another store replayed it between our open and our lock
-	}
-	name := segmentName(filepath.Base(path))
+	path := journal.Path(s.dir, name)
 	b, err := io.ReadAll(f)
 	if err != nil {
 		return fmt.Errorf("read capture journal %s: %w", path, err)
@@ -565,7 +537,7 @@ func (s *Store) replay(path string) error {
 		return fmt.Errorf("index capture journal %s: %w", path, err)
 	}
 	switch {
-	case derr != nil && !errors.Is(derr, errTornFrame) && !lastFrame(b, good):
+	case derr != nil && !errors.Is(derr, journal.ErrTorn) && !journal.LastFrame(b, good):
 		kept := path + ".damaged"
 		s.log.Warn("capture journal is damaged; indexed the records before the damage and kept a copy of the file",
 			"file", kept, "records", len(recs), "err", derr)
@@ -580,29 +552,4 @@ func (s *Store) replay(path string) error {
 	}
 	s.retire(name)
 	return nil
-}
-
-// stillAt reports whether path still names the file f has open.
-func stillAt(f *os.File, path string) bool {
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	pi, err := os.Stat(path)
-	return err == nil && os.SameFile(fi, pi)
-}
-
-// lastFrame reports whether the bad frame at off is the last thing in b:
-// damage confined to the final record, as an interrupted write leaves. An
-// impossible length is not something a cut-short write produces.
-func lastFrame(b []byte, off int) bool {
-	rest := b[off:]
-	if len(rest) < frameHeaderLen {
-		return true
-	}
-	n := binary.LittleEndian.Uint32(rest)
-	if n > maxRecordLen || n < 2 {
-		return false
-	}
-	return uint64(len(rest)) <= frameHeaderLen+uint64(n)
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/omega-listen/omega-listen/capture/internal/journal"
 )
 
 var ctx = context.Background()
@@ -41,23 +43,25 @@ func fullCapture(i int) *Capture {
 	}
 	body = append(body, fmt.Sprintf(`{"n":%d,"type":"video.process_succeeded"}`, i)...)
 	return &Capture{
-		SessionID:  "s_test",
-		RemoteAddr: "203.0.113.7:4242",
-		Method:     http.MethodPost,
-		Path:       "/omega/secret-token-0123456789ab",
+		Meta: Meta{
+			SessionID:    "s_test",
+			RemoteAddr:   "203.0.113.7:4242",
+			Method:       http.MethodPost,
+			Path:         "/omega/secret-token-0123456789ab",
+			EventID:      fmt.Sprintf("evt%06d", i),
+			EventType:    "video.process_succeeded",
+			EndpointID:   "ep_1",
+			EventCreated: time.Date(2026, 11, 26, 17, 0, 1, 123456789, time.UTC),
+			Flags:        FlagNotOmega | FlagBackfill,
+			Target:       "http://localhost:8888/webhook",
+			ReplayOf:     "c_original",
+		},
 		Headers: http.Header{
 			"Content-Type":    {"application/json"},
 			"X-Multi":         {"one", "two", "", "three, four"},
 			"Omega-Signature": {fmt.Sprintf("t=%d,v1=abc", i)},
 		},
-		Body:         body,
-		EventID:      fmt.Sprintf("evt%06d", i),
-		EventType:    "video.process_succeeded",
-		EndpointID:   "ep_1",
-		EventCreated: time.Date(2026, 11, 26, 17, 0, 1, 123456789, time.UTC),
-		Flags:        FlagNotOmega | FlagBackfill,
-		Target:       "http://localhost:8888/webhook",
-		ReplayOf:     "c_original",
+		Body: body,
 	}
 }
 
@@ -143,7 +147,7 @@ func TestRoundTrip(t *testing.T) {
 		{"caller's ID kept", begin(func(c *Capture) { c.ID = "custom-id-1" })},
 		{"finish without target keeps it", func(t *testing.T, s *Store) *Capture {
 			c := begin(none)(t, s)
-			fin := &Capture{ID: c.ID, Status: 200, SentStatus: 200}
+			fin := &Capture{Meta: Meta{ID: c.ID, Status: 200, SentStatus: 200}}
 			if err := s.Finish(ctx, fin); err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +210,7 @@ func TestBeginSetsFields(t *testing.T) {
 	s := openStore(t, t.TempDir(), Options{})
 	var last int64
 	for i := range 100 {
-		c := &Capture{Method: "POST"}
+		c := &Capture{Meta: Meta{Method: "POST"}}
 		if err := s.Begin(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +241,7 @@ func TestBeginSetsFields(t *testing.T) {
 func TestGet(t *testing.T) {
 	s := openStore(t, t.TempDir(), Options{})
 	for _, id := range []string{"c_01abcdef", "c_01abcxyz", "c_77zzzzzz", "other-1"} {
-		if err := s.Record(ctx, &Capture{ID: id}); err != nil {
+		if err := s.Record(ctx, &Capture{Meta: Meta{ID: id}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -301,8 +305,11 @@ func TestQuery(t *testing.T) {
 	}
 	seqs := map[string]int64{}
 	for _, r := range rows {
-		c := &Capture{ID: r.id, EventType: r.typ, Flags: r.flags, SessionID: r.session, ReplayOf: r.replayOf,
-			Body: []byte(r.body), ReceivedAt: t0.Add(time.Duration(r.minute) * time.Minute)}
+		c := &Capture{
+			Meta: Meta{ID: r.id, EventType: r.typ, Flags: r.flags, SessionID: r.session, ReplayOf: r.replayOf,
+				ReceivedAt: t0.Add(time.Duration(r.minute) * time.Minute)},
+			Body: []byte(r.body),
+		}
 		var err error
 		if r.unhandled {
 			err = s.Begin(ctx, c)
@@ -429,7 +436,7 @@ func TestDelete(t *testing.T) {
 				if i%2 == 1 {
 					typ = "odd"
 				}
-				if err := s.Record(ctx, &Capture{EventType: typ}); err != nil {
+				if err := s.Record(ctx, &Capture{Meta: Meta{EventType: typ}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -650,7 +657,7 @@ func TestCrashRecovery(t *testing.T) {
 		sameCapture(t, w, got)
 	}
 	// Replaying again must change nothing: a second crash and reopen.
-	if err := s.Record(ctx, &Capture{ID: "c_after"}); err != nil {
+	if err := s.Record(ctx, &Capture{Meta: Meta{ID: "c_after"}}); err != nil {
 		t.Fatal(err)
 	}
 	s.crash()
@@ -715,7 +722,7 @@ func TestTornTail(t *testing.T) {
 		{"last record cut short", func(b []byte) []byte { return b[:len(b)-5] }, 2, false},
 		{"last record bad checksum", func(b []byte) []byte { b[len(b)-3] ^= 0xff; return b }, 2, false},
 		{"impossible length at end", func(b []byte) []byte { return append(b, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0) }, 3, true},
-		{"damage in the middle", func(b []byte) []byte { b[frameHeaderLen+20] ^= 0xff; return b }, 0, true},
+		{"damage in the middle", func(b []byte) []byte { b[journal.HeaderLen+20] ^= 0xff; return b }, 0, true},
 		{"garbage appended", func(b []byte) []byte { return append(b, bytes.Repeat([]byte{0xab}, 100)...) }, 3, true},
 	}
 	for _, tc := range cases {
@@ -899,9 +906,7 @@ func TestWriteFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Pull the file out from under the store, as a failing disk would.
-	s.j.mu.Lock()
-	s.j.current().f.Close()
-	s.j.mu.Unlock()
+	s.j.CloseFileForTest()
 	bad := fullCapture(2)
 	if err := s.Begin(ctx, bad); err == nil {
 		t.Fatal("Begin succeeded with its journal file closed")
@@ -910,9 +915,7 @@ func TestWriteFailure(t *testing.T) {
 		t.Fatal("Finish succeeded with its journal file closed")
 	}
 	// A further failed write that leaves bytes behind moves to a new file.
-	s.j.mu.Lock()
-	s.j.current().broken = true
-	s.j.mu.Unlock()
+	s.j.TearForTest()
 	ok2 := fullCapture(3)
 	if err := s.Begin(ctx, ok2); err != nil {
 		t.Fatalf("Begin after a failure: %v", err)
@@ -1045,10 +1048,10 @@ func TestLargeBody(t *testing.T) {
 func TestResolveEventIDs(t *testing.T) {
 	s := openStore(t, t.TempDir(), Options{})
 	for _, c := range []*Capture{
-		{ID: "c_01aaaaaa", EventID: "6b0ff62f0000000000000001"},
-		{ID: "c_01bbbbbb", EventID: "6b0ff62f0000000000000001", ReplayOf: "c_01aaaaaa"},
-		{ID: "c_01cccccc", EventID: "6b0ff6300000000000000002"},
-		{ID: "c_01dddddd", EventID: "01dd000000000000000000ee"},
+		{Meta: Meta{ID: "c_01aaaaaa", EventID: "6b0ff62f0000000000000001"}},
+		{Meta: Meta{ID: "c_01bbbbbb", EventID: "6b0ff62f0000000000000001", ReplayOf: "c_01aaaaaa"}},
+		{Meta: Meta{ID: "c_01cccccc", EventID: "6b0ff6300000000000000002"}},
+		{Meta: Meta{ID: "c_01dddddd", EventID: "01dd000000000000000000ee"}},
 	} {
 		if err := s.Record(ctx, c); err != nil {
 			t.Fatal(err)
@@ -1087,9 +1090,9 @@ func TestResolveEventIDs(t *testing.T) {
 func TestMarkInterrupted(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir, Options{})
-	dead := &Capture{SessionID: "s_dead", Target: "http://a/", Flags: FlagNotOmega}
-	mine := &Capture{SessionID: "s_me"}
-	done := &Capture{SessionID: "s_dead"}
+	dead := &Capture{Meta: Meta{SessionID: "s_dead", Target: "http://a/", Flags: FlagNotOmega}}
+	mine := &Capture{Meta: Meta{SessionID: "s_me"}}
+	done := &Capture{Meta: Meta{SessionID: "s_dead"}}
 	for _, c := range []*Capture{dead, mine, done} {
 		if err := s.Begin(ctx, c); err != nil {
 			t.Fatal(err)
@@ -1125,9 +1128,9 @@ func TestMarkInterrupted(t *testing.T) {
 func FuzzResolve(f *testing.F) {
 	s := openStore(f, f.TempDir(), Options{})
 	for _, c := range []*Capture{
-		{ID: "c_01aaaaaa", EventID: "6b0ff62f0000000000000001"},
-		{ID: "c_01bbbbbb", EventID: "6b0ff62f0000000000000001"},
-		{ID: "c_01cccccc", EventID: "6b0ff6300000000000000002"},
+		{Meta: Meta{ID: "c_01aaaaaa", EventID: "6b0ff62f0000000000000001"}},
+		{Meta: Meta{ID: "c_01bbbbbb", EventID: "6b0ff62f0000000000000001"}},
+		{Meta: Meta{ID: "c_01cccccc", EventID: "6b0ff6300000000000000002"}},
 	} {
 		if err := s.Record(ctx, c); err != nil {
 			f.Fatal(err)

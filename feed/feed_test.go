@@ -29,7 +29,7 @@ func TestCapturesAndNotesReachEverySubscriber(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 
-	c := &capture.Capture{ID: "c1", Seq: 7, State: capture.StatePending}
+	c := &capture.Capture{Meta: capture.Meta{ID: "c1", Seq: 7, State: capture.StatePending}}
 	bus.Publish(capture.Received, c)
 	s.Notice("hello", false)
 	for _, sub := range []*Sub{a, b} {
@@ -131,7 +131,7 @@ func TestLagIsPassedOn(t *testing.T) {
 	sub := s.Subscribe(2)
 	defer sub.Close()
 	for i := int64(1); i <= 50; i++ {
-		bus.Publish(capture.Completed, &capture.Capture{ID: fmt.Sprint("c", i), Seq: i})
+		bus.Publish(capture.Completed, &capture.Capture{Meta: capture.Meta{ID: fmt.Sprint("c", i), Seq: i}})
 	}
 	s.Notice("after", false)
 	sawLag, sawNote := false, false
@@ -162,7 +162,7 @@ func TestFinishDeliversWhatIsQueued(t *testing.T) {
 	bus := capture.NewBus()
 	s := New(bus)
 	sub := s.Subscribe(16)
-	bus.Publish(capture.Completed, &capture.Capture{ID: "c1", Seq: 1})
+	bus.Publish(capture.Completed, &capture.Capture{Meta: capture.Meta{ID: "c1", Seq: 1}})
 	s.Step("Removing the endpoint…")
 	s.Step("Done.")
 	s.Close()

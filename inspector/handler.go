@@ -187,14 +187,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithoutCancel(r.Context())
 
 	c := &capture.Capture{
-		ID:         h.o.NewID(),
-		SessionID:  h.o.SessionID,
-		State:      capture.StatePending,
-		ReceivedAt: h.o.Now(),
-		RemoteAddr: r.RemoteAddr,
-		Method:     r.Method,
-		Path:       r.URL.RequestURI(),
-		Headers:    receivedHeaders(r),
+		Meta: capture.Meta{
+			ID:         h.o.NewID(),
+			SessionID:  h.o.SessionID,
+			State:      capture.StatePending,
+			ReceivedAt: h.o.Now(),
+			RemoteAddr: r.RemoteAddr,
+			Method:     r.Method,
+			Path:       r.URL.RequestURI(),
+		},
+		Headers: receivedHeaders(r),
 	}
 
 	if subtle.ConstantTimeCompare([]byte(r.URL.EscapedPath()), []byte(h.path)) != 1 {

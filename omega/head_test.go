@@ -76,42 +76,6 @@ func BenchmarkParseEnvelopeFull(b *testing.B) {
 	}
 }
 
-// The fast scanner must judge validity exactly as encoding/json does.
-func TestHeadScanValidity(t *testing.T) {
-	inputs := []string{
-		`{}`, `{ }`, `{"a":1}`, `{"a":[1,2,{"b":null}],"c":{"d":[]}}`, `{"a":"\u00e9\n"}`,
-		`{"a":1,}`, `{"a" 1}`, `{"a":01}`, `{"a":-}`, `{"a":1.}`, `{"a":1e}`, `{"a":tru}`, `{"a":[1,]}`,
-		`{"a":"\x"}`, "{\"a\":\"\x01\"}", `{"a":"\u12"}`, `{"a":1} x`, `{"a":{"b":1]}`, `{"a":[}`, `{"a":1`, `{`,
-		`{"id":"a","type":"t","x":-0.5e+10,"y":[true,false,null]}`,
-	}
-	for _, in := range inputs {
-		var h rawHead
-		got := headScan([]byte(in), &h)
-		valid := json.Valid([]byte(in))
-		if got == scanFallback {
-			continue
-		}
-		if (got == scanOK) != valid {
-			t.Errorf("headScan(%q) = %v, json.Valid = %v", in, got, valid)
-		}
-	}
-}
-
-func FuzzHeadScanValidity(f *testing.F) {
-	f.Add([]byte(`{"id":"a","type":"t","data":{"x":[1,2.5e3,"s\u00e9"]}}`))
-	f.Add([]byte(`{"a":[{"b":{}}],"c":-0}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) == 0 || b[0] != '{' {
-			return
-		}
-		var h rawHead
-		got := headScan(b, &h)
-		if got != scanFallback && (got == scanOK) != json.Valid(b) {
-			t.Fatalf("headScan(%q) = %v, json.Valid = %v", b, got, json.Valid(b))
-		}
-	})
-}
-
 // jsonString's shortcut must give what encoding/json gives.
 func FuzzJSONString(f *testing.F) {
 	for _, s := range []string{`"plain"`, `"esc\"aped"`, `"\u00e9"`, "\"\xff\"", "\"tab\t\"", `"a"b"`, `"`, `""`, ` "x" `} {

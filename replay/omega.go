@@ -34,15 +34,17 @@ func deliveryCapture(ev *omega.Event, endpointID string) (*capture.Capture, erro
 		return nil, err
 	}
 	c := &capture.Capture{
-		Method:       http.MethodPost,
-		Path:         inspector.RedactedPath,
-		Headers:      http.Header{"Content-Type": {"application/json"}},
-		Body:         body,
-		EventID:      ev.ID,
-		EventType:    ev.Type,
-		EndpointID:   ev.EndpointID,
-		EventCreated: ev.When(),
-		Flags:        capture.FlagBackfill,
+		Meta: capture.Meta{
+			Method:       http.MethodPost,
+			Path:         inspector.RedactedPath,
+			EventID:      ev.ID,
+			EventType:    ev.Type,
+			EndpointID:   ev.EndpointID,
+			EventCreated: ev.When(),
+			Flags:        capture.FlagBackfill,
+		},
+		Headers: http.Header{"Content-Type": {"application/json"}},
+		Body:    body,
 	}
 	if c.EndpointID == "" {
 		c.EndpointID = endpointID

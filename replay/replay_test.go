@@ -92,15 +92,17 @@ func record(t testing.TB, s *capture.Store, eventType string, status int, mod fu
 		t.Fatal(err)
 	}
 	c := &capture.Capture{
-		Method: http.MethodPost, Path: inspector.RedactedPath,
-		Headers:    http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Omega/1"}, "Host": {"abc.ngrok.app"}, "X-Omega-Thing": {"a", "b"}},
-		Body:       body,
-		EventID:    env.ID,
-		EventType:  env.Type,
-		EndpointID: env.EndpointID,
-		Target:     "http://127.0.0.1:9/webhook",
-		Status:     status,
-		SentStatus: status,
+		Meta: capture.Meta{
+			Method: http.MethodPost, Path: inspector.RedactedPath,
+			EventID:    env.ID,
+			EventType:  env.Type,
+			EndpointID: env.EndpointID,
+			Target:     "http://127.0.0.1:9/webhook",
+			Status:     status,
+			SentStatus: status,
+		},
+		Headers: http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Omega/1"}, "Host": {"abc.ngrok.app"}, "X-Omega-Thing": {"a", "b"}},
+		Body:    body,
 	}
 	if status == 0 {
 		c.Error = "could not reach http://127.0.0.1:9/webhook: connection refused"
@@ -136,7 +138,7 @@ func TestSelect(t *testing.T) {
 	e := record(t, s, omega.TypeProcessFailed, 503, func(c *capture.Capture) { c.ReplayOf = b.ID })    // replay of b, failed too
 	f := record(t, s, omega.TypeProcessSucceeded, 204, func(c *capture.Capture) { c.ReplayOf = d.ID }) // d fixed by a replay
 	g := record(t, s, omega.TypeDeleted, 404, nil)
-	pend := &capture.Capture{Method: "POST", Body: []byte(`{}`), Target: "http://127.0.0.1:9/"}
+	pend := &capture.Capture{Meta: capture.Meta{Method: "POST", Target: "http://127.0.0.1:9/"}, Body: []byte(`{}`)}
 	if err := s.Begin(ctx, pend); err != nil { // crashed mid-forward: still a request
 		t.Fatal(err)
 	}

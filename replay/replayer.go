@@ -252,19 +252,21 @@ func (r *Replayer) One(ctx context.Context, orig *capture.Capture, to string, bo
 		return nil, err
 	}
 	c := &capture.Capture{
-		SessionID:    r.o.SessionID,
-		Method:       p.Method,
-		Path:         orig.Path,
-		Headers:      orig.Headers,
-		Body:         p.Body,
-		EventID:      orig.EventID,
-		EventType:    orig.EventType,
-		EndpointID:   orig.EndpointID,
-		EventCreated: orig.EventCreated,
-		// Truncated, on a forwarded capture, was about the app's answer.
-		Flags:    orig.Flags &^ (capture.FlagRejected | capture.FlagTruncated | capture.FlagQueued),
-		ReplayOf: orig.ID,
-		Target:   p.TargetString(r.o.Forwarder),
+		Meta: capture.Meta{
+			SessionID:    r.o.SessionID,
+			Method:       p.Method,
+			Path:         orig.Path,
+			EventID:      orig.EventID,
+			EventType:    orig.EventType,
+			EndpointID:   orig.EndpointID,
+			EventCreated: orig.EventCreated,
+			// Truncated, on a forwarded capture, was about the app's answer.
+			Flags:    orig.Flags &^ (capture.FlagRejected | capture.FlagTruncated | capture.FlagQueued),
+			ReplayOf: orig.ID,
+			Target:   p.TargetString(r.o.Forwarder),
+		},
+		Headers: orig.Headers,
+		Body:    p.Body,
 	}
 	if body != nil && !bytes.Equal(body, orig.Body) {
 		reinspect(c)

@@ -119,7 +119,7 @@ func FuzzParseFilter(f *testing.F) {
 			t.Fatalf("%q: text %q has a quote the input did not", s, flt.text)
 		}
 		// match must not panic on any row.
-		for _, o := range []capture.Summary{{}, {EventType: "video.deleted", State: capture.StateDone, Status: 503}, {Flags: capture.FlagRejected}} {
+		for _, o := range []capture.Summary{{}, {Meta: capture.Meta{EventType: "video.deleted", State: capture.StateDone, Status: 503}}, {Meta: capture.Meta{Flags: capture.FlagRejected}}} {
 			_ = flt.match(&o)
 		}
 	})

@@ -50,30 +50,32 @@ var testInfo = Info{
 func fixture(n int, typ string, status int) *capture.Capture {
 	body := fmt.Sprintf(`{"id":"evt%021d","type":%q,"created":"2026-11-26T17:00:00Z","data":{"video_id":"v_%d","title":"Demo \"%d\"","duration":12.5,"ready":true,"tags":null}}`, n, typ, n, n)
 	return &capture.Capture{
-		ID:          fmt.Sprintf("c_01jd3k8m%04dx%013d", n, n),
-		Seq:         int64(1000 + n),
-		SessionID:   thisSession,
-		State:       capture.StateDone,
-		ReceivedAt:  t0.Add(time.Duration(n) * time.Second),
-		CompletedAt: t0.Add(time.Duration(n)*time.Second + 3100*time.Microsecond),
-		RemoteAddr:  "203.0.113.7:51234",
-		Method:      "POST",
-		Path:        "/omega/tok_0123456789abcdefghijkl",
+		Meta: capture.Meta{
+			ID:          fmt.Sprintf("c_01jd3k8m%04dx%013d", n, n),
+			Seq:         int64(1000 + n),
+			SessionID:   thisSession,
+			State:       capture.StateDone,
+			ReceivedAt:  t0.Add(time.Duration(n) * time.Second),
+			CompletedAt: t0.Add(time.Duration(n)*time.Second + 3100*time.Microsecond),
+			RemoteAddr:  "203.0.113.7:51234",
+			Method:      "POST",
+			Path:        "/omega/tok_0123456789abcdefghijkl",
+			EventID:     fmt.Sprintf("evt%021d", n),
+			EventType:   typ,
+			EndpointID:  testEndpoint,
+			Target:      "http://localhost:8888/webhook",
+			Status:      status,
+			Duration:    3100 * time.Microsecond,
+			SentStatus:  status,
+		},
 		Headers: http.Header{
 			"Content-Type":    {"application/json"},
 			"User-Agent":      {"Omega-Webhooks/1.0"},
 			"Omega-Signature": {"t=1764176400,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd"},
 		},
 		Body:        []byte(body),
-		EventID:     fmt.Sprintf("evt%021d", n),
-		EventType:   typ,
-		EndpointID:  testEndpoint,
-		Target:      "http://localhost:8888/webhook",
-		Status:      status,
 		RespHeaders: http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
 		RespBody:    []byte("ok\n"),
-		Duration:    3100 * time.Microsecond,
-		SentStatus:  status,
 	}
 }
 

@@ -325,10 +325,10 @@ func TestLiveInOrderWithFilterMatch(t *testing.T) {
 }
 
 func TestFoldEvents(t *testing.T) {
-	a := &capture.Capture{ID: "a", Seq: 1, State: capture.StatePending}
-	b := &capture.Capture{ID: "b", Seq: 2, State: capture.StatePending}
-	aDone := &capture.Capture{ID: "a", Seq: 1, State: capture.StateDone, Status: 200}
-	bDone := &capture.Capture{ID: "b", Seq: 2, State: capture.StateDone, Status: 200}
+	a := &capture.Capture{Meta: capture.Meta{ID: "a", Seq: 1, State: capture.StatePending}}
+	b := &capture.Capture{Meta: capture.Meta{ID: "b", Seq: 2, State: capture.StatePending}}
+	aDone := &capture.Capture{Meta: capture.Meta{ID: "a", Seq: 1, State: capture.StateDone, Status: 200}}
+	bDone := &capture.Capture{Meta: capture.Meta{ID: "b", Seq: 2, State: capture.StateDone, Status: 200}}
 	got := foldEvents([]feed.Event{
 		{Kind: capture.Received, Capture: a}, {Kind: capture.Received, Capture: b}, {Kind: capture.Completed, Capture: aDone},
 		{Lagged: true, MissedFromSeq: 3}, {Kind: capture.Completed, Capture: bDone},
@@ -355,7 +355,7 @@ func TestLiveSlowReaderIsToldToResync(t *testing.T) {
 	pad := strings.Repeat("x", 2000)
 	start := time.Now()
 	for i := 1; i <= n; i++ {
-		f.bus.Publish(capture.Received, &capture.Capture{ID: fmt.Sprint("c", i), Seq: int64(i), EventType: pad, State: capture.StatePending})
+		f.bus.Publish(capture.Received, &capture.Capture{Meta: capture.Meta{ID: fmt.Sprint("c", i), Seq: int64(i), EventType: pad, State: capture.StatePending}})
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("publishing to a stalled page took %v", d)

@@ -47,8 +47,11 @@ func BenchmarkLiveFeedCPU(b *testing.B) {
 			seq := int64(0)
 			for b.Loop() {
 				seq++
-				c := &capture.Capture{ID: fmt.Sprint("c", seq), Seq: seq, State: capture.StatePending, Method: "POST", Path: "/omega/{token}",
-					Body: body, EventType: "video.process_succeeded", ReceivedAt: time.Now()}
+				c := &capture.Capture{
+					Meta: capture.Meta{ID: fmt.Sprint("c", seq), Seq: seq, State: capture.StatePending, Method: "POST", Path: "/omega/{token}",
+						EventType: "video.process_succeeded", ReceivedAt: time.Now()},
+					Body: body,
+				}
 				f.bus.Publish(capture.Received, c)
 				d := *c
 				d.State, d.Status, d.SentStatus, d.CompletedAt = capture.StateDone, 200, 200, time.Now()

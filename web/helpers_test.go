@@ -96,7 +96,7 @@ func (f *fixture) replay(ctx context.Context, id string, body []byte, header htt
 	if header == nil {
 		header = orig.Headers
 	}
-	c := &capture.Capture{Method: "POST", Path: orig.Path, Headers: header, Body: body, EventType: orig.EventType, EventID: orig.EventID, ReplayOf: orig.ID, Target: f.app.URL}
+	c := &capture.Capture{Meta: capture.Meta{Method: "POST", Path: orig.Path, EventType: orig.EventType, EventID: orig.EventID, ReplayOf: orig.ID, Target: f.app.URL}, Headers: header, Body: body}
 	if err := f.store.Begin(ctx, c); err != nil {
 		return nil, err
 	}
@@ -127,8 +127,12 @@ func (f *fixture) replay(ctx context.Context, id string, body []byte, header htt
 func (f *fixture) deliver(typ string, body string, status int) *capture.Capture {
 	f.t.Helper()
 	ctx := context.Background()
-	c := &capture.Capture{Method: "POST", Path: "/omega/{token}", Body: []byte(body), EventType: typ, EventID: "ev" + typ,
-		Headers: http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Omega/1"}}, Target: f.app.URL}
+	c := &capture.Capture{
+		Meta: capture.Meta{Method: "POST", Path: "/omega/{token}", EventType: typ, EventID: "ev" + typ,
+			Target: f.app.URL},
+		Body:    []byte(body),
+		Headers: http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Omega/1"}},
+	}
 	if err := f.store.Begin(ctx, c); err != nil {
 		f.t.Fatal(err)
 	}

@@ -44,22 +44,32 @@ func fillStore(t *testing.T, dir string, caps ...*capture.Capture) {
 func sampleCaptures() []*capture.Capture {
 	now := time.Now()
 	at := func(minsAgo int) time.Time { return now.Add(-time.Duration(minsAgo) * time.Minute) }
-	ok := &capture.Capture{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa1", ReceivedAt: at(120), Method: "POST", Path: "/omega/{token}",
-		Headers: http.Header{"Content-Type": {"application/json"}, "X-Evil": {"\x1b[2Jgotcha"}},
-		Body:    []byte(`{"id":"630fac88bd5bb64cf8b24b99","type":"video.process_succeeded","data":{"name":"it's"}}`),
-		EventID: "630fac88bd5bb64cf8b24b99", EventType: "video.process_succeeded", Target: "http://127.0.0.1:8888/webhook",
-		Status: 200, SentStatus: 200, Duration: 3 * time.Millisecond, RespHeaders: http.Header{"Content-Type": {"text/plain"}},
-		RespBody: []byte("thanks\n")}
-	failed := &capture.Capture{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa2", ReceivedAt: at(3), Method: "POST", Path: "/omega/{token}",
+	ok := &capture.Capture{
+		Meta: capture.Meta{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa1", ReceivedAt: at(120), Method: "POST", Path: "/omega/{token}",
+			EventID: "630fac88bd5bb64cf8b24b99", EventType: "video.process_succeeded", Target: "http://127.0.0.1:8888/webhook",
+			Status: 200, SentStatus: 200, Duration: 3 * time.Millisecond},
+		Headers:     http.Header{"Content-Type": {"application/json"}, "X-Evil": {"\x1b[2Jgotcha"}},
+		Body:        []byte(`{"id":"630fac88bd5bb64cf8b24b99","type":"video.process_succeeded","data":{"name":"it's"}}`),
+		RespHeaders: http.Header{"Content-Type": {"text/plain"}},
+		RespBody:    []byte("thanks\n"),
+	}
+	failed := &capture.Capture{
+		Meta: capture.Meta{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa2", ReceivedAt: at(3), Method: "POST", Path: "/omega/{token}",
+			EventID: "e2", EventType: "video.process_failed", Target: "http://127.0.0.1:8888/webhook",
+			Error: "dial tcp 127.0.0.1:8888: connection refused", SentStatus: 502, Duration: time.Millisecond},
 		Headers: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"e2","type":"video.process_failed"}`),
-		EventID: "e2", EventType: "video.process_failed", Target: "http://127.0.0.1:8888/webhook",
-		Error: "dial tcp 127.0.0.1:8888: connection refused", SentStatus: 502, Duration: time.Millisecond}
-	rejected := &capture.Capture{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa3", ReceivedAt: at(2), Method: "GET", Path: "/favicon.ico",
-		Flags: capture.FlagRejected, RejectReason: "wrong path", SentStatus: 404}
-	replay := &capture.Capture{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa4", ReceivedAt: at(1), Method: "POST", Path: "/omega/{token}",
-		Headers: http.Header{"Content-Type": {"application/json"}}, Body: []byte("\x00binary\xff"), Flags: capture.FlagNotJSON | capture.FlagBackfill,
-		Target: "http://127.0.0.1:8888/webhook", Status: 500, SentStatus: 500, Duration: 2 * time.Millisecond,
-		ReplayOf: "c_0aaaaaaaaaaaaaaaaaaaaaaaa1"}
+	}
+	rejected := &capture.Capture{
+		Meta: capture.Meta{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa3", ReceivedAt: at(2), Method: "GET", Path: "/favicon.ico",
+			Flags: capture.FlagRejected, RejectReason: "wrong path", SentStatus: 404},
+	}
+	replay := &capture.Capture{
+		Meta: capture.Meta{ID: "c_0aaaaaaaaaaaaaaaaaaaaaaaa4", ReceivedAt: at(1), Method: "POST", Path: "/omega/{token}",
+			Flags:  capture.FlagNotJSON | capture.FlagBackfill,
+			Target: "http://127.0.0.1:8888/webhook", Status: 500, SentStatus: 500, Duration: 2 * time.Millisecond,
+			ReplayOf: "c_0aaaaaaaaaaaaaaaaaaaaaaaa1"},
+		Headers: http.Header{"Content-Type": {"application/json"}}, Body: []byte("\x00binary\xff"),
+	}
 	return []*capture.Capture{ok, failed, rejected, replay}
 }
 

@@ -18,7 +18,7 @@ func TestPendingOfADeadRunIsMarkedInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &capture.Capture{SessionID: "s_dead", Method: "POST", Path: "/omega/{token}", Target: "http://localhost:1/", EventType: "video.deleted"}
+	c := &capture.Capture{Meta: capture.Meta{SessionID: "s_dead", Method: "POST", Path: "/omega/{token}", Target: "http://localhost:1/", EventType: "video.deleted"}}
 	if err := st.Begin(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}

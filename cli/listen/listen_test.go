@@ -186,13 +186,17 @@ func TestListenerShowsWhatOtherProcessesRecord(t *testing.T) {
 	}
 	defer other.Close()
 	// Another listener's delivery (no lock on its platform, say) is not ours.
-	foreign := &capture.Capture{SessionID: "other-listener", Method: "POST", Path: "/omega/{token}", EventID: "6b08000000000000000000ff",
-		EventType: "video.deleted", State: capture.StateDone, Status: 200, SentStatus: 200, Target: "http://localhost:9999/"}
+	foreign := &capture.Capture{
+		Meta: capture.Meta{SessionID: "other-listener", Method: "POST", Path: "/omega/{token}", EventID: "6b08000000000000000000ff",
+			EventType: "video.deleted", State: capture.StateDone, Status: 200, SentStatus: 200, Target: "http://localhost:9999/"},
+	}
 	if err := other.Record(context.Background(), foreign); err != nil {
 		t.Fatal(err)
 	}
-	c := &capture.Capture{SessionID: "replayer", Method: "POST", Path: "/omega/{token}", EventID: "6b0800000000000000000001",
-		EventType: "video.uploaded", ReplayOf: "c_original", State: capture.StateDone, Status: 204, SentStatus: 204, Target: "http://localhost:8888/"}
+	c := &capture.Capture{
+		Meta: capture.Meta{SessionID: "replayer", Method: "POST", Path: "/omega/{token}", EventID: "6b0800000000000000000001",
+			EventType: "video.uploaded", ReplayOf: "c_original", State: capture.StateDone, Status: 204, SentStatus: 204, Target: "http://localhost:8888/"},
+	}
 	if err := other.Record(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}

@@ -210,9 +210,11 @@ func TestReplacedListenerLeavesTheEndpoint(t *testing.T) {
 // and in JSON; a summary from the index (no headers) still says queued.
 func TestPrinterMarksQueued(t *testing.T) {
 	at := time.Date(2026, 12, 2, 12, 3, 4, 0, time.Local)
-	c := &capture.Capture{ID: "c1", Method: "POST", EventID: "e1", EventType: "video.deleted", Flags: capture.FlagQueued,
+	c := &capture.Capture{
+		Meta: capture.Meta{ID: "c1", Method: "POST", EventID: "e1", EventType: "video.deleted", Flags: capture.FlagQueued,
+			State: capture.StateDone, Status: 200, SentStatus: 200, Target: "http://app/"},
 		Headers: map[string][]string{capture.HeaderRelayQueuedAt: {at.UTC().Format(time.RFC3339Nano)}},
-		State:   capture.StateDone, Status: 200, SentStatus: 200, Target: "http://app/"}
+	}
 	print := func(asJSON bool, f func(p *lines.Printer)) string {
 		out := &clitest.LockedBuffer{}
 		p := lines.New(out, asJSON)

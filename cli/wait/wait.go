@@ -231,7 +231,7 @@ func newestExpected(ctx context.Context, store *capture.Store, session string, t
 	var best *capture.Summary
 	for i := range sums {
 		m := &sums[i]
-		if m.CompletedAt.Before(since) || !expect(&capture.Capture{Flags: m.Flags, State: m.State, Error: m.Error, Status: m.Status}) {
+		if m.CompletedAt.Before(since) || !expect(&capture.Capture{Meta: capture.Meta{Flags: m.Flags, State: m.State, Error: m.Error, Status: m.Status}}) {
 			continue
 		}
 		if best == nil || m.CompletedAt.After(best.CompletedAt) {

@@ -96,9 +96,13 @@ func BenchmarkWebFirstRows100k(b *testing.B) {
 	ctx := context.Background()
 	body := []byte(`{"id":"630fac88bd5bb64cf8b24b99","type":"video.process_succeeded","data":{"video":{"id":"v_1","title":"Launch day"}}}`)
 	for i := range 100000 {
-		c := &capture.Capture{Method: "POST", Path: "/omega/{token}", Body: body, EventType: omega.TypeProcessSucceeded,
-			EventID: strconv.Itoa(i), Headers: http.Header{"Content-Type": {"application/json"}}, Target: "http://127.0.0.1:9/x",
-			Status: 200, SentStatus: 200, Duration: time.Millisecond}
+		c := &capture.Capture{
+			Meta: capture.Meta{Method: "POST", Path: "/omega/{token}", EventType: omega.TypeProcessSucceeded,
+				EventID: strconv.Itoa(i), Target: "http://127.0.0.1:9/x",
+				Status: 200, SentStatus: 200, Duration: time.Millisecond},
+			Body:    body,
+			Headers: http.Header{"Content-Type": {"application/json"}},
+		}
 		if err := st.Record(ctx, c); err != nil {
 			b.Fatal(err)
 		}

@@ -279,9 +279,13 @@ func SeedCaptures(t testing.TB, dir, target string, statuses ...int) []*capture.
 		body, _ := omega.SampleEvent(omega.TypeProcessFailed, "ep_1", "")
 		env, _ := omega.ParseEnvelopeHead(body)
 		c := &capture.Capture{
-			Method: "POST", Path: inspector.RedactedPath, Headers: http.Header{"Content-Type": {"application/json"}},
-			Body: body, EventID: env.ID, EventType: env.Type, EndpointID: env.EndpointID,
-			Target: target, Status: status, SentStatus: status,
+			Meta: capture.Meta{
+				Method: "POST", Path: inspector.RedactedPath,
+				EventID: env.ID, EventType: env.Type, EndpointID: env.EndpointID,
+				Target: target, Status: status, SentStatus: status,
+			},
+			Headers: http.Header{"Content-Type": {"application/json"}},
+			Body:    body,
 		}
 		if status == 0 {
 			c.Error, c.SentStatus = "could not reach "+target+": connection refused", 502

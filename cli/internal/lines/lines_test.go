@@ -26,15 +26,18 @@ func TestPrinterCatchesUpFromTheStoreAfterLagging(t *testing.T) {
 	// Received fits, its Completed is dropped. It was received before all
 	// the others, so only reading back from where the bus says the misses
 	// start finds its completion.
-	slow := &capture.Capture{Method: "POST", Path: "/omega/{token}", EventID: "slow", EventType: "video.deleted", Target: "http://app/", Body: []byte("{}")}
+	slow := &capture.Capture{Meta: capture.Meta{Method: "POST", Path: "/omega/{token}", EventID: "slow", EventType: "video.deleted", Target: "http://app/"}, Body: []byte("{}")}
 	if err := store.Begin(context.Background(), slow); err != nil {
 		t.Fatal(err)
 	}
 	bus.Publish(capture.Received, slow)
 	const n = 50
 	for i := range n {
-		c := &capture.Capture{Method: "POST", Path: "/omega/{token}", EventID: fmt.Sprintf("ev%02d", i), EventType: "video.deleted",
-			Target: "http://app/", Status: 200, SentStatus: 200, Body: []byte("{}")}
+		c := &capture.Capture{
+			Meta: capture.Meta{Method: "POST", Path: "/omega/{token}", EventID: fmt.Sprintf("ev%02d", i), EventType: "video.deleted",
+				Target: "http://app/", Status: 200, SentStatus: 200},
+			Body: []byte("{}"),
+		}
 		if err := store.Record(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}

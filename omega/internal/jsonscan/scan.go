@@ -1,4 +1,21 @@
-package omega
+// Package jsonscan reads a few top-level members of a JSON object in one
+// validating pass, without decoding the rest: the receiver inspects every
+// delivery, and encoding/json spent more time on a 4 KB envelope than
+// forwarding it took.
+//
+// Its one promise is to agree with encoding/json. When Members returns OK,
+// the input is valid JSON (json.Valid would say so) and each value it
+// stored is the raw member encoding/json would give a json.RawMessage
+// field of that name (the last one when a name repeats). When it returns
+// Invalid, json.Valid would say false. Anything it is not sure to read
+// exactly as encoding/json would (escaped or non-ASCII member names, a
+// name that matches one asked for only case-insensitively, nesting deeper
+// than encoding/json allows) gives Fallback: the caller then decodes with
+// encoding/json, which decides and words the error. Fuzz tests hold it to
+// this.
+//
+// It allocates nothing: the stored values alias the input.
+package jsonscan
 
 import (
 	"bytes"
@@ -6,27 +23,54 @@ import (
 	"unicode/utf8"
 )
 
-// The receiver inspects every delivery, and encoding/json spent more time
-// on a 4 KB envelope than forwarding it took. headScan reads the few
-// top-level members the head needs in one validating pass and skips the
-// rest. Anything it is not sure to read exactly as encoding/json would
-// (escaped or non-ASCII member names, case-folded names, deep nesting) is
-// left to the slow path, so both give the same answer; a fuzz test holds
-// them to it.
+// maxDepth mirrors encoding/json's nesting limit.
+const maxDepth = 10000
 
-// scanMaxDepth mirrors encoding/json's nesting limit.
-const scanMaxDepth = 10000
-
-type scanResult int
+// Result is what Members made of its input.
+type Result int
 
 const (
-	scanOK       scanResult = iota
-	scanInvalid             // not valid JSON
-	scanFallback            // valid or not, leave it to encoding/json
+	OK       Result = iota // valid JSON, values stored
+	Invalid                // not valid JSON
+	Fallback               // valid or not, leave it to encoding/json
 )
 
-// headScan fills h from the object t (which starts with '{').
-func headScan(t []byte, h *rawHead) scanResult {
+// Names is the list of member names Members looks for. Make it once, with
+// NewNames; it is read-only after.
+type Names struct {
+	list  []string
+	byLen [][]int // indices into list, by name length
+}
+
+// NewNames prepares names (ASCII, as JSON member names the caller's
+// struct tags spell) for Members. It panics on a name that is not ASCII.
+func NewNames(names ...string) *Names {
+	n := &Names{list: names}
+	for i, name := range names {
+		for j := 0; j < len(name); j++ {
+			if name[j] >= utf8.RuneSelf {
+				panic("jsonscan: member name " + name + " is not ASCII")
+			}
+		}
+		for len(n.byLen) <= len(name) {
+			n.byLen = append(n.byLen, nil)
+		}
+		n.byLen[len(name)] = append(n.byLen[len(name)], i)
+	}
+	return n
+}
+
+// Len is how many names there are.
+func (n *Names) Len() int { return len(n.list) }
+
+// Members scans the JSON object t, which starts with '{' (leading
+// whitespace already skipped; trailing whitespace is allowed), and stores in
+// vals[i] the raw value of the top-level member named by the i-th of names,
+// matched exactly; members not asked for are checked and skipped. vals must
+// be at least names.Len() long; values of names not present are left
+// alone. On Invalid or Fallback, vals may hold some values already: discard
+// them.
+func Members(t []byte, names *Names, vals []json.RawMessage) Result {
 	i := 1
 	i = skipWS(t, i)
 	if i < len(t) && t[i] == '}' {
@@ -35,37 +79,35 @@ func headScan(t []byte, h *rawHead) scanResult {
 	}
 	for {
 		if i >= len(t) || t[i] != '"' {
-			return scanInvalid
+			return Invalid
 		}
 		kStart := i + 1
 		end, escaped, ascii := scanString(t, i)
 		if end < 0 {
-			return scanInvalid
+			return Invalid
 		}
 		key := t[kStart : end-1]
 		i = skipWS(t, end)
 		if i >= len(t) || t[i] != ':' {
-			return scanInvalid
+			return Invalid
 		}
 		i = skipWS(t, i+1)
 		vStart := i
 		j, r := skipValue(t, i)
-		if r != scanOK {
+		if r != OK {
 			return r
 		}
 		if escaped || !ascii {
-			return scanFallback
+			return Fallback
 		}
-		if dst := headField(h, key); dst == nil {
-			if foldsToHeadField(key) {
-				return scanFallback
-			}
-		} else {
-			*dst = t[vStart:j]
+		if k := index(names, key); k >= 0 {
+			vals[k] = t[vStart:j]
+		} else if folds(names, key) {
+			return Fallback
 		}
 		i = skipWS(t, j)
 		if i >= len(t) {
-			return scanInvalid
+			return Invalid
 		}
 		switch t[i] {
 		case ',':
@@ -73,45 +115,40 @@ func headScan(t []byte, h *rawHead) scanResult {
 		case '}':
 			return endOfInput(t, i+1)
 		default:
-			return scanInvalid
+			return Invalid
 		}
 	}
 }
 
-func endOfInput(t []byte, i int) scanResult {
+func endOfInput(t []byte, i int) Result {
 	if skipWS(t, i) != len(t) {
-		return scanInvalid
+		return Invalid
 	}
-	return scanOK
+	return OK
 }
 
-var headNames = []string{"id", "coid", "ocid", "api_version", "created", "type", "endpoint_id"}
-
-func headField(h *rawHead, key []byte) *json.RawMessage {
-	switch string(key) {
-	case "id":
-		return &h.ID
-	case "coid":
-		return &h.COID
-	case "ocid":
-		return &h.OCID
-	case "api_version":
-		return &h.APIVersion
-	case "created":
-		return &h.Created
-	case "type":
-		return &h.Type
-	case "endpoint_id":
-		return &h.EndpointID
+// index returns the position of key in names, or -1.
+func index(names *Names, key []byte) int {
+	if len(key) >= len(names.byLen) {
+		return -1
 	}
-	return nil
+	for _, i := range names.byLen[len(key)] {
+		if n := names.list[i]; len(n) == 0 || n[0] == key[0] && string(key[1:]) == n[1:] {
+			return i
+		}
+	}
+	return -1
 }
 
-// foldsToHeadField: encoding/json would match key to one of our members
-// case-insensitively.
-func foldsToHeadField(key []byte) bool {
-	for _, n := range headNames {
-		if bytes.EqualFold(key, []byte(n)) {
+// folds: encoding/json would match key to one of names case-insensitively.
+// key is ASCII (Members leaves other keys to encoding/json), and so are the
+// names, so only names of key's length can match.
+func folds(names *Names, key []byte) bool {
+	if len(key) >= len(names.byLen) {
+		return false
+	}
+	for _, i := range names.byLen[len(key)] {
+		if bytes.EqualFold(key, []byte(names.list[i])) {
 			return true
 		}
 	}
@@ -179,24 +216,24 @@ func isHex(c byte) bool {
 }
 
 // skipValue checks the value starting at t[i] and returns the index after it.
-func skipValue(t []byte, i int) (int, scanResult) {
+func skipValue(t []byte, i int) (int, Result) {
 	var stackBuf [32]byte
 	stack := stackBuf[:0] // '{' or '[' for each open container
 	for {
 		// One value starts at t[i].
 		if i >= len(t) {
-			return i, scanInvalid
+			return i, Invalid
 		}
 		switch c := t[i]; {
 		case c == '"':
 			end, _, _ := scanString(t, i)
 			if end < 0 {
-				return i, scanInvalid
+				return i, Invalid
 			}
 			i = end
 		case c == '{' || c == '[':
-			if len(stack) >= scanMaxDepth {
-				return i, scanFallback
+			if len(stack) >= maxDepth {
+				return i, Fallback
 			}
 			stack = append(stack, c)
 			i = skipWS(t, i+1)
@@ -208,42 +245,42 @@ func skipValue(t []byte, i int) (int, scanResult) {
 			if c == '{' {
 				var ok bool
 				if i, ok = skipMemberName(t, i); !ok {
-					return i, scanInvalid
+					return i, Invalid
 				}
 			}
 			continue
 		case c == '-' || c >= '0' && c <= '9':
 			end := scanNumber(t, i)
 			if end < 0 {
-				return i, scanInvalid
+				return i, Invalid
 			}
 			i = end
 		case c == 't':
 			if !bytes.HasPrefix(t[i:], []byte("true")) {
-				return i, scanInvalid
+				return i, Invalid
 			}
 			i += 4
 		case c == 'f':
 			if !bytes.HasPrefix(t[i:], []byte("false")) {
-				return i, scanInvalid
+				return i, Invalid
 			}
 			i += 5
 		case c == 'n':
 			if !bytes.HasPrefix(t[i:], []byte("null")) {
-				return i, scanInvalid
+				return i, Invalid
 			}
 			i += 4
 		default:
-			return i, scanInvalid
+			return i, Invalid
 		}
 		// After a value: close containers, or go on to the next element.
 		for {
 			if len(stack) == 0 {
-				return i, scanOK
+				return i, OK
 			}
 			i = skipWS(t, i)
 			if i >= len(t) {
-				return i, scanInvalid
+				return i, Invalid
 			}
 			top := stack[len(stack)-1]
 			if t[i] == closer(top) {
@@ -252,13 +289,13 @@ func skipValue(t []byte, i int) (int, scanResult) {
 				continue
 			}
 			if t[i] != ',' {
-				return i, scanInvalid
+				return i, Invalid
 			}
 			i = skipWS(t, i+1)
 			if top == '{' {
 				var ok bool
 				if i, ok = skipMemberName(t, i); !ok {
-					return i, scanInvalid
+					return i, Invalid
 				}
 			}
 			break
