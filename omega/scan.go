@@ -134,14 +134,20 @@ func skipWS(t []byte, i int) int {
 // index after its closing quote (-1 if invalid), whether it holds escapes,
 // and whether it is all ASCII.
 func scanString(t []byte, i int) (end int, escaped, ascii bool) {
-	ascii = true
+	var or byte // the plain bytes or'd together: all ASCII unless the top bit is set
 	i++
 	for i < len(t) {
-		c := t[i]
-		switch {
-		case c == '"':
-			return i + 1, escaped, ascii
-		case c == '\\':
+		for i < len(t) && plainStringByte[t[i]] {
+			or |= t[i]
+			i++
+		}
+		if i == len(t) {
+			break
+		}
+		switch t[i] {
+		case '"':
+			return i + 1, escaped, or < utf8.RuneSelf
+		case '\\':
 			escaped = true
 			if i+1 >= len(t) {
 				return -1, false, false
@@ -162,17 +168,20 @@ func scanString(t []byte, i int) (end int, escaped, ascii bool) {
 			default:
 				return -1, false, false
 			}
-		case c < 0x20:
+		default: // a control character
 			return -1, false, false
-		default:
-			if c >= utf8.RuneSelf {
-				ascii = false
-			}
-			i++
 		}
 	}
 	return -1, false, false
 }
+
+// plainStringByte: bytes that stand for themselves inside a string.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
