@@ -32,7 +32,9 @@ type linePrinter struct {
 }
 
 func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
-	return &linePrinter{w: bufio.NewWriter(w), json: asJSON}
+	// Room for a burst of JSON lines, each with its event (4 KB is
+	// common): a line longer than the buffer is one write of its own.
+	return &linePrinter{w: bufio.NewWriterSize(w, 64<<10), json: asJSON}
 }
 
 type readyInfo struct {
