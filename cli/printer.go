@@ -29,6 +29,7 @@ type linePrinter struct {
 
 	tunnelSeen bool   // the first tunnel note is the state at the start
 	tunnel     string // the last tunnel state printed
+	scratch    []byte // completedWith's JSON line
 }
 
 func newLinePrinter(w io.Writer, asJSON bool) *linePrinter {
@@ -135,11 +136,8 @@ type deliveryLine struct {
 	Backfill   bool      `json:"backfill,omitempty"`   // delivered from Omega's history by --backfill
 	QueuedAt   time.Time `json:"queued_at,omitzero"`   // held by the relay while the listener was away, since then
 	FromOmega  bool      `json:"from_omega,omitempty"` // fetched from Omega's history by replay --from-omega
-	// Event is the delivery's body when it is JSON (as `stripe listen
-	// --format JSON` prints the event), on the listener's lines: compacted
-	// by omega.AppendCompact and put last by completedWith, as
-	// encoding/json would check and compact it again at 4x the cost.
-	Event json.RawMessage `json:"-"`
+	// "event", the delivery's body when it is JSON (as `stripe listen
+	// --format JSON` prints the event), is added last by completedWith.
 }
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -186,9 +184,6 @@ func (p *linePrinter) completedWith(c capture.Summary, body []byte) {
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
 		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill), FromOmega: c.Flags.Has(capture.FlagFromOmega),
 	}
-	if p.json && len(body) > 0 {
-		line.Event, _ = omega.AppendCompact(nil, body)
-	}
 	if !c.QueuedAt.IsZero() {
 		line.QueuedAt = c.QueuedAt.UTC()
 	}
@@ -212,10 +207,17 @@ func (p *linePrinter) completedWith(c capture.Summary, body []byte) {
 		// (as they take the event ID).
 		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, clean(c.Method), c.Target, clean(id), tail, tui.ShortID(c.ID))
 	}
-	if len(line.Event) > 0 {
-		data, _ := json.Marshal(line) // {…} without the event
-		p.write("", encodedLine(append(append(append(data[:len(data)-1], `,"event":`...), line.Event...), '}')))
-		return
+	if p.json && len(body) > 0 {
+		// omega.AppendCompact checks and compacts the event at a quarter
+		// of what encoding/json takes, into a buffer kept for the next
+		// line: only follow's goroutine prints deliveries.
+		data, _ := json.Marshal(line)
+		b := append(append(p.scratch[:0], data[:len(data)-1]...), `,"event":`...)
+		if b, ok := omega.AppendCompact(b, body); ok {
+			p.scratch = append(b, '}')
+			p.write("", encodedLine(p.scratch))
+			return
+		}
 	}
 	p.write(out, line)
 }
