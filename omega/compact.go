@@ -1,6 +1,9 @@
 package omega
 
-import "encoding/json"
+import (
+	"encoding/binary"
+	"encoding/json"
+)
 
 // AppendCompact appends the event body b to dst as one line of JSON,
 // exactly as encoding/json writes a json.RawMessage (compact, with <, >,
@@ -31,6 +34,13 @@ func AppendCompact(dst, b []byte) ([]byte, bool) {
 	start, inString := i, false
 	for k := i; k < end; k++ {
 		if inString {
+			for k+8 <= end {
+				w := binary.LittleEndian.Uint64(b[k:])
+				if hasByte(w, '"')|hasByte(w, '\\')|hasByte(w, '<')|hasByte(w, '>')|hasByte(w, '&')|hasByte(w, 0xE2) != 0 {
+					break
+				}
+				k += 8
+			}
 			for k < end && plainInString[b[k]] {
 				k++
 			}

@@ -20,6 +20,11 @@ var compactSeeds = []string{
 	strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
 	``, ` `, `{`, `{"a":1,}`, `{"a":1} x`, `{"a":"` + "\t" + `"}`, `nul`, `"\u12"`,
 	"{\"a\":\"\xe2\x80\"}", "\"\xe2\"",
+	// Long strings: the scanners pass 8 plain bytes at a time, so what
+	// needs a look sits at every offset of a word.
+	`{"k":"0123456789abcdef\"<>&` + "\u2028" + `\\ 0123456789","n":"` + "\u00e9" + strings.Repeat("x", 20) + `"}`,
+	`["01234567<89abcdef","0123456>","012345&","01234\"","0123\\","012` + "\u2029" + `"]`,
+	"\"0123456789\x01abcdef\"", "\"01234567\x1f\"", "\"0123456789abcdef\xff\xfe0123456789\"",
 }
 
 func TestAppendCompactMatchesEncodingJSON(t *testing.T) {
