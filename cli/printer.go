@@ -208,7 +208,7 @@ func (p *linePrinter) completedWith(c capture.Summary, body []byte) {
 		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, clean(c.Method), c.Target, clean(id), tail, tui.ShortID(c.ID))
 	}
 	if p.json && len(body) > 0 {
-		// omega.AppendCompact checks and compacts the event at a quarter
+		// omega.AppendCompact checks and compacts the event for a sixth
 		// of what encoding/json takes, into a buffer kept for the next
 		// line: only follow's goroutine prints deliveries.
 		data, _ := json.Marshal(line)
