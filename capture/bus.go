@@ -43,14 +43,14 @@ type Event struct {
 // documentation for its delivery guarantees.
 type Bus struct {
 	mu     sync.Mutex // serialises changes to subs
-	subs   atomic.Pointer[[]*Subscription]
+	subs   atomic.Pointer[[]*Queue]
 	closed bool
 }
 
 // NewBus returns a bus with no subscribers.
 func NewBus() *Bus {
 	b := &Bus{}
-	b.subs.Store(&[]*Subscription{})
+	b.subs.Store(&[]*Queue{})
 	return b
 }
 
@@ -70,8 +70,8 @@ func (b *Bus) Publish(kind EventKind, c *Capture) {
 		cc := *c
 		ev.Capture = &cc
 	}
-	for _, s := range subs {
-		s.offer(ev)
+	for _, q := range subs {
+		q.offer(ev)
 	}
 }
 
@@ -79,26 +79,35 @@ func (b *Bus) Publish(kind EventKind, c *Capture) {
 // not yet read. The subscriber must Close it when done.
 func (b *Bus) Subscribe(buffer int) *Subscription {
 	s := &Subscription{
-		bus:  b,
-		in:   make(chan Event, max(buffer, 1)),
-		out:  make(chan Event),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
-		fin:  make(chan struct{}),
+		q:   b.SubscribeQueue(buffer),
+		out: make(chan Event),
+		fin: make(chan struct{}),
 	}
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		s.once.Do(func() { close(s.done) })
-		close(s.out)
-		return s
-	}
-	old := *b.subs.Load()
-	subs := append(old[:len(old):len(old)], s)
-	b.subs.Store(&subs)
-	b.mu.Unlock()
 	go s.pump()
 	return s
+}
+
+// SubscribeQueue adds a subscriber that reads the events with a loop of
+// its own instead of a goroutine of the bus's: one goroutine hop less for
+// a reader that merges them with something else (feed.Sub does). The
+// loop must follow Queue's rules; the subscriber must Close it when done.
+func (b *Bus) SubscribeQueue(buffer int) *Queue {
+	q := &Queue{
+		bus:  b,
+		in:   make(chan Event, max(buffer, 1)),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		q.once.Do(func() { close(q.done) })
+		return q
+	}
+	old := *b.subs.Load()
+	subs := append(old[:len(old):len(old)], q)
+	b.subs.Store(&subs)
+	return q
 }
 
 // Close closes every subscription; later subscriptions start closed.
@@ -107,38 +116,123 @@ func (b *Bus) Close() {
 	b.closed = true
 	subs := *b.subs.Load()
 	b.mu.Unlock()
-	for _, s := range subs {
-		s.Close()
+	for _, q := range subs {
+		q.Close()
 	}
 }
 
-func (b *Bus) remove(s *Subscription) {
+func (b *Bus) remove(q *Queue) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	old := *b.subs.Load()
-	subs := make([]*Subscription, 0, len(old))
+	subs := make([]*Queue, 0, len(old))
 	for _, x := range old {
-		if x != s {
+		if x != q {
 			subs = append(subs, x)
 		}
 	}
 	b.subs.Store(&subs)
 }
 
-// Subscription receives events from a Bus.
-type Subscription struct {
+// Queue is a subscriber's buffer of events, read by the subscriber's own
+// loop. The loop keeps the bus's guarantees by these rules:
+//
+//   - Take events from Events() in order; each is to be delivered.
+//   - Call Lagged on every turn, before waiting: once the events queued
+//     before a drop are out, it returns the Lagged event owed.
+//   - Wait on Events(), Wake() (a drop began: call Lagged again) and
+//     Done() (the queue was closed, by Close or Bus.Close: stop reading
+//     it).
+//   - After Finish, stop once Events() is empty and Lagged owes nothing.
+type Queue struct {
 	bus  *Bus
 	in   chan Event    // Publish puts here without waiting
-	out  chan Event    // C; the pump moves events from in to out
-	wake chan struct{} // tells the pump a lag began
+	wake chan struct{} // a lag began
 	done chan struct{}
 	once sync.Once
-	fin  chan struct{} // Finish: close C once what is queued is out
-	fino sync.Once
 
 	mu     sync.Mutex
 	lagged bool  // events were dropped and the Lagged event is not yet out
 	missed int64 // lowest Seq dropped since the last Lagged event
+}
+
+// Events returns the channel of queued events.
+func (q *Queue) Events() <-chan Event { return q.in }
+
+// Wake returns a channel that receives when events begin to be dropped.
+func (q *Queue) Wake() <-chan struct{} { return q.wake }
+
+// Done returns a channel closed once the queue is closed.
+func (q *Queue) Done() <-chan struct{} { return q.done }
+
+// Lagged returns the Lagged event owed, if events were dropped and the
+// events queued before the drop have all been taken. It counts as
+// delivered: a drop from now on starts a new lag rather than being folded
+// into this one.
+func (q *Queue) Lagged() (Event, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.lagged || len(q.in) > 0 {
+		return Event{}, false
+	}
+	ev := Event{Lagged: true, MissedFromSeq: q.missed}
+	q.lagged, q.missed = false, 0
+	return ev, true
+}
+
+// Idle reports whether nothing is queued and no Lagged event is owed: a
+// finished reader may stop.
+func (q *Queue) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.lagged && len(q.in) == 0
+}
+
+// Close stops the subscription. It is safe to call more than once and
+// concurrently with Publish.
+func (q *Queue) Close() {
+	q.once.Do(func() {
+		close(q.done)
+		q.bus.remove(q)
+	})
+}
+
+// Finish takes the queue off the bus: no new events are queued; those
+// already queued (and the Lagged event, if one is owed) are still there to
+// be read.
+func (q *Queue) Finish() { q.bus.remove(q) }
+
+// offer queues ev, or records that it was dropped.
+func (q *Queue) offer(ev Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.lagged {
+		select {
+		case q.in <- ev:
+			return
+		default:
+		}
+		q.lagged = true
+		q.missed = 0
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	// Once lagging, drop everything until the Lagged event is delivered:
+	// the re-read it asks for covers these too.
+	if ev.Capture != nil && ev.Capture.Seq > 0 && (q.missed == 0 || ev.Capture.Seq < q.missed) {
+		q.missed = ev.Capture.Seq
+	}
+}
+
+// Subscription receives events from a Bus on a channel: a Queue and a
+// goroutine that reads it.
+type Subscription struct {
+	q    *Queue
+	out  chan Event    // C; the pump moves events from the queue to out
+	fin  chan struct{} // Finish: close C once what is queued is out
+	fino sync.Once
 }
 
 // C returns the channel of events. It is closed after Close.
@@ -146,79 +240,41 @@ func (s *Subscription) C() <-chan Event { return s.out }
 
 // Close stops the subscription. It is safe to call more than once and
 // concurrently with Publish.
-func (s *Subscription) Close() {
-	s.once.Do(func() {
-		close(s.done)
-		s.bus.remove(s)
-	})
-}
+func (s *Subscription) Close() { s.q.Close() }
 
 // Finish ends the subscription gently: it takes no new events, and C() is
 // closed once the events already queued (and the Lagged event, if one is
 // owed) have been received. Use it at shutdown, after the last Publish
 // that matters, so the reader sees everything; Close drops what is queued.
 func (s *Subscription) Finish() {
-	s.bus.remove(s)
+	s.q.Finish()
 	s.fino.Do(func() { close(s.fin) })
-}
-
-// offer queues ev, or records that it was dropped.
-func (s *Subscription) offer(ev Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.lagged {
-		select {
-		case s.in <- ev:
-			return
-		default:
-		}
-		s.lagged = true
-		s.missed = 0
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
-	// Once lagging, drop everything until the Lagged event is delivered:
-	// the re-read it asks for covers these too.
-	if ev.Capture != nil && ev.Capture.Seq > 0 && (s.missed == 0 || ev.Capture.Seq < s.missed) {
-		s.missed = ev.Capture.Seq
-	}
 }
 
 // pump delivers queued events in order and, once the events queued before
 // a drop are out, the Lagged event.
 func (s *Subscription) pump() {
 	defer close(s.out)
-	fin := s.fin
+	q, fin := s.q, s.fin
 	for {
-		s.mu.Lock()
-		if fin == nil && !s.lagged && len(s.in) == 0 {
-			s.mu.Unlock()
-			return // finished, and everything is out
-		}
-		if s.lagged && len(s.in) == 0 {
-			// Clearing the flag before the send means an event dropped
-			// from here on starts a new lag rather than being folded into
-			// a Lagged event already on its way.
-			ev := Event{Lagged: true, MissedFromSeq: s.missed}
-			s.lagged, s.missed = false, 0
-			s.mu.Unlock()
+		if ev, ok := q.Lagged(); ok {
 			if !s.send(ev) {
 				return
 			}
 			continue
 		}
-		s.mu.Unlock()
+		if fin == nil && q.Idle() {
+			return // finished, and everything is out
+		}
 		select {
-		case ev := <-s.in:
+		case ev := <-q.in:
 			if !s.send(ev) {
 				return
 			}
-		case <-s.wake:
+		case <-q.wake:
 		case <-fin:
 			fin = nil // from now on, stop once the queue is empty
-		case <-s.done:
+		case <-q.done:
 			return
 		}
 	}
@@ -228,7 +284,7 @@ func (s *Subscription) send(ev Event) bool {
 	select {
 	case s.out <- ev:
 		return true
-	case <-s.done:
+	case <-s.q.done:
 		return false
 	}
 }

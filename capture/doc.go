@@ -96,4 +96,9 @@
 //     must not modify its maps or slices in place.)
 //   - Subscription.Close is idempotent and safe at any time; it closes C()
 //     and stops the subscription's goroutine.
+//   - A reader that runs a loop of its own (feed.Sub, which merges the
+//     listener's notes in) takes a Queue instead of a Subscription: the
+//     same buffer and the same guarantees, kept by following Queue's
+//     rules, without a goroutine of the bus's in between (a Subscription
+//     is a Queue and such a loop).
 package capture

@@ -157,7 +157,7 @@ func (s *Stream) Tunnel() (TunnelState, bool) {
 func (s *Stream) Subscribe(buffer int) *Sub {
 	sub := &Sub{
 		stream: s,
-		caps:   s.bus.Subscribe(buffer),
+		caps:   s.bus.SubscribeQueue(buffer),
 		out:    make(chan Event),
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
@@ -193,10 +193,12 @@ func (s *Stream) Close() {
 	}
 }
 
-// Sub is one presenter's subscription.
+// Sub is one presenter's subscription. Its one goroutine (pump) reads
+// the bus's queue for it and merges the notes in, so a capture event
+// reaches the presenter in one hop from the publisher.
 type Sub struct {
 	stream *Stream
-	caps   *capture.Subscription
+	caps   *capture.Queue
 	out    chan Event
 	wake   chan struct{}
 	done   chan struct{}
@@ -253,10 +255,13 @@ func (s *Sub) signal() {
 	}
 }
 
-// pump merges the capture subscription and the notes into C.
+// pump merges the bus's queue and the notes into C, keeping the queue's
+// rules (see capture.Queue): notes first, then the Lagged event if one is
+// owed, then the next capture event.
 func (s *Sub) pump() {
 	defer close(s.out)
-	caps := s.caps.C()
+	caps := s.caps.Events()
+	lag, capsDone := s.caps.Wake(), s.caps.Done()
 	for {
 		s.mu.Lock()
 		var next *Note
@@ -273,25 +278,44 @@ func (s *Sub) pump() {
 			}
 			continue
 		}
-		if caps == nil && finishing {
-			return
-		}
-		select {
-		case ev, ok := <-caps:
-			if !ok {
-				caps = nil
-				if !finishing {
-					// The bus closed under us: wait for Finish or Close,
-					// still delivering notes.
-					s.mu.Lock()
-					s.finishing = true
-					s.mu.Unlock()
+		if caps != nil {
+			if ev, ok := s.caps.Lagged(); ok {
+				if !s.send(Event{Lagged: true, MissedFromSeq: ev.MissedFromSeq}) {
+					return
 				}
 				continue
 			}
-			if !s.send(Event{Kind: ev.Kind, Capture: ev.Capture, Lagged: ev.Lagged, MissedFromSeq: ev.MissedFromSeq}) {
+			if finishing && s.caps.Idle() {
+				caps = nil // Finish: everything queued is out
+			}
+		}
+		if caps == nil && finishing {
+			return
+		}
+		// Under load an event is usually waiting: take it without the
+		// five-way select below, which costs more than the rest of a turn.
+		select {
+		case ev := <-caps:
+			if !s.send(Event{Kind: ev.Kind, Capture: ev.Capture}) {
 				return
 			}
+			continue
+		default:
+		}
+		select {
+		case ev := <-caps:
+			if !s.send(Event{Kind: ev.Kind, Capture: ev.Capture}) {
+				return
+			}
+		case <-lag:
+		case <-capsDone:
+			// The queue closed: by Close (done is closed too), or by the
+			// bus closing under us: wait for Finish or Close, still
+			// delivering notes.
+			caps, lag, capsDone = nil, nil, nil
+			s.mu.Lock()
+			s.finishing = true
+			s.mu.Unlock()
 		case <-s.wake:
 		case <-s.done:
 			return
@@ -300,6 +324,11 @@ func (s *Sub) pump() {
 }
 
 func (s *Sub) send(ev Event) bool {
+	select {
+	case s.out <- ev: // the presenter is waiting
+		return true
+	default:
+	}
 	select {
 	case s.out <- ev:
 		return true

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -215,5 +216,70 @@ func TestCloseStopsAtOnce(t *testing.T) {
 		case <-deadline:
 			t.Fatal("C not closed after Close")
 		}
+	}
+}
+
+// Finish with a lag owed: the events queued before the drop, then the
+// Lagged event, then C closes.
+func TestFinishDeliversTheLagOwed(t *testing.T) {
+	bus := capture.NewBus()
+	s := New(bus)
+	sub := s.Subscribe(2)
+	for i := int64(1); i <= 10; i++ {
+		bus.Publish(capture.Completed, &capture.Capture{Meta: capture.Meta{ID: fmt.Sprint("c", i), Seq: i}})
+	}
+	sub.Finish()
+	bus.Publish(capture.Completed, &capture.Capture{Meta: capture.Meta{ID: "after", Seq: 11}})
+	var got []string
+	for ev := range sub.C() {
+		switch {
+		case ev.Lagged:
+			got = append(got, fmt.Sprint("lagged from ", ev.MissedFromSeq))
+		case ev.Capture != nil:
+			got = append(got, ev.Capture.ID)
+		}
+	}
+	// The buffer holds 2; the one being handed over may have left it.
+	k := len(got) - 1
+	want := []string{}
+	for i := 1; i <= k; i++ {
+		want = append(want, fmt.Sprint("c", i))
+	}
+	want = append(want, fmt.Sprint("lagged from ", k+1))
+	if k < 2 || k > 3 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %q, want the first 2 or 3 captures and the lag from the next", got)
+	}
+}
+
+// The bus closing under the stream ends the capture events; the notes
+// already queued still arrive, then C closes; nothing is left running.
+func TestBusClosingUnderTheStream(t *testing.T) {
+	before := runtime.NumGoroutine()
+	bus := capture.NewBus()
+	s := New(bus)
+	var subs []*Sub
+	for range 20 {
+		subs = append(subs, s.Subscribe(4))
+	}
+	s.Notice("before", false)
+	bus.Close()
+	for _, sub := range subs {
+		var notes []string
+		for ev := range sub.C() {
+			if ev.Note != nil {
+				notes = append(notes, ev.Note.Text)
+			}
+		}
+		if len(notes) != 1 || notes[0] != "before" {
+			t.Errorf("notes %q, want the one published before", notes)
+		}
+		sub.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

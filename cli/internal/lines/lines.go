@@ -16,6 +16,7 @@ import (
 	"github.com/omega-listen/omega-listen/capture"
 	"github.com/omega-listen/omega-listen/cli/internal/cmdutil"
 	"github.com/omega-listen/omega-listen/feed"
+	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/text"
 	"github.com/omega-listen/omega-listen/tui"
 )
@@ -32,10 +33,14 @@ type Printer struct {
 
 	tunnelSeen bool   // the first tunnel note is the state at the start
 	tunnel     string // the last tunnel state printed
+	scratch    []byte // completedWith's JSON line
 }
 
+// New is a printer writing to w: NDJSON when asJSON, else text lines.
 func New(w io.Writer, asJSON bool) *Printer {
-	return &Printer{w: bufio.NewWriter(w), json: asJSON}
+	// Room for a burst of JSON lines, each with its event (4 KB is
+	// common): a line longer than the buffer is one write of its own.
+	return &Printer{w: bufio.NewWriterSize(w, 64<<10), json: asJSON}
 }
 
 type ReadyInfo struct {
@@ -67,14 +72,20 @@ func (p *Printer) Flush() {
 	p.mu.Unlock()
 }
 
+// encodedLine is a line already in JSON, which write takes as it is.
+type encodedLine []byte
+
 // write buffers one line; flush sends it.
 func (p *Printer) write(text string, obj any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
-		data, err := json.Marshal(obj)
-		if err != nil {
-			data, _ = json.Marshal(map[string]string{"type": "error", "error": err.Error()})
+		data, encoded := obj.(encodedLine)
+		if !encoded {
+			var err error
+			if data, err = json.Marshal(obj); err != nil {
+				data, _ = json.Marshal(map[string]string{"type": "error", "error": err.Error()})
+			}
 		}
 		p.w.Write(cmdutil.EscapeC1(data))
 		p.w.WriteByte('\n')
@@ -127,12 +138,11 @@ type deliveryLine struct {
 	ReplayOf   string    `json:"replay_of,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 	BodyBytes  int       `json:"body_bytes"`
-	Backfill   bool      `json:"backfill,omitempty"` // delivered from Omega's history by --backfill
-	QueuedAt   time.Time `json:"queued_at,omitzero"` // held by the relay while the listener was away, since then
-	// Event is the delivery's body when it is JSON (as `stripe listen
-	// --format JSON` prints the event), on the listener's lines.
-	Event     json.RawMessage `json:"event,omitempty"`
-	FromOmega bool            `json:"from_omega,omitempty"` // fetched from Omega's history by replay --from-omega
+	Backfill   bool      `json:"backfill,omitempty"`   // delivered from Omega's history by --backfill
+	QueuedAt   time.Time `json:"queued_at,omitzero"`   // held by the relay while the listener was away, since then
+	FromOmega  bool      `json:"from_omega,omitempty"` // fetched from Omega's history by replay --from-omega
+	// "event", the delivery's body when it is JSON (as `stripe listen
+	// --format JSON` prints the event), is added last by completedWith.
 }
 
 const TimeLayout = "2006-01-02 15:04:05"
@@ -179,9 +189,6 @@ func (p *Printer) CompletedWith(c capture.Summary, body []byte) {
 		NotJSON: c.Flags.Has(capture.FlagNotJSON), NotOmega: c.Flags.Has(capture.FlagNotOmega),
 		ReplayOf: c.ReplayOf, BodyBytes: c.BodySize, Backfill: c.Flags.Has(capture.FlagBackfill), FromOmega: c.Flags.Has(capture.FlagFromOmega),
 	}
-	if p.json && len(body) > 0 && json.Valid(body) {
-		line.Event = json.RawMessage(body)
-	}
 	if !c.QueuedAt.IsZero() {
 		line.QueuedAt = c.QueuedAt.UTC()
 	}
@@ -204,6 +211,18 @@ func (p *Printer) CompletedWith(c capture.Summary, body []byte) {
 		// The short capture ID last: what replay and captures show take
 		// (as they take the event ID).
 		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, cmdutil.Clean(c.Method), c.Target, cmdutil.Clean(id), tail, tui.ShortID(c.ID))
+	}
+	if p.json && len(body) > 0 {
+		// omega.AppendCompact checks and compacts the event for a sixth
+		// of what encoding/json takes, into a buffer kept for the next
+		// line: only follow's goroutine prints deliveries.
+		data, _ := json.Marshal(line)
+		b := append(append(p.scratch[:0], data[:len(data)-1]...), `,"event":`...)
+		if b, ok := omega.AppendCompact(b, body); ok {
+			p.scratch = append(b, '}')
+			p.write("", encodedLine(p.scratch))
+			return
+		}
 	}
 	p.write(out, line)
 }

@@ -3,6 +3,7 @@ package lines
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -149,4 +150,30 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// A JSON delivery line carries a JSON body as "event", on one line, as
+// encoding/json would have written it; a body that is not JSON has none.
+func TestJSONLineEvent(t *testing.T) {
+	body := "{\n  \"type\": \"video.deleted\",\n  \"data\": {\"title\": \"<b>a & b</b>\"}\n}\n"
+	for _, tc := range []struct{ name, body, event string }{
+		{"json", body, `{"type":"video.deleted","data":{"title":"\u003cb\u003ea \u0026 b\u003c/b\u003e"}}`},
+		{"not json", "{not json", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			p := New(&out, true)
+			c := capture.Capture{Meta: capture.Meta{ID: "c1", Method: "POST", Target: "http://app/", Status: 200, SentStatus: 200, Flags: capture.FlagFromOmega}, Body: []byte(tc.body)}
+			p.CompletedWith(c.Summary(), c.Body)
+			p.Flush()
+			line := out.String()
+			var got map[string]json.RawMessage
+			if strings.Count(line, "\n") != 1 || json.Unmarshal([]byte(line), &got) != nil {
+				t.Fatalf("not one JSON line: %q", line)
+			}
+			if string(got["event"]) != tc.event || string(got["capture_id"]) != `"c1"` || string(got["from_omega"]) != "true" {
+				t.Errorf("line %s: event %s, want %s", line, got["event"], tc.event)
+			}
+		})
+	}
 }

@@ -19,6 +19,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -171,14 +172,29 @@ func skipWS(t []byte, i int) int {
 // index after its closing quote (-1 if invalid), whether it holds escapes,
 // and whether it is all ASCII.
 func scanString(t []byte, i int) (end int, escaped, ascii bool) {
-	ascii = true
+	var or byte    // the plain bytes or'd together: all ASCII unless the top bit is set
+	var orw uint64 // the same, 8 at a time
 	i++
 	for i < len(t) {
-		c := t[i]
-		switch {
-		case c == '"':
-			return i + 1, escaped, ascii
-		case c == '\\':
+		for i+8 <= len(t) {
+			w := binary.LittleEndian.Uint64(t[i:])
+			if hasByte(w, '"')|hasByte(w, '\\')|hasLess(w, 0x20) != 0 {
+				break
+			}
+			orw |= w
+			i += 8
+		}
+		for i < len(t) && plainStringByte[t[i]] {
+			or |= t[i]
+			i++
+		}
+		if i == len(t) {
+			break
+		}
+		switch t[i] {
+		case '"':
+			return i + 1, escaped, or < utf8.RuneSelf && orw&hiBits == 0
+		case '\\':
 			escaped = true
 			if i+1 >= len(t) {
 				return -1, false, false
@@ -199,17 +215,40 @@ func scanString(t []byte, i int) (end int, escaped, ascii bool) {
 			default:
 				return -1, false, false
 			}
-		case c < 0x20:
+		default: // a control character
 			return -1, false, false
-		default:
-			if c >= utf8.RuneSelf {
-				ascii = false
-			}
-			i++
 		}
 	}
 	return -1, false, false
 }
+
+// Strings are most of an event, so scanString (and AppendCompact's copy)
+// pass over 8 plain bytes at a time; these find a byte that needs a look
+// in a word of 8 (they can be wrong about which byte, never about whether
+// there is one).
+const (
+	loBits = 0x0101010101010101
+	hiBits = 0x8080808080808080
+)
+
+// hasByte is nonzero if a byte of w is c.
+func hasByte(w uint64, c byte) uint64 {
+	x := w ^ (loBits * uint64(c))
+	return (x - loBits) &^ x & hiBits
+}
+
+// hasLess is nonzero if a byte of w is less than n (n <= 128).
+func hasLess(w uint64, n byte) uint64 {
+	return (w - loBits*uint64(n)) &^ w & hiBits
+}
+
+// plainStringByte: bytes that stand for themselves inside a string.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
