@@ -2,12 +2,15 @@ package inspector
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/omega-listen/omega-listen/inspector/internal/h1"
 )
 
 // TestNoSocketsLeftAfterBurst: after 2 000 deliveries from 32 senders at
@@ -27,19 +30,36 @@ func TestNoSocketsLeftAfterBurst(t *testing.T) {
 	const senders, total = 32, 2000
 	var next atomic.Int32
 	var wg sync.WaitGroup
-	var failed atomic.Int32
+	var failed, crossed atomic.Int32
+	var firstErr atomic.Value
 	for range senders {
 		wg.Go(func() {
 			for next.Add(1) <= total {
-				if res := fwd.Forward(context.Background(), Request{Body: []byte("{}")}); res.Err != nil {
+				res := fwd.Forward(context.Background(), Request{Body: []byte("{}")})
+				var noAnswer *h1.NoAnswerError
+				switch {
+				case res.Err == nil:
+				case errors.As(res.Err, &noAnswer):
+					// The app closed a connection idle for 200 ms just
+					// as a request went out on it (a sender starved that
+					// long on a loaded machine). Reuse probes first, so
+					// only a close that crosses the write gets here; such
+					// a request may have reached the app and is never
+					// resent: a failure, by design.
+					crossed.Add(1)
+				default:
 					failed.Add(1)
+					firstErr.CompareAndSwap(nil, res.Err.Error())
 				}
 			}
 		})
 	}
 	wg.Wait()
 	if n := failed.Load(); n != 0 {
-		t.Errorf("%d of %d deliveries failed", n, total)
+		t.Errorf("%d of %d deliveries failed (first: %v)", n, total, firstErr.Load())
+	}
+	if n := crossed.Load(); n > 0 {
+		t.Logf("%d of %d deliveries crossed the app's close", n, total)
 	}
 	// The app closes them after 200 ms; the Forwarder's sweep releases
 	// them within its next round. Generous: the machine may be loaded.
