@@ -50,7 +50,10 @@ func TestConnDropsASilentPeer(t *testing.T) {
 
 // A peer that answers pings keeps the connection past PongWait.
 func TestConnKeepsALivePeer(t *testing.T) {
-	c, cl := pair(t, ConnOptions{PingPeriod: 20 * time.Millisecond, PongWait: 100 * time.Millisecond, OnFrame: func([]byte) error { return nil }})
+	// The peer is dropped one PongWait after its last pong, so the test
+	// watches five of them; a PongWait well above a loaded machine's
+	// scheduling hiccups (a 100 ms one flaked under -race).
+	c, cl := pair(t, ConnOptions{PingPeriod: 50 * time.Millisecond, PongWait: 400 * time.Millisecond, OnFrame: func([]byte) error { return nil }})
 	go func() {
 		for {
 			if _, _, err := cl.ReadMessage(); err != nil { // answers pings
@@ -61,7 +64,7 @@ func TestConnKeepsALivePeer(t *testing.T) {
 	select {
 	case <-c.Done():
 		t.Fatalf("dropped a live peer: %v", c.Err())
-	case <-time.After(500 * time.Millisecond):
+	case <-time.After(2 * time.Second):
 	}
 }
 
