@@ -192,10 +192,16 @@ func (p *Printer) CompletedWith(c capture.Summary, body []byte) {
 	if !c.QueuedAt.IsZero() {
 		line.QueuedAt = c.QueuedAt.UTC()
 	}
+	if c.Flags.Has(capture.FlagRejected) {
+		line.Type, line.Path, line.Reason = "rejected", c.Path, c.RejectReason
+	}
+	if p.json {
+		p.writeJSONLine(line, body)
+		return
+	}
 	ts := c.ReceivedAt.Local().Format(TimeLayout)
 	var out string
 	if c.Flags.Has(capture.FlagRejected) {
-		line.Type, line.Path, line.Reason = "rejected", c.Path, c.RejectReason
 		out = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s  %s", ts, c.SentStatus, cmdutil.Clean(c.Method), cmdutil.Clean(cmdutil.Truncate(c.Path, 60)), cmdutil.Clean(c.RejectReason), tui.ShortID(c.ID))
 	} else {
 		id := c.EventID
@@ -212,7 +218,13 @@ func (p *Printer) CompletedWith(c capture.Summary, body []byte) {
 		// (as they take the event ID).
 		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, cmdutil.Clean(c.Method), c.Target, cmdutil.Clean(id), tail, tui.ShortID(c.ID))
 	}
-	if p.json && len(body) > 0 {
+	p.write(out, nil)
+}
+
+// writeJSONLine writes a delivery's JSON line, with its body as "event"
+// when the body is JSON.
+func (p *Printer) writeJSONLine(line deliveryLine, body []byte) {
+	if len(body) > 0 {
 		// omega.AppendCompact checks and compacts the event for a sixth
 		// of what encoding/json takes, into a buffer kept for the next
 		// line: only follow's goroutine prints deliveries.
@@ -224,7 +236,7 @@ func (p *Printer) CompletedWith(c capture.Summary, body []byte) {
 			return
 		}
 	}
-	p.write(out, line)
+	p.write("", line)
 }
 
 // follow prints the stream's events until the subscription closes. When the bus says
