@@ -5,14 +5,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/omega-listen/omega-listen/text"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/omega-listen/omega-listen/text"
 )
 
 // curlSkip are request headers a curl command must not repeat: they belong
@@ -433,12 +435,7 @@ func queryOf(u string) []harNV {
 
 func harHeaders(h http.Header) []harNV {
 	out := []harNV{}
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			out = append(out, harNV{Name: k, Value: v})
 		}

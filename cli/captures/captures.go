@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -446,12 +447,7 @@ func printHeaders(w io.Writer, title string, h http.Header) {
 		fmt.Fprintln(w, "  (none)")
 		return
 	}
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			fmt.Fprintf(w, "  %s: %s\n", cmdutil.Clean(k), cmdutil.Clean(v))
 		}

@@ -1,14 +1,11 @@
 package listen_test
 
 import (
-	"errors"
-	"io"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/omega-listen/omega-listen/cli/internal/cmdutil"
+	"github.com/omega-listen/omega-listen/cli/internal/clitest"
 	"github.com/omega-listen/omega-listen/cli/listen"
 )
 
@@ -40,29 +37,15 @@ func TestListenFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := cmdutil.TestStreams(map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()})
-			f := cmdutil.NewFactory(s)
-			var got *listen.Options
-			cmd := listen.NewCmdListen(f, func(o *listen.Options) error { got = o; return nil })
-			f.AddGlobalFlags(cmd)
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if tt.usage != "" {
-				var ue *cmdutil.UsageError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.usage) {
+			got, err := clitest.Flags(t, listen.NewCmdListen, tt.args...)
+			switch {
+			case tt.usage != "":
+				if !clitest.IsUsage(err, tt.usage) {
 					t.Fatalf("err = %v, want a usage error naming %q", err, tt.usage)
 				}
-				if got != nil {
-					t.Fatal("runF ran for a refused command line")
-				}
-				return
-			}
-			if err != nil {
+			case err != nil:
 				t.Fatal(err)
-			}
-			if got == nil || (tt.check != nil && !tt.check(got)) {
+			case tt.check != nil && !tt.check(got):
 				t.Fatalf("parsed %+v", got)
 			}
 		})

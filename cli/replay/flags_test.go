@@ -1,14 +1,11 @@
 package replay_test
 
 import (
-	"errors"
-	"io"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/omega-listen/omega-listen/cli/internal/cmdutil"
+	"github.com/omega-listen/omega-listen/cli/internal/clitest"
 	"github.com/omega-listen/omega-listen/cli/replay"
 )
 
@@ -45,27 +42,15 @@ func TestReplayFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _, _ := cmdutil.TestStreams(nil)
-			var got *replay.Options
-			cmd := replay.NewCmdReplay(cmdutil.NewFactory(s), func(o *replay.Options) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if tt.usage != "" {
-				var ue *cmdutil.UsageError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.usage) {
+			got, err := clitest.Flags(t, replay.NewCmdReplay, tt.args...)
+			switch {
+			case tt.usage != "":
+				if !clitest.IsUsage(err, tt.usage) {
 					t.Fatalf("err = %v, want a usage error naming %q", err, tt.usage)
 				}
-				if got != nil {
-					t.Fatal("runF ran for a refused command line")
-				}
-				return
-			}
-			if err != nil {
+			case err != nil:
 				t.Fatal(err)
-			}
-			if got == nil || !tt.check(got) {
+			case tt.check != nil && !tt.check(got):
 				t.Fatalf("parsed %+v", got)
 			}
 		})

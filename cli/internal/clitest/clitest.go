@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"github.com/omega-listen/omega-listen/omega"
 	"github.com/omega-listen/omega-listen/omega/emulator"
 	"github.com/omega-listen/omega-listen/tunnel"
+	"github.com/spf13/cobra"
 )
 
 // Seam sets the factory's test seams (a fake ngrok, the screen's size…)
@@ -311,4 +313,31 @@ func CountCaptures(t testing.TB, dir string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Flags parses args with the command build makes (NewCmdX), its run
+// replaced by one that keeps the checked options: what the command line
+// parses to, or the error it is refused with. Nothing runs.
+func Flags[O any](t testing.TB, build func(*cmdutil.Factory, func(*O) error) *cobra.Command, args ...string) (*O, error) {
+	t.Helper()
+	s, _, _ := cmdutil.TestStreams(map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()})
+	f := cmdutil.NewFactory(s)
+	var got *O
+	cmd := build(f, func(o *O) error { got = o; return nil })
+	f.AddGlobalFlags(cmd)
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	if err != nil && got != nil {
+		t.Fatalf("%v: the command ran, and then failed: %v", args, err)
+	}
+	return got, err
+}
+
+// IsUsage reports whether err is a usage error (exit 2) whose words
+// contain want.
+func IsUsage(err error, want string) bool {
+	var ue *cmdutil.UsageError
+	return errors.As(err, &ue) && strings.Contains(err.Error(), want)
 }
