@@ -315,10 +315,40 @@ func CountCaptures(t testing.TB, dir string) int {
 	return n
 }
 
-// Flags parses args with the command build makes (NewCmdX), its run
-// replaced by one that keeps the checked options: what the command line
-// parses to, or the error it is refused with. Nothing runs.
-func Flags[O any](t testing.TB, build func(*cmdutil.Factory, func(*O) error) *cobra.Command, args ...string) (*O, error) {
+// FlagCase is one command line of a flag table: what it must parse to, or
+// the usage error it must be refused with.
+type FlagCase[O any] struct {
+	Name  string
+	Args  []string
+	Check func(*O) bool // what the checked options hold (nil: only that they parse)
+	Usage string        // instead: a usage error whose words contain this
+}
+
+// CheckFlags runs each case, as a named subtest, through the command
+// build makes (NewCmdX), its run replaced by one that keeps the checked
+// options. Nothing runs.
+func CheckFlags[O any](t *testing.T, build func(*cmdutil.Factory, func(*O) error) *cobra.Command, cases []FlagCase[O]) {
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			got, err := parseFlags(t, build, tc.Args)
+			var ue *cmdutil.UsageError
+			switch {
+			case tc.Usage != "":
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.Usage) {
+					t.Fatalf("err = %v, want a usage error naming %q", err, tc.Usage)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case tc.Check != nil && !tc.Check(got):
+				t.Fatalf("parsed %+v", got)
+			}
+		})
+	}
+}
+
+// parseFlags parses args with the command build makes: the checked
+// options, or the error the command line is refused with.
+func parseFlags[O any](t testing.TB, build func(*cmdutil.Factory, func(*O) error) *cobra.Command, args []string) (*O, error) {
 	t.Helper()
 	s, _, _ := cmdutil.TestStreams(map[string]string{"OMEGA_LISTEN_HOME": t.TempDir()})
 	f := cmdutil.NewFactory(s)
@@ -333,11 +363,4 @@ func Flags[O any](t testing.TB, build func(*cmdutil.Factory, func(*O) error) *co
 		t.Fatalf("%v: the command ran, and then failed: %v", args, err)
 	}
 	return got, err
-}
-
-// IsUsage reports whether err is a usage error (exit 2) whose words
-// contain want.
-func IsUsage(err error, want string) bool {
-	var ue *cmdutil.UsageError
-	return errors.As(err, &ue) && strings.Contains(err.Error(), want)
 }
