@@ -199,26 +199,28 @@ func (p *Printer) CompletedWith(c capture.Summary, body []byte) {
 		p.writeJSONLine(line, body)
 		return
 	}
+	p.write(deliveryText(c), nil)
+}
+
+// deliveryText is a finished delivery's text line.
+func deliveryText(c capture.Summary) string {
 	ts := c.ReceivedAt.Local().Format(TimeLayout)
-	var out string
 	if c.Flags.Has(capture.FlagRejected) {
-		out = fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s  %s", ts, c.SentStatus, cmdutil.Clean(c.Method), cmdutil.Clean(cmdutil.Truncate(c.Path, 60)), cmdutil.Clean(c.RejectReason), tui.ShortID(c.ID))
-	} else {
-		id := c.EventID
-		if id == "" {
-			id = c.ID
-		}
-		status := fmt.Sprintf("[%d]", c.Status)
-		tail := text.Duration(c.Duration)
-		if c.Error != "" {
-			status = fmt.Sprintf("[%d]", c.SentStatus)
-			tail = "failed: " + cmdutil.Clean(c.Error)
-		}
-		// The short capture ID last: what replay and captures show take
-		// (as they take the event ID).
-		out = fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, cmdutil.Clean(c.Method), c.Target, cmdutil.Clean(id), tail, tui.ShortID(c.ID))
+		return fmt.Sprintf("%s  xx  [%d] %s %s rejected: %s  %s", ts, c.SentStatus, cmdutil.Clean(c.Method), cmdutil.Clean(cmdutil.Truncate(c.Path, 60)), cmdutil.Clean(c.RejectReason), tui.ShortID(c.ID))
 	}
-	p.write(out, nil)
+	id := c.EventID
+	if id == "" {
+		id = c.ID
+	}
+	status := fmt.Sprintf("[%d]", c.Status)
+	tail := text.Duration(c.Duration)
+	if c.Error != "" {
+		status = fmt.Sprintf("[%d]", c.SentStatus)
+		tail = "failed: " + cmdutil.Clean(c.Error)
+	}
+	// The short capture ID last: what replay and captures show take
+	// (as they take the event ID).
+	return fmt.Sprintf("%s  <-- %s %s %s [%s] %s  %s", ts, status, cmdutil.Clean(c.Method), c.Target, cmdutil.Clean(id), tail, tui.ShortID(c.ID))
 }
 
 // writeJSONLine writes a delivery's JSON line, with its body as "event"
