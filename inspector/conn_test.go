@@ -22,11 +22,55 @@ import (
 	"github.com/omega-listen/omega-listen/inspector/internal/h1"
 )
 
+// serveTCP serves each connection to a fresh local listener with handle,
+// in a goroutine of its own, and returns the URL of /hook there. When the
+// test ends, atEnd runs (if set), then the listener and every connection
+// are closed and the handlers waited for.
+func serveTCP(t testing.TB, handle func(net.Conn), atEnd func()) *url.URL {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				handle(c)
+			})
+		}
+	})
+	t.Cleanup(func() {
+		if atEnd != nil {
+			atEnd()
+		}
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	u, _ := url.Parse("http://" + ln.Addr().String() + "/hook")
+	return u
+}
+
 // rawApp is a local app speaking HTTP/1.1 by hand, so tests control every
 // byte of its answers and see every byte of the requests.
 type rawApp struct {
-	t  *testing.T
-	ln net.Listener
 	// answer handles the i-th request (from 0) on a connection; it writes
 	// whatever it likes and says whether to keep the connection open.
 	answer func(conn net.Conn, i int, req []byte) (keep bool)
@@ -34,51 +78,16 @@ type rawApp struct {
 	accepted atomic.Int32
 	mu       sync.Mutex
 	reqs     [][]byte
-	conns    []net.Conn
-	wg       sync.WaitGroup
 }
 
 func newRawApp(t *testing.T, answer func(conn net.Conn, i int, req []byte) bool) (*rawApp, *url.URL) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &rawApp{t: t, ln: ln, answer: answer}
-	a.wg.Add(1)
-	go a.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		a.mu.Lock()
-		for _, c := range a.conns {
-			c.Close()
-		}
-		a.mu.Unlock()
-		a.wg.Wait()
-	})
-	u, _ := url.Parse("http://" + ln.Addr().String() + "/hook")
-	return a, u
-}
-
-func (a *rawApp) accept() {
-	defer a.wg.Done()
-	for {
-		conn, err := a.ln.Accept()
-		if err != nil {
-			return
-		}
-		a.accepted.Add(1)
-		a.mu.Lock()
-		a.conns = append(a.conns, conn)
-		a.mu.Unlock()
-		a.wg.Add(1)
-		go a.serve(conn)
-	}
+	a := &rawApp{answer: answer}
+	return a, serveTCP(t, a.serve, nil)
 }
 
 func (a *rawApp) serve(conn net.Conn) {
-	defer a.wg.Done()
-	defer conn.Close()
+	a.accepted.Add(1)
 	br := bufio.NewReader(conn)
 	for i := 0; ; i++ {
 		req, err := readRawRequest(br)

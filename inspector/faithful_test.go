@@ -34,7 +34,6 @@ import (
 // destroy the socket, answer before reading the body and reset, stop
 // reading, close an idle connection on a timer.
 type scriptApp struct {
-	ln net.Listener
 	// serve handles the i-th request (from 0) on a connection, whose head
 	// has been read; it reads the body or not, answers or not, and says
 	// whether to wait for another request on the connection.
@@ -43,11 +42,9 @@ type scriptApp struct {
 	// request before the app closes it.
 	idle time.Duration
 
-	mu    sync.Mutex
-	seen  map[string]int // capture ID → times the app read that request's head
-	conns []net.Conn
-	stop  chan struct{} // closed at cleanup: apps that hang stop hanging
-	wg    sync.WaitGroup
+	mu   sync.Mutex
+	seen map[string]int // capture ID → times the app read that request's head
+	stop chan struct{}  // closed at cleanup: apps that hang stop hanging
 }
 
 type appConn struct {
@@ -64,59 +61,28 @@ type appHead struct {
 
 func newScriptApp(t testing.TB, idle time.Duration, serve func(c *appConn, i int, h appHead) bool) (*scriptApp, *url.URL) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &scriptApp{ln: ln, serve: serve, idle: idle, seen: map[string]int{}, stop: make(chan struct{})}
-	a.wg.Add(1)
-	go a.accept()
-	t.Cleanup(func() {
-		close(a.stop)
-		ln.Close()
-		a.mu.Lock()
-		for _, c := range a.conns {
-			c.Close()
-		}
-		a.mu.Unlock()
-		a.wg.Wait()
-	})
-	u, _ := url.Parse("http://" + ln.Addr().String() + "/hook")
-	return a, u
+	a := &scriptApp{serve: serve, idle: idle, seen: map[string]int{}, stop: make(chan struct{})}
+	return a, serveTCP(t, a.conn, func() { close(a.stop) })
 }
 
-func (a *scriptApp) accept() {
-	defer a.wg.Done()
-	for {
-		c, err := a.ln.Accept()
+// conn serves the requests of one connection.
+func (a *scriptApp) conn(c net.Conn) {
+	ac := &appConn{Conn: c, br: bufio.NewReaderSize(c, 64<<10), stop: a.stop}
+	for i := 0; ; i++ {
+		if a.idle > 0 && i > 0 {
+			c.SetReadDeadline(time.Now().Add(a.idle))
+		}
+		h, err := ac.readHead()
 		if err != nil {
 			return
 		}
+		c.SetReadDeadline(time.Time{})
 		a.mu.Lock()
-		a.conns = append(a.conns, c)
+		a.seen[h.capture]++
 		a.mu.Unlock()
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			defer c.Close()
-			ac := &appConn{Conn: c, br: bufio.NewReaderSize(c, 64<<10), stop: a.stop}
-			for i := 0; ; i++ {
-				if a.idle > 0 && i > 0 {
-					c.SetReadDeadline(time.Now().Add(a.idle))
-				}
-				h, err := ac.readHead()
-				if err != nil {
-					return
-				}
-				c.SetReadDeadline(time.Time{})
-				a.mu.Lock()
-				a.seen[h.capture]++
-				a.mu.Unlock()
-				if !a.serve(ac, i, h) {
-					return
-				}
-			}
-		}()
+		if !a.serve(ac, i, h) {
+			return
+		}
 	}
 }
 
